@@ -1,0 +1,5 @@
+import type { CommandModule } from "yargs";
+
+// One file per command; this list is the only place they are wired in.
+// biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argv types.
+export const commands: CommandModule<any, any>[] = [];
