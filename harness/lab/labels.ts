@@ -1,0 +1,28 @@
+/** Docker labels that mark what posstorm started, so it can find and remove its own containers. */
+export const LABEL_MANAGED = "posstorm.managed";
+/** The lab session (one `startLab`, one test file) a container belongs to. */
+export const LABEL_SESSION = "posstorm.session";
+/** PID of the process that started the container; a dead owner makes the container stale. */
+export const LABEL_OWNER_PID = "posstorm.owner-pid";
+/** The lab role: `toxiproxy`, `switch`, `issuer-a`, … */
+export const LABEL_ROLE = "posstorm.role";
+
+export function ownerLabels(session: string, role: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED]: "true",
+    [LABEL_SESSION]: session,
+    [LABEL_OWNER_PID]: String(process.pid),
+    [LABEL_ROLE]: role,
+  };
+}
+
+/** True when the process with this PID is gone (signal 0 probes without touching it). */
+export function ownerIsDead(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}

@@ -1,0 +1,120 @@
+import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from "testcontainers";
+import { LABEL_MANAGED, LABEL_OWNER_PID, LABEL_SESSION, ownerIsDead, ownerLabels } from "../labels.ts";
+import { onShutdown } from "../shutdown.ts";
+
+// The only file that imports testcontainers. Containers run in host network mode (no bridge here),
+// Ryuk is off (its image cannot be pulled): posstorm removes its own containers by label instead.
+// The engine has no default bridge, so testcontainers must not look for a gateway: the host is loopback.
+process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= "127.0.0.1";
+
+export interface ContainerSpec {
+  /** Lab role, recorded as a label: `toxiproxy`, `switch`, … */
+  role: string;
+  /** Lab session the container belongs to. */
+  session: string;
+  image: string;
+  command?: string[];
+  env?: Record<string, string>;
+  /** A line the program prints once it is ready. */
+  readyLog: RegExp;
+  startupTimeoutMs?: number;
+}
+
+export interface StartedService extends AsyncDisposable {
+  readonly role: string;
+  readonly id: string;
+  logs(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startContainer(spec: ContainerSpec): Promise<StartedService> {
+  let container = new GenericContainer(spec.image)
+    .withNetworkMode("host")
+    .withLabels(ownerLabels(spec.session, spec.role))
+    .withWaitStrategy(Wait.forLogMessage(spec.readyLog))
+    .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
+  if (spec.command) container = container.withCommand(spec.command);
+  if (spec.env) container = container.withEnvironment(spec.env);
+  let started: StartedTestContainer;
+  try {
+    started = await container.start();
+  } catch (error) {
+    throw new Error(`${spec.role}: container ${spec.image} did not start: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return wrap(spec.role, started);
+}
+
+function wrap(role: string, started: StartedTestContainer): StartedService {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    await started.stop({ timeout: 2_000, remove: true, removeVolumes: true });
+  };
+  const unregister = onShutdown(stop);
+  return {
+    role,
+    id: started.getId(),
+    async logs() {
+      const stream = await started.logs();
+      const chunks: string[] = [];
+      await new Promise<void>((resolve) => {
+        stream.on("data", (chunk: Buffer | string) => chunks.push(String(chunk)));
+        stream.on("end", () => resolve());
+        setTimeout(resolve, 500);
+      });
+      stream.destroy();
+      return chunks.join("");
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+export interface ManagedContainer {
+  id: string;
+  role: string;
+  session: string;
+  ownerPid: number;
+  state: string;
+}
+
+/** Every container posstorm started on this engine, running or not. */
+export async function listManaged(): Promise<ManagedContainer[]> {
+  const client = await getContainerRuntimeClient();
+  const all = await client.container.list();
+  return all
+    .filter((info) => info.Labels?.[LABEL_MANAGED] === "true")
+    .map((info) => ({
+      id: info.Id,
+      role: info.Labels["posstorm.role"] ?? "?",
+      session: info.Labels[LABEL_SESSION] ?? "?",
+      ownerPid: Number(info.Labels[LABEL_OWNER_PID]),
+      state: info.State,
+    }));
+}
+
+/**
+ * Removes posstorm's containers: those whose owner process is dead (`stale`), those of one session,
+ * or all of them. Returns what was removed.
+ */
+export async function removeManaged(
+  which: { stale: true } | { session: string } | { all: true },
+): Promise<ManagedContainer[]> {
+  const client = await getContainerRuntimeClient();
+  const chosen = (await listManaged()).filter((c) =>
+    "all" in which ? true : "session" in which ? c.session === which.session : ownerIsDead(c.ownerPid),
+  );
+  await Promise.all(
+    chosen.map(async (c) => {
+      const container = client.container.getById(c.id);
+      if (c.state === "running") await client.container.stop(container, { timeout: 0 });
+      await client.container.remove(container, { removeVolumes: true });
+    }),
+  );
+  return chosen;
+}

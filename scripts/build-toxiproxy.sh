@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Toxiproxy server, built from its Go module (pinned in scripts/toxiproxy/go.mod), static with CGO off.
+source "$(dirname "$0")/lib.sh"
+
+src="$POSSTORM_ROOT/scripts/toxiproxy"
+out="$POSSTORM_TOOLS/bin/toxiproxy-server"
+inputs=$(hash_files "$src/go.mod" "$src/go.sum" "$POSSTORM_ROOT/scripts/versions.env")
+if [ -x "$out" ] && stamp_ok toxiproxy "$inputs"; then
+  log "toxiproxy-server $TOXIPROXY_VERSION ready"
+  exit 0
+fi
+command -v go >/dev/null || die "go not found: Toxiproxy is built from Go modules; install Go >= 1.24 (the machine image ships Go 1.26)"
+
+log "building toxiproxy-server $TOXIPROXY_VERSION from Go modules"
+start=$SECONDS
+mkdir -p "$POSSTORM_TOOLS/bin"
+(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
+  -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
+  -o "$out.tmp" github.com/Shopify/toxiproxy/v2/cmd/server)
+mv "$out.tmp" "$out"
+stamp_set toxiproxy "$inputs"
+log "toxiproxy-server $("$out" -version | awk '{print $NF}') built in $((SECONDS - start))s"
