@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
+import { doctorCommand } from "./doctor.ts";
 
 // One file per command; this list is the only place they are wired in.
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argv types.
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [doctorCommand];

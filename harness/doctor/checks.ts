@@ -1,0 +1,275 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import { promisify } from "node:util";
+import { pinnedVersions } from "../lab/images.ts";
+import { LOOPBACK } from "../lab/ports.ts";
+import { findTool, toolsDir } from "./tools.ts";
+
+const run = promisify(execFile);
+
+export type Status = "ok" | "missing";
+
+export interface CheckResult {
+  name: string;
+  status: Status;
+  /** Version or value found; "-" when none. */
+  version: string;
+  /** Where it was found, or what is wrong. */
+  detail: string;
+  /** What to do when it is missing. */
+  fix?: string;
+}
+
+export interface DoctorContext {
+  env: NodeJS.ProcessEnv;
+  versions: Record<string, string>;
+}
+
+const SETUP = "bash scripts/setup.sh";
+
+function versionAtLeast(actual: string, minimum: string): boolean {
+  const a = actual.replace(/^v/, "").split(".").map(Number);
+  const b = minimum.replace(/^v/, "").split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+async function output(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout, stderr } = await run(file, args, { env, timeout: 10_000 });
+  return `${stdout}${stderr}`;
+}
+
+export async function checkNode(ctx: DoctorContext): Promise<CheckResult> {
+  const min = ctx.versions.NODE_MIN!;
+  const pinned = ctx.versions.NODE_VERSION!;
+  const found = findTool("node", { env: ctx.env, subdir: "node/bin" });
+  if (!found.path) {
+    return {
+      name: "node",
+      status: "missing",
+      version: "-",
+      detail: `no node in ${found.searched.join(", ")}`,
+      fix: `${SETUP} (provisions Node ${pinned} from the npm registry)`,
+    };
+  }
+  const version = (await output(found.path, ["--version"], ctx.env).catch(() => "?")).trim();
+  if (!versionAtLeast(version, min)) {
+    return {
+      name: "node",
+      status: "missing",
+      version,
+      detail: `${found.path} is older than ${min}`,
+      fix: `${SETUP} (provisions Node ${pinned} into ${toolsDir(ctx.env)}/node)`,
+    };
+  }
+  return { name: "node", status: "ok", version, detail: found.path };
+}
+
+export async function checkK6(ctx: DoctorContext): Promise<CheckResult> {
+  const found = findTool("k6", { env: ctx.env, overrideVar: "POSSTORM_K6" });
+  const fix = `${SETUP} (builds k6 ${ctx.versions.K6_VERSION} with k6/x/tcp from scripts/k6)`;
+  if (!found.path) {
+    return { name: "k6", status: "missing", version: "-", detail: `not found in ${found.searched.join(", ")}`, fix };
+  }
+  let text: string;
+  try {
+    text = await output(found.path, ["version"], { ...ctx.env, K6_AUTO_EXTENSION_RESOLUTION: "false" });
+  } catch (error) {
+    return { name: "k6", status: "missing", version: "-", detail: `${found.path} version failed: ${error}`, fix };
+  }
+  const version = /k6 (v\d+\.\d+\.\d+\S*)/.exec(text)?.[1] ?? "?";
+  if (!text.includes("k6/x/tcp")) {
+    return {
+      name: "k6",
+      status: "missing",
+      version,
+      detail: `${found.path} has no k6/x/tcp extension`,
+      fix,
+    };
+  }
+  return { name: "k6", status: "ok", version: `${version} +k6/x/tcp`, detail: found.path };
+}
+
+export async function checkToxiproxy(ctx: DoctorContext): Promise<CheckResult> {
+  const want = ctx.versions.TOXIPROXY_VERSION!.replace(/^v/, "");
+  const found = findTool("toxiproxy-server", { env: ctx.env });
+  const fix = `${SETUP} (builds toxiproxy-server ${want} from scripts/toxiproxy)`;
+  if (!found.path) {
+    return {
+      name: "toxiproxy",
+      status: "missing",
+      version: "-",
+      detail: `toxiproxy-server not found in ${found.searched.join(", ")}`,
+      fix,
+    };
+  }
+  const version = (await output(found.path, ["-version"], ctx.env).catch(() => "?")).trim().split(" ").pop()!;
+  if (version !== want) {
+    return { name: "toxiproxy", status: "missing", version, detail: `${found.path} is not ${want}`, fix };
+  }
+  return { name: "toxiproxy", status: "ok", version, detail: found.path };
+}
+
+/** Where the Docker engine API is: DOCKER_HOST (unix:// or tcp://) or the default socket. */
+export function dockerEndpoint(env: NodeJS.ProcessEnv): { socketPath?: string; host?: string; port?: number } {
+  const value = env.DOCKER_HOST || "unix:///var/run/docker.sock";
+  if (value.startsWith("unix://")) return { socketPath: value.slice("unix://".length) };
+  const url = new URL(value.replace(/^tcp:/, "http:"));
+  return { host: url.hostname, port: Number(url.port || 2375) };
+}
+
+async function dockerGet(env: NodeJS.ProcessEnv, path: string): Promise<{ status: number; body: string }> {
+  return await new Promise((resolve, reject) => {
+    const request = http.get({ ...dockerEndpoint(env), path, timeout: 3_000 }, (response) => {
+      let body = "";
+      response.on("data", (chunk) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error("no answer after 3000ms")));
+    request.on("error", reject);
+  });
+}
+
+export async function checkEngine(ctx: DoctorContext): Promise<CheckResult> {
+  const where = ctx.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+  try {
+    const { status, body } = await dockerGet(ctx.env, "/version");
+    if (status !== 200) throw new Error(`HTTP ${status}`);
+    const version = (JSON.parse(body) as { Version: string }).Version;
+    return { name: "docker engine", status: "ok", version, detail: where };
+  } catch (error) {
+    return {
+      name: "docker engine",
+      status: "missing",
+      version: "-",
+      detail: `no engine answers at ${where}: ${(error as Error).message}`,
+      fix: "bash scripts/engine.sh (installs docker.io and starts dockerd as root on Debian), or set DOCKER_HOST",
+    };
+  }
+}
+
+export async function checkImages(ctx: DoctorContext): Promise<CheckResult[]> {
+  const images = [ctx.versions.TOXIPROXY_IMAGE!, ctx.versions.NODE_IMAGE!];
+  return await Promise.all(
+    images.map(async (image): Promise<CheckResult> => {
+      const name = `image ${image.split(":")[0]}`;
+      try {
+        const { status } = await dockerGet(ctx.env, `/images/${encodeURIComponent(image)}/json`);
+        if (status === 200) return { name, status: "ok", version: image.split(":")[1]!, detail: image };
+        return {
+          name,
+          status: "missing",
+          version: "-",
+          detail: `${image} is not on the engine`,
+          fix: "bash scripts/images.sh (builds it locally; nothing is pulled)",
+        };
+      } catch (error) {
+        return {
+          name,
+          status: "missing",
+          version: "-",
+          detail: `cannot ask the engine for ${image}: ${(error as Error).message}`,
+          fix: "start the Docker engine first (bash scripts/engine.sh)",
+        };
+      }
+    }),
+  );
+}
+
+const CAP_NET_ADMIN = 12;
+
+export async function checkPacketLoss(ctx: DoctorContext): Promise<CheckResult> {
+  const name = "packet loss (net admin)";
+  const status = readFileSync("/proc/self/status", "utf8");
+  const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"}`);
+  const hasCap = (capEff >> BigInt(CAP_NET_ADMIN)) & 1n;
+  const tool = findTool("nft", { env: ctx.env }).path ?? findTool("iptables", { env: ctx.env }).path;
+  if (!hasCap) {
+    return {
+      name,
+      status: "missing",
+      version: "-",
+      detail: "this process lacks CAP_NET_ADMIN (kernel packet drops need root or that capability)",
+      fix: "run as root, or grant CAP_NET_ADMIN (setcap / docker --cap-add NET_ADMIN)",
+    };
+  }
+  if (!tool) {
+    return {
+      name,
+      status: "missing",
+      version: "-",
+      detail: "neither nft nor iptables is on PATH",
+      fix: "apt-get install nftables",
+    };
+  }
+  return { name, status: "ok", version: "CAP_NET_ADMIN", detail: tool };
+}
+
+/** Ports posstorm's lab binds by default (Toxiproxy API); POSSTORM_DOCTOR_PORTS overrides, comma-separated. */
+export function defaultPorts(env: NodeJS.ProcessEnv): number[] {
+  return (env.POSSTORM_DOCTOR_PORTS ?? "8474").split(",").map(Number).filter(Number.isInteger);
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+  });
+}
+
+export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
+  const ports = defaultPorts(ctx.env);
+  if (!(await canBind(0))) {
+    return {
+      name: "free ports",
+      status: "missing",
+      version: "-",
+      detail: `cannot bind any port on ${LOOPBACK}`,
+      fix: "bring up the loopback interface (ip link set lo up)",
+    };
+  }
+  const taken: number[] = [];
+  for (const port of ports) if (!(await canBind(port))) taken.push(port);
+  if (taken.length > 0) {
+    return {
+      name: "free ports",
+      status: "missing",
+      version: "-",
+      detail: `${taken.map((p) => `${LOOPBACK}:${p}`).join(", ")} in use`,
+      fix: `stop what holds ${taken.join(", ")} (ss -ltnp 'sport = :${taken[0]}'), or an old lab: posstorm lab down`,
+    };
+  }
+  return { name: "free ports", status: "ok", version: "-", detail: `${LOOPBACK}: ${ports.join(", ")} free` };
+}
+
+export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult[]> {
+  const ctx: DoctorContext = { env, versions: pinnedVersions() };
+  const [node, k6, toxiproxy, engine, images, packetLoss, ports] = await Promise.all([
+    checkNode(ctx),
+    checkK6(ctx),
+    checkToxiproxy(ctx),
+    checkEngine(ctx),
+    checkImages(ctx),
+    checkPacketLoss(ctx),
+    checkPorts(ctx),
+  ]);
+  return [node, k6, toxiproxy, engine, ...images, packetLoss, ports];
+}
+
+export function formatChecks(results: CheckResult[]): string {
+  const nameWidth = Math.max(...results.map((r) => r.name.length));
+  const versionWidth = Math.max(...results.map((r) => r.version.length));
+  return results
+    .map((r) => {
+      const line = `${r.status === "ok" ? "ok     " : "MISSING"}  ${r.name.padEnd(nameWidth)}  ${r.version.padEnd(versionWidth)}  ${r.detail}`;
+      return r.fix ? `${line}\n         fix: ${r.fix}` : line;
+    })
+    .join("\n");
+}

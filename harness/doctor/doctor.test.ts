@@ -1,0 +1,114 @@
+import { execFile } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../lab/images.ts";
+
+// The doctor runs as a real child process; missing prerequisites are simulated through PATH,
+// POSSTORM_TOOLS and DOCKER_HOST, never by replacing the check functions.
+
+const cli = join(REPO_ROOT, "harness/cli/main.ts");
+
+interface Line {
+  status: "ok" | "missing";
+  name: string;
+  version: string;
+  detail: string;
+  fix?: string;
+}
+
+async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number; lines: Line[] }> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, "doctor", "--json"], { env });
+    return { code: 0, lines: JSON.parse(stdout) };
+  } catch (error) {
+    const e = error as { code: number; stdout: string };
+    return { code: e.code, lines: JSON.parse(e.stdout) };
+  }
+}
+
+function fakeTool(dir: string, name: string, script: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), `#!/bin/sh\n${script}\n`);
+  chmodSync(join(dir, name), 0o755);
+}
+
+const byName = (lines: Line[], name: string) => lines.find((l) => l.name === name)!;
+
+describe("posstorm doctor", () => {
+  let base: string;
+  let emptyPath: string;
+  let held: net.Server;
+  let heldPort: number;
+
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), "posstorm-doctor-"));
+    emptyPath = join(base, "empty-path");
+    mkdirSync(emptyPath);
+    held = net.createServer();
+    await new Promise<void>((resolve) => held.listen(0, "127.0.0.1", resolve));
+    heldPort = (held.address() as net.AddressInfo).port;
+  });
+  afterAll(() => held.close());
+
+  const bareEnv = (tools: string): NodeJS.ProcessEnv => ({
+    PATH: emptyPath,
+    POSSTORM_TOOLS: tools,
+    DOCKER_HOST: `unix://${join(base, "no-engine.sock")}`,
+    POSSTORM_DOCTOR_PORTS: String(heldPort),
+  });
+
+  it("on a bare machine names every missing prerequisite with its own fix, and exits 2", async () => {
+    const tools = join(base, "bare");
+    const { code, lines } = await doctor(bareEnv(tools));
+    expect(code).toBe(2);
+    expect(byName(lines, "node").detail).toBe(`no node in ${tools}/node/bin/node, PATH`);
+    expect(byName(lines, "k6").detail).toBe(`not found in ${tools}/bin/k6, PATH`);
+    expect(byName(lines, "k6").fix).toMatch(/builds k6 v2\.\d+\.\d+ with k6\/x\/tcp/);
+    expect(byName(lines, "toxiproxy").detail).toBe(`toxiproxy-server not found in ${tools}/bin/toxiproxy-server, PATH`);
+    expect(byName(lines, "docker engine").detail).toMatch(/^no engine answers at unix:\/\/.*no-engine\.sock/);
+    expect(byName(lines, "docker engine").fix).toMatch(/scripts\/engine\.sh/);
+    expect(byName(lines, "image posstorm/toxiproxy").detail).toMatch(/cannot ask the engine/);
+    expect(byName(lines, "packet loss (net admin)").detail).toMatch(/neither nft nor iptables|CAP_NET_ADMIN/);
+    expect(byName(lines, "free ports").detail).toBe(`127.0.0.1:${heldPort} in use`);
+    const fixes = lines.filter((l) => l.status === "missing").map((l) => l.fix);
+    expect(fixes.every((f) => typeof f === "string" && f.length > 0)).toBe(true);
+  });
+
+  it("tells an old Node, a k6 without k6/x/tcp and a wrong Toxiproxy apart from missing ones", async () => {
+    const tools = join(base, "wrong-versions");
+    fakeTool(join(tools, "node/bin"), "node", "echo v20.20.2");
+    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.3.0 (go1.26.8, linux/amd64)"');
+    fakeTool(join(tools, "bin"), "toxiproxy-server", 'echo "toxiproxy-server version 2.5.0"');
+    const { code, lines } = await doctor(bareEnv(tools));
+    expect(code).toBe(2);
+    expect(byName(lines, "node")).toMatchObject({ status: "missing", version: "v20.20.2" });
+    expect(byName(lines, "node").detail).toMatch(/is older than 22\.22\.0/);
+    expect(byName(lines, "k6")).toMatchObject({ status: "missing", version: "v2.3.0" });
+    expect(byName(lines, "k6").detail).toMatch(/has no k6\/x\/tcp extension/);
+    expect(byName(lines, "toxiproxy")).toMatchObject({ status: "missing", version: "2.5.0" });
+  });
+
+  it("accepts tools that report the right versions", async () => {
+    const tools = join(base, "right-versions");
+    fakeTool(join(tools, "node/bin"), "node", "echo v24.21.0");
+    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.3.0 (go1.26.8, linux/amd64)"; echo "  k6/x/tcp v0.0.0"');
+    fakeTool(join(tools, "bin"), "toxiproxy-server", 'echo "toxiproxy-server version 2.12.0"');
+    const { lines } = await doctor(bareEnv(tools));
+    expect(byName(lines, "node").status).toBe("ok");
+    expect(byName(lines, "k6").status).toBe("ok");
+    expect(byName(lines, "toxiproxy").status).toBe("ok");
+  });
+
+  it("finds a tool on PATH when the tools folder lacks it", async () => {
+    const onPath = join(base, "on-path");
+    fakeTool(onPath, "toxiproxy-server", 'echo "toxiproxy-server version 2.12.0"');
+    fakeTool(onPath, "nft", "exit 0");
+    const { lines } = await doctor({ ...bareEnv(join(base, "bare2")), PATH: onPath });
+    expect(byName(lines, "toxiproxy")).toMatchObject({ status: "ok", detail: join(onPath, "toxiproxy-server") });
+    expect(byName(lines, "packet loss (net admin)").status).toBe(process.getuid?.() === 0 ? "ok" : "missing");
+  });
+});
