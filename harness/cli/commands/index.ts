@@ -1,6 +1,7 @@
 import type { CommandModule } from "yargs";
 import { doctorCommand } from "./doctor.ts";
+import { labCommand } from "./lab.ts";
 
 // One file per command; this list is the only place they are wired in.
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argv types.
-export const commands: CommandModule<any, any>[] = [doctorCommand];
+export const commands: CommandModule<any, any>[] = [doctorCommand, labCommand];
