@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { startAdmin } from "./admin.ts";
+import { ConfigError, type ConfigSpec, loadConfig } from "./config.ts";
+import { parsePrometheus, Registry } from "./metrics.ts";
+
+const spec = {
+  issuerTimeoutMs: {
+    type: "int",
+    default: 30_000,
+    min: 1,
+    env: "SW_ISSUER_TIMEOUT_MS",
+    runtime: true,
+    help: "",
+  },
+  listenPort: { type: "int", default: 0, min: 0, max: 65535, env: "SW_PORT", help: "" },
+  mode: {
+    type: "string",
+    default: "timeout",
+    oneOf: ["timeout", "shed"],
+    env: "SW_MODE",
+    runtime: true,
+    help: "",
+  },
+} satisfies ConfigSpec;
+
+describe("simulator config", () => {
+  it("merges defaults, file, environment and overrides in that order", () => {
+    const config = loadConfig("switch", spec, {
+      file: { path: "switch.json", values: { issuerTimeoutMs: 1000, listenPort: 9000 } },
+      env: { SW_ISSUER_TIMEOUT_MS: "2000" },
+      overrides: { mode: "shed" },
+    });
+    expect(config).toEqual({ issuerTimeoutMs: 2000, listenPort: 9000, mode: "shed" });
+  });
+
+  it("names every bad value, its setting and its source", () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig("switch", spec, {
+        file: { path: "switch.json", values: { listenPort: 70000, nope: 1 } },
+        env: { SW_ISSUER_TIMEOUT_MS: "soon", SW_MODE: "panic" },
+      });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toEqual([
+      "listenPort = 70000 (from switch.json) must be <= 65535",
+      expect.stringMatching(/^unknown setting nope \(from switch\.json\)/),
+      'issuerTimeoutMs = "soon" (from env SW_ISSUER_TIMEOUT_MS) is not a number',
+      'mode = "panic" (from env SW_MODE) must be one of timeout, shed',
+    ]);
+  });
+});
+
+describe("metrics registry", () => {
+  it("renders counters, gauges and histograms in Prometheus text", () => {
+    const registry = new Registry();
+    const responses = registry.counter("sim_responses_total", "responses by code");
+    const inflight = registry.gauge("sim_in_flight", "requests in flight");
+    const latency = registry.histogram("sim_latency_seconds", "latency", [0.01, 0.1]);
+    responses.inc({ code: "00" }, 3);
+    responses.inc({ code: "98" });
+    inflight.track(() => 7);
+    latency.observe(0.005);
+    latency.observe(0.05);
+    const parsed = parsePrometheus(registry.render());
+    expect(parsed.get('sim_responses_total{code="00"}')).toBe(3);
+    expect(parsed.get('sim_responses_total{code="98"}')).toBe(1);
+    expect(parsed.get("sim_in_flight")).toBe(7);
+    expect(parsed.get('sim_latency_seconds_bucket{le="0.01"}')).toBe(1);
+    expect(parsed.get('sim_latency_seconds_bucket{le="+Inf"}')).toBe(2);
+    expect(parsed.get("sim_latency_seconds_count")).toBe(2);
+  });
+});
+
+describe("admin API", () => {
+  it("serves health, metrics and config, and changes only run-time settings", async () => {
+    const registry = new Registry();
+    registry.counter("sim_up_total", "up").inc();
+    const values = loadConfig("switch", spec, {});
+    const changes: string[][] = [];
+    const admin = await startAdmin({
+      program: "switch",
+      host: "127.0.0.1",
+      port: 0,
+      registry,
+      config: { spec, values, onChange: (c) => changes.push(c) },
+    });
+    const base = `http://127.0.0.1:${admin.port}`;
+    try {
+      expect(((await (await fetch(`${base}/healthz`)).json()) as { ok: boolean }).ok).toBe(true);
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain("sim_up_total 1");
+      const put = await fetch(`${base}/config`, {
+        method: "PUT",
+        body: JSON.stringify({ issuerTimeoutMs: 1000 }),
+      });
+      expect(put.status).toBe(200);
+      expect(
+        ((await (await fetch(`${base}/config`)).json()) as { issuerTimeoutMs: number }).issuerTimeoutMs,
+      ).toBe(1000);
+      expect(changes).toEqual([["issuerTimeoutMs"]]);
+      const refused = await fetch(`${base}/config`, {
+        method: "PUT",
+        body: JSON.stringify({ listenPort: 1 }),
+      });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: string }).error).toMatch(/listenPort cannot change at run time/);
+      const bad = await fetch(`${base}/config`, {
+        method: "PUT",
+        body: JSON.stringify({ issuerTimeoutMs: 0 }),
+      });
+      expect(((await bad.json()) as { error: string }).error).toMatch(/issuerTimeoutMs = 0 \(from PUT \/config\) must be >= 1/);
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+    } finally {
+      await admin.close();
+    }
+  });
+});
