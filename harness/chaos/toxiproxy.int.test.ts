@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../lab/ports.ts";
-import { type EchoServer, echoRoundTrip, startEchoServer } from "../lab/testing/echo-server.ts";
+import { type EchoServer, echoRoundTrip, startEchoServer } from "../lab/echo-server.ts";
 import { type StartedToxiproxy, startToxiproxy } from "../lab/toxiproxy.ts";
 import { ChaosError, connectToxiproxy, type ToxiproxyControl } from "./toxiproxy.ts";
 

@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { promisify } from "node:util";
-import { pinnedVersions } from "../lab/images.ts";
 import { LOOPBACK } from "../lab/ports.ts";
-import { findTool, toolsDir } from "./tools.ts";
+import { pinnedVersions } from "../shared/repo.ts";
+import { findTool, toolsDir } from "../shared/tools.ts";
 
 const run = promisify(execFile);
 
@@ -73,15 +73,36 @@ export async function checkK6(ctx: DoctorContext): Promise<CheckResult> {
   const found = findTool("k6", { env: ctx.env, overrideVar: "POSSTORM_K6" });
   const fix = `${SETUP} (builds k6 ${ctx.versions.K6_VERSION} with k6/x/tcp from scripts/k6)`;
   if (!found.path) {
-    return { name: "k6", status: "missing", version: "-", detail: `not found in ${found.searched.join(", ")}`, fix };
+    return {
+      name: "k6",
+      status: "missing",
+      version: "-",
+      detail: `not found in ${found.searched.join(", ")}`,
+      fix,
+    };
   }
   let text: string;
   try {
     text = await output(found.path, ["version"], { ...ctx.env, K6_AUTO_EXTENSION_RESOLUTION: "false" });
   } catch (error) {
-    return { name: "k6", status: "missing", version: "-", detail: `${found.path} version failed: ${error}`, fix };
+    return {
+      name: "k6",
+      status: "missing",
+      version: "-",
+      detail: `${found.path} version failed: ${error}`,
+      fix,
+    };
   }
   const version = /k6 (v\d+\.\d+\.\d+\S*)/.exec(text)?.[1] ?? "?";
+  if (version !== ctx.versions.K6_VERSION) {
+    return {
+      name: "k6",
+      status: "missing",
+      version,
+      detail: `${found.path} is ${version}, posstorm pins ${ctx.versions.K6_VERSION}`,
+      fix,
+    };
+  }
   if (!text.includes("k6/x/tcp")) {
     return {
       name: "k6",
@@ -115,7 +136,11 @@ export async function checkToxiproxy(ctx: DoctorContext): Promise<CheckResult> {
 }
 
 /** Where the Docker engine API is: DOCKER_HOST (unix:// or tcp://) or the default socket. */
-export function dockerEndpoint(env: NodeJS.ProcessEnv): { socketPath?: string; host?: string; port?: number } {
+export function dockerEndpoint(env: NodeJS.ProcessEnv): {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+} {
   const value = env.DOCKER_HOST || "unix:///var/run/docker.sock";
   if (value.startsWith("unix://")) return { socketPath: value.slice("unix://".length) };
   const url = new URL(value.replace(/^tcp:/, "http:"));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../lab/images.ts";
+import { REPO_ROOT } from "../shared/repo.ts";
 
 // The doctor runs as a real child process; missing prerequisites are simulated through PATH,
 // POSSTORM_TOOLS and DOCKER_HOST, never by replacing the check functions.
@@ -66,9 +66,11 @@ describe("posstorm doctor", () => {
     const { code, lines } = await doctor(bareEnv(tools));
     expect(code).toBe(2);
     expect(byName(lines, "node").detail).toBe(`no node in ${tools}/node/bin/node, PATH`);
-    expect(byName(lines, "k6").detail).toBe(`not found in ${tools}/bin/k6, PATH`);
+    expect(byName(lines, "k6").detail).toBe(`not found in $POSSTORM_K6 (unset), ${tools}/bin/k6, PATH`);
     expect(byName(lines, "k6").fix).toMatch(/builds k6 v2\.\d+\.\d+ with k6\/x\/tcp/);
-    expect(byName(lines, "toxiproxy").detail).toBe(`toxiproxy-server not found in ${tools}/bin/toxiproxy-server, PATH`);
+    expect(byName(lines, "toxiproxy").detail).toBe(
+      `toxiproxy-server not found in ${tools}/bin/toxiproxy-server, PATH`,
+    );
     expect(byName(lines, "docker engine").detail).toMatch(/^no engine answers at unix:\/\/.*no-engine\.sock/);
     expect(byName(lines, "docker engine").fix).toMatch(/scripts\/engine\.sh/);
     expect(byName(lines, "image posstorm/toxiproxy").detail).toMatch(/cannot ask the engine/);
@@ -81,21 +83,29 @@ describe("posstorm doctor", () => {
   it("tells an old Node, a k6 without k6/x/tcp and a wrong Toxiproxy apart from missing ones", async () => {
     const tools = join(base, "wrong-versions");
     fakeTool(join(tools, "node/bin"), "node", "echo v20.20.2");
-    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.3.0 (go1.26.8, linux/amd64)"');
+    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.2.0 (go1.26.8, linux/amd64)"');
     fakeTool(join(tools, "bin"), "toxiproxy-server", 'echo "toxiproxy-server version 2.5.0"');
     const { code, lines } = await doctor(bareEnv(tools));
     expect(code).toBe(2);
     expect(byName(lines, "node")).toMatchObject({ status: "missing", version: "v20.20.2" });
     expect(byName(lines, "node").detail).toMatch(/is older than 22\.22\.0/);
-    expect(byName(lines, "k6")).toMatchObject({ status: "missing", version: "v2.3.0" });
+    expect(byName(lines, "k6")).toMatchObject({ status: "missing", version: "v2.2.0" });
     expect(byName(lines, "k6").detail).toMatch(/has no k6\/x\/tcp extension/);
     expect(byName(lines, "toxiproxy")).toMatchObject({ status: "missing", version: "2.5.0" });
+  });
+
+  it("rejects a k6 of another version even with k6/x/tcp", async () => {
+    const tools = join(base, "old-k6");
+    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v1.8.1 (go1.26.8, linux/amd64)"; echo "  k6/x/tcp v0.0.0"');
+    const { lines } = await doctor(bareEnv(tools));
+    expect(byName(lines, "k6")).toMatchObject({ status: "missing", version: "v1.8.1" });
+    expect(byName(lines, "k6").detail).toMatch(/is v1\.8\.1, posstorm pins v2\.2\.0$/);
   });
 
   it("accepts tools that report the right versions", async () => {
     const tools = join(base, "right-versions");
     fakeTool(join(tools, "node/bin"), "node", "echo v24.21.0");
-    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.3.0 (go1.26.8, linux/amd64)"; echo "  k6/x/tcp v0.0.0"');
+    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.2.0 (go1.26.8, linux/amd64)"; echo "  k6/x/tcp v0.0.0"');
     fakeTool(join(tools, "bin"), "toxiproxy-server", 'echo "toxiproxy-server version 2.12.0"');
     const { lines } = await doctor(bareEnv(tools));
     expect(byName(lines, "node").status).toBe("ok");
@@ -108,7 +118,10 @@ describe("posstorm doctor", () => {
     fakeTool(onPath, "toxiproxy-server", 'echo "toxiproxy-server version 2.12.0"');
     fakeTool(onPath, "nft", "exit 0");
     const { lines } = await doctor({ ...bareEnv(join(base, "bare2")), PATH: onPath });
-    expect(byName(lines, "toxiproxy")).toMatchObject({ status: "ok", detail: join(onPath, "toxiproxy-server") });
+    expect(byName(lines, "toxiproxy")).toMatchObject({
+      status: "ok",
+      detail: join(onPath, "toxiproxy-server"),
+    });
     expect(byName(lines, "packet loss (net admin)").status).toBe(process.getuid?.() === 0 ? "ok" : "missing");
   });
 });

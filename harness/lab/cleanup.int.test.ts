@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "./images.ts";
+import { REPO_ROOT } from "../shared/repo.ts";
 import { listManaged, removeManaged } from "./runtime/containers.ts";
 
 const fixture = join(REPO_ROOT, "harness/lab/testing/hold-toxiproxy.ts");

@@ -1,21 +1,6 @@
-// Image names, from scripts/versions.env (the file the setup scripts build them from).
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { pinnedVersions } from "../shared/repo.ts";
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** KEY=VALUE lines of scripts/versions.env. */
-export function pinnedVersions(): Record<string, string> {
-  const text = readFileSync(join(REPO_ROOT, "scripts", "versions.env"), "utf8");
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) out[match[1]!] = match[2]!;
-  }
-  return out;
-}
-
+// Image names, from scripts/versions.env (the file scripts/images.sh builds them from).
 const versions = pinnedVersions();
 export const TOXIPROXY_IMAGE = process.env.POSSTORM_TOXIPROXY_IMAGE ?? versions.TOXIPROXY_IMAGE!;
 export const NODE_IMAGE = process.env.POSSTORM_NODE_IMAGE ?? versions.NODE_IMAGE!;

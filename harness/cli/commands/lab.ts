@@ -11,7 +11,9 @@ const status: CommandModule<object, object> = {
       return;
     }
     for (const c of containers) {
-      console.log(`${c.id.slice(0, 12)}  ${c.role.padEnd(10)}  ${c.state.padEnd(8)}  session ${c.session}  owner pid ${c.ownerPid}`);
+      console.log(
+        `${c.id.slice(0, 12)}  ${c.role.padEnd(10)}  ${c.state.padEnd(8)}  session ${c.session}  owner pid ${c.ownerPid}`,
+      );
     }
   },
 };
@@ -19,10 +21,13 @@ const status: CommandModule<object, object> = {
 const down: CommandModule<object, { stale: boolean }> = {
   command: "down",
   describe: "Remove posstorm's containers (all, or only those whose process died)",
-  builder: (y) => y.option("stale", { type: "boolean", default: false, describe: "only containers whose owner died" }),
+  builder: (y) =>
+    y.option("stale", { type: "boolean", default: false, describe: "only containers whose owner died" }),
   handler: async (argv) => {
     const removed = await removeManaged(argv.stale ? { stale: true } : { all: true });
-    console.log(`removed ${removed.length} container(s)${removed.length ? `: ${removed.map((c) => c.role).join(", ")}` : ""}`);
+    console.log(
+      `removed ${removed.length} container(s)${removed.length ? `: ${removed.map((c) => c.role).join(", ")}` : ""}`,
+    );
   },
 };
 

@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
-import { REPO_ROOT } from "../lab/images.ts";
+import { REPO_ROOT } from "./repo.ts";
 
 /** The project-local tools folder (Node, k6, toxiproxy-server): $POSSTORM_TOOLS or <repo>/.tools. */
 export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -38,6 +38,7 @@ export function findTool(
     searched.push(`$${opts.overrideVar}=${override}`);
     return { path: executable(override) ? override : undefined, searched };
   }
+  if (opts.overrideVar) searched.push(`$${opts.overrideVar} (unset)`);
   const local = join(toolsDir(env), opts.subdir ?? "bin", name);
   searched.push(local);
   if (executable(local)) return { path: local, searched };

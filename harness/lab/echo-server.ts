@@ -1,5 +1,5 @@
 import net from "node:net";
-import { LOOPBACK } from "../ports.ts";
+import { LOOPBACK } from "./ports.ts";
 
 export interface EchoServer extends AsyncDisposable {
   readonly port: number;
