@@ -127,7 +127,11 @@ export function connectToxiproxy(apiUrl: string, callTimeoutMs = 5_000): Toxipro
 
   const control: ToxiproxyControl = {
     apiUrl,
-    version: () => call("version", {}, () => client.getVersion()),
+    async version() {
+      // Toxiproxy 2.12 answers {"version": "2.12.0"}; older servers answer the bare version.
+      const text = (await call("version", {}, () => client.getVersion())).trim();
+      return text.startsWith("{") ? String((JSON.parse(text) as { version: unknown }).version) : text;
+    },
     async createProxy(spec) {
       await call(`create proxy ${spec.name}`, { proxy: spec.name }, () => client.createProxy(spec));
     },

@@ -6,7 +6,13 @@ type Cleanup = () => Promise<void>;
 
 const cleanups = new Set<Cleanup>();
 let installed = false;
+let interrupted = false;
 let exitCode = 2;
+
+/** True once SIGINT/SIGTERM arrived: failures after that are the interrupt's, and it sets the exit. */
+export function isInterrupted(): boolean {
+  return interrupted;
+}
 
 /** Runs `cleanup` on SIGINT/SIGTERM. Returns a function that unregisters it. */
 export function onShutdown(cleanup: Cleanup): () => void {
@@ -35,7 +41,6 @@ export async function runCleanups(timeoutMs = 10_000): Promise<void> {
 function install(): void {
   if (installed) return;
   installed = true;
-  let interrupted = false;
   const handler = (signal: NodeJS.Signals) => {
     if (interrupted) {
       console.error(`[posstorm] second ${signal}: exiting without cleanup`);

@@ -1,7 +1,14 @@
 import type { CommandModule } from "yargs";
+import { decodeCommand } from "./decode.ts";
 import { doctorCommand } from "./doctor.ts";
 import { labCommand } from "./lab.ts";
+import { selftestCommand } from "./selftest.ts";
 
 // One file per command; this list is the only place they are wired in.
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argv types.
-export const commands: CommandModule<any, any>[] = [doctorCommand, labCommand];
+export const commands: CommandModule<any, any>[] = [
+  doctorCommand,
+  labCommand,
+  decodeCommand,
+  selftestCommand,
+];

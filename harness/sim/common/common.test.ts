@@ -105,12 +105,16 @@ describe("admin API", () => {
         body: JSON.stringify({ listenPort: 1 }),
       });
       expect(refused.status).toBe(400);
-      expect(((await refused.json()) as { error: string }).error).toMatch(/listenPort cannot change at run time/);
+      expect(((await refused.json()) as { error: string }).error).toMatch(
+        /listenPort cannot change at run time/,
+      );
       const bad = await fetch(`${base}/config`, {
         method: "PUT",
         body: JSON.stringify({ issuerTimeoutMs: 0 }),
       });
-      expect(((await bad.json()) as { error: string }).error).toMatch(/issuerTimeoutMs = 0 \(from PUT \/config\) must be >= 1/);
+      expect(((await bad.json()) as { error: string }).error).toMatch(
+        /issuerTimeoutMs = 0 \(from PUT \/config\) must be >= 1/,
+      );
       expect((await fetch(`${base}/nope`)).status).toBe(404);
     } finally {
       await admin.close();

@@ -1,0 +1,30 @@
+export {
+  type Capture,
+  type CaptureDecodeOptions,
+  type CaptureForm,
+  decodeCapture,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FrameDecodeOptions,
+  type FrameEncodeOptions,
+  type FrameOptions,
+  messageOffset,
+} from "./frame.ts";
+export {
+  asksSignIn,
+  HEADER_BYTES,
+  type Header,
+  readHeader,
+  withProcessingRequirement,
+  writeHeader,
+} from "./header.ts";
+export {
+  LENGTH_BYTES,
+  type LengthCodec,
+  maxFrameLength,
+  readFrameLength,
+  writeFrameLength,
+} from "./length.ts";
+export { FrameReassembler, type ReassemblerOptions } from "./reassembler.ts";
+export { readTpdu, replyTpdu, TPDU_BYTES, TPDU_ID, type Tpdu, writeTpdu } from "./tpdu.ts";

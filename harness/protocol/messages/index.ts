@@ -1,0 +1,38 @@
+export {
+  buildMessage,
+  defineMessage,
+  type MessageInput,
+  type MessageLayout,
+  type MessageType,
+  type MessageValues,
+  readMessage,
+  type Slot,
+} from "./layout.ts";
+export { verifyFrameMac, verifyMessageMac } from "./mac.ts";
+export { matchReply, type ReplyCheck, type ReplyMatch, replyMti } from "./match.ts";
+export {
+  carriesMac,
+  messageTypes,
+  type NetworkRequest,
+  type NetworkResponse,
+  networkRequest,
+  networkResponse,
+  type PurchaseInput,
+  type PurchaseRequest,
+  type PurchaseResponse,
+  purchaseRequest,
+  purchaseResponse,
+  type ReversalInput,
+  type ReversalReason,
+  type ReversalRequest,
+  type ReversalResponse,
+  reversalFor,
+  reversalReasons,
+  reversalRequest,
+  reversalResponse,
+  type SignInRequest,
+  type SignInResponse,
+  signInRequest,
+  signInResponse,
+  withPin,
+} from "./types.ts";

@@ -1,0 +1,10 @@
+export {
+  fromBcdByte,
+  type Prefix,
+  prefixBytes,
+  prefixMax,
+  readPrefix,
+  toBcdByte,
+  type VariablePrefix,
+  writePrefix,
+} from "./prefix.ts";

@@ -1,0 +1,17 @@
+export {
+  networkManagementCodes,
+  processingRequirementNames,
+  processingRequirements,
+  responseCodes,
+  transactionTypes,
+} from "./codes.ts";
+export { type CupPosField, cupPos } from "./cupPos.ts";
+export {
+  type Field60,
+  type Field60PartId,
+  type Field60PartName,
+  field60Parts,
+  joinField60,
+  splitField60,
+} from "./field60.ts";
+export type { FieldSpec, FieldValue, MessageSpec, Sensitivity } from "./types.ts";
