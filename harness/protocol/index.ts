@@ -16,6 +16,8 @@ export {
 export {
   blockCipher,
   cupEcbMac,
+  DEFAULT_LAB_KEY_HEX,
+  deriveTmk,
   ecbDecrypt,
   ecbEncrypt,
   type KeyLayout,

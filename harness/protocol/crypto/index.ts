@@ -2,6 +2,7 @@ export { type BlockCipher, blockCipher, cbcEncrypt, ecbDecrypt, ecbEncrypt } fro
 export { type DesSchedule, desRounds, desSchedule, loadBlock, storeBlock, xorBlock } from "./des.ts";
 export { keyCheckValue } from "./kcv.ts";
 export { cupEcbMac, type MacAlgorithm, type MacKey, macAlgorithms, macKey, x919Mac } from "./mac.ts";
+export { DEFAULT_LAB_KEY_HEX, deriveTmk, withOddParity } from "./terminalKeys.ts";
 export {
   type KeyLayout,
   keyLayoutBytes,
