@@ -180,10 +180,13 @@ export async function checkEngine(ctx: DoctorContext): Promise<CheckResult> {
 }
 
 export async function checkImages(ctx: DoctorContext): Promise<CheckResult[]> {
-  const images = [ctx.versions.TOXIPROXY_IMAGE!, ctx.versions.NODE_IMAGE!];
+  const images = [
+    ctx.env.POSSTORM_TOXIPROXY_IMAGE || ctx.versions.TOXIPROXY_IMAGE!,
+    ctx.env.POSSTORM_NODE_IMAGE || ctx.versions.NODE_IMAGE!,
+  ];
   return await Promise.all(
     images.map(async (image): Promise<CheckResult> => {
-      const name = `image ${image.split(":")[0]}`;
+      const name = `image ${image.split(":")[0]!.split("/").pop()}`;
       try {
         const { status } = await dockerGet(ctx.env, `/images/${encodeURIComponent(image)}/json`);
         if (status === 200) return { name, status: "ok", version: image.split(":")[1]!, detail: image };

@@ -73,7 +73,7 @@ describe("posstorm doctor", () => {
     );
     expect(byName(lines, "docker engine").detail).toMatch(/^no engine answers at unix:\/\/.*no-engine\.sock/);
     expect(byName(lines, "docker engine").fix).toMatch(/scripts\/engine\.sh/);
-    expect(byName(lines, "image posstorm/toxiproxy").detail).toMatch(/cannot ask the engine/);
+    expect(byName(lines, "image toxiproxy").detail).toMatch(/cannot ask the engine/);
     expect(byName(lines, "packet loss (net admin)").detail).toMatch(/neither nft nor iptables|CAP_NET_ADMIN/);
     expect(byName(lines, "free ports").detail).toBe(`127.0.0.1:${heldPort} in use`);
     const fixes = lines.filter((l) => l.status === "missing").map((l) => l.fix);
