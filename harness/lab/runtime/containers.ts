@@ -1,6 +1,8 @@
+import { createWriteStream } from "node:fs";
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from "testcontainers";
 import { LABEL_MANAGED, LABEL_OWNER_PID, LABEL_SESSION, ownerIsDead, ownerLabels } from "../labels.ts";
 import { onShutdown } from "../shutdown.ts";
+import { lastLines } from "./logs.ts";
 
 // The only file that imports testcontainers. Containers run in host network mode (no bridge here),
 // Ryuk is off (its image cannot be pulled): posstorm removes its own containers by label instead.
@@ -19,6 +21,10 @@ export interface ContainerSpec {
   /** A line the program prints once it is ready. */
   readyLog: RegExp;
   startupTimeoutMs?: number;
+  /** Files of this machine made visible in the container, read-only: host path → container path. */
+  files?: Record<string, string>;
+  /** Where the container's stdout and stderr are appended. */
+  logFile?: string;
 }
 
 export interface StartedService extends AsyncDisposable {
@@ -36,13 +42,24 @@ export async function startContainer(spec: ContainerSpec): Promise<StartedServic
     .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
   if (spec.command) container = container.withCommand(spec.command);
   if (spec.env) container = container.withEnvironment(spec.env);
+  if (spec.files) {
+    container = container.withBindMounts(
+      Object.entries(spec.files).map(([source, target]) => ({ source, target, mode: "ro" as const })),
+    );
+  }
+  if (spec.logFile) {
+    const out = createWriteStream(spec.logFile, { flags: "a" });
+    container = container.withLogConsumer((stream) => stream.pipe(out));
+  }
   let started: StartedTestContainer;
   try {
     started = await container.start();
   } catch (error) {
-    throw new Error(`${spec.role}: container ${spec.image} did not start: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const tail = spec.logFile ? lastLines(spec.logFile) : "";
+    throw new Error(
+      `${spec.role}: container ${spec.image} did not start: ${(error as Error).message}${tail ? `\n${tail}` : ""}`,
+      { cause: error },
+    );
   }
   return wrap(spec.role, started);
 }

@@ -1,0 +1,288 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connectToxiproxy, type ToxiproxyControl } from "../chaos/toxiproxy.ts";
+import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
+import { findTool } from "../shared/tools.ts";
+import { LAB_IMAGE, type LabProgram, programEntry, TOXIPROXY_IMAGE } from "./images.ts";
+import { freePort, LOOPBACK, waitForPort } from "./ports.ts";
+import { type StartedService, startContainer } from "./runtime/containers.ts";
+import { startProcess } from "./runtime/local.ts";
+
+// The lab: the switch and its backends, each link behind a Toxiproxy proxy.
+//
+//   terminals ──► [edge] ──► switch ──► [hsm] ──────► HSM simulator
+//                              ├──► [issuer-a] ──► issuer simulator a
+//                              └──► [issuer-b] ──► issuer simulator b
+//
+// Every program listens on 127.0.0.1 on ports allocated here and gets its settings as environment
+// variables (POSSTORM_<PROGRAM>_<SETTING>), the same in both runtimes.
+
+export type Runtime = "containers" | "local";
+export type LinkName = "edge" | "hsm" | `issuer-${string}`;
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+export const address = (e: Endpoint) => `${e.host}:${e.port}`;
+
+/**
+ * Which switch the lab runs. `reference`: posstorm's own (image in `containers`, process in `local`).
+ * `command` / `image`: a user's switch; its command, arguments and environment may use placeholders
+ * that map its backend addresses to the lab's links: {{switch.port}}, {{switch.adminPort}},
+ * {{link.hsm}}, {{link.issuer-a}}, … (host:port of the proxy in front of that backend),
+ * {{issuers}} (`a=host:port,b=host:port`), {{labKeyHex}}.
+ */
+export type SwitchSource =
+  | { kind: "reference" }
+  | { kind: "command"; command: string[]; env?: Record<string, string> }
+  | { kind: "image"; image: string; command?: string[]; env?: Record<string, string> };
+
+/** Settings of a lab program by name, as its config spec names them (see harness/sim/<program>/README.md). */
+export type Settings = Record<string, string | number | boolean | string[]>;
+
+export interface LabOptions {
+  runtime: Runtime;
+  /** Logs go to <runDir>/logs/<role>.log; the lab's addresses to <runDir>/lab.json. */
+  runDir: string;
+  /** Lab session label of every container; default lab-<time>. */
+  session?: string;
+  /** 32 hex digits: terminal master keys derive from it (harness/protocol/crypto/terminalKeys.ts). */
+  labKeyHex?: string;
+  switchSource?: SwitchSource;
+  switchSettings?: Settings;
+  hsmSettings?: Settings;
+  /** Issuer name → its settings; default two issuers, `a` and `b`. */
+  issuers?: Record<string, Settings>;
+  /** Card BIN prefix → issuer name; default 62 → a, 4 → b. */
+  routes?: Record<string, string>;
+  /** Terminal fleet the switch accepts; default POS*10000 (POS00001 … POS10000). */
+  fleet?: string[];
+  startupTimeoutMs?: number;
+}
+
+export interface StartedLab extends AsyncDisposable {
+  readonly runtime: Runtime;
+  readonly session: string;
+  readonly runDir: string;
+  /** Where terminals connect: the edge proxy. */
+  readonly edge: Endpoint;
+  /** Each link: where its proxy listens and the program behind it. */
+  readonly links: Record<LinkName, { listen: Endpoint; upstream: Endpoint }>;
+  /** Admin API base URL of each program by role (`switch`, `hsm`, `issuer-a`, …). */
+  readonly admin: Record<string, string>;
+  readonly toxiproxy: ToxiproxyControl;
+  readonly services: readonly StartedService[];
+  stop(): Promise<void>;
+}
+
+const DEFAULT_ISSUERS: Record<string, Settings> = { a: {}, b: {} };
+const DEFAULT_ROUTES = { "62": "a", "4": "b" };
+
+const envName = (program: LabProgram, setting: string) =>
+  `POSSTORM_${program.toUpperCase()}_${setting.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()}`;
+
+/** A program's settings as the environment variables its config spec reads. */
+export function settingsEnv(program: LabProgram, settings: Settings): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(settings).map(([name, value]) => [
+      envName(program, name),
+      Array.isArray(value) ? value.join(",") : String(value),
+    ]),
+  );
+}
+
+export function fillTemplate(text: string, values: Record<string, string>): string {
+  return text.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (whole, key: string) => {
+    const value = values[key];
+    if (value === undefined) {
+      throw new Error(
+        `switch template: unknown placeholder ${whole}; known: ${Object.keys(values).join(", ")}`,
+      );
+    }
+    return value;
+  });
+}
+
+export async function startLab(opts: LabOptions): Promise<StartedLab> {
+  const session = opts.session ?? `lab-${Date.now()}`;
+  const logs = join(opts.runDir, "logs");
+  mkdirSync(logs, { recursive: true });
+  const timeout = opts.startupTimeoutMs ?? 30_000;
+  const services: StartedService[] = [];
+  const issuers = opts.issuers ?? DEFAULT_ISSUERS;
+  const labKeyHex = opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX;
+
+  const startProgram = async (role: string, program: LabProgram, settings: Settings) => {
+    const env = settingsEnv(program, settings);
+    const readyLog = new RegExp(`posstorm-${program} ready`);
+    const logFile = join(logs, `${role}.log`);
+    const service =
+      opts.runtime === "local"
+        ? await startProcess({
+            role,
+            command: [process.execPath, programEntry(program)],
+            env,
+            readyLog,
+            logFile,
+            startupTimeoutMs: timeout,
+          })
+        : await startContainer({
+            role,
+            session,
+            image: LAB_IMAGE,
+            command: [`/app/${program}.mjs`],
+            env,
+            readyLog,
+            logFile,
+            startupTimeoutMs: timeout,
+          });
+    services.push(service);
+    return service;
+  };
+
+  try {
+    // Toxiproxy first: every link goes through it.
+    const apiPort = await freePort();
+    const toxiproxyLog = join(logs, "toxiproxy.log");
+    const toxiproxyArgs = ["-host", LOOPBACK, "-port", String(apiPort)];
+    const toxiproxyReady = /Starting Toxiproxy HTTP server/;
+    if (opts.runtime === "local") {
+      const binary = findTool("toxiproxy-server").path;
+      if (!binary) throw new Error("toxiproxy: toxiproxy-server not found; run bash scripts/setup.sh");
+      services.push(
+        await startProcess({
+          role: "toxiproxy",
+          command: [binary, ...toxiproxyArgs],
+          readyLog: toxiproxyReady,
+          logFile: toxiproxyLog,
+        }),
+      );
+    } else {
+      services.push(
+        await startContainer({
+          role: "toxiproxy",
+          session,
+          image: TOXIPROXY_IMAGE,
+          command: toxiproxyArgs,
+          readyLog: toxiproxyReady,
+          logFile: toxiproxyLog,
+        }),
+      );
+    }
+    await waitForPort(apiPort, 10_000);
+    const toxiproxy = connectToxiproxy(`http://${LOOPBACK}:${apiPort}`);
+
+    const links = {} as Record<LinkName, { listen: Endpoint; upstream: Endpoint }>;
+    const admin: Record<string, string> = {};
+    const addLink = async (name: LinkName, upstream: Endpoint) => {
+      const listen = { host: LOOPBACK, port: await freePort() };
+      await toxiproxy.createProxy({ name, listen: address(listen), upstream: address(upstream) });
+      links[name] = { listen, upstream };
+      return listen;
+    };
+    const backend = async (role: string, program: LabProgram, settings: Settings) => {
+      const port = await freePort();
+      const adminPort = await freePort();
+      await startProgram(role, program, { host: LOOPBACK, ...settings, port, adminPort });
+      admin[role] = `http://${LOOPBACK}:${adminPort}`;
+      return { host: LOOPBACK, port };
+    };
+
+    // Backends and their links, started side by side.
+    await Promise.all([
+      (async () => {
+        const hsm = await backend("hsm", "hsm", { labKeyHex, ...opts.hsmSettings });
+        await addLink("hsm", hsm);
+      })(),
+      ...Object.entries(issuers).map(async ([name, settings]) => {
+        const issuer = await backend(`issuer-${name}`, "issuer", {
+          issuerId: name.toUpperCase(),
+          ...settings,
+        });
+        await addLink(`issuer-${name}`, issuer);
+      }),
+    ]);
+
+    const switchPort = await freePort();
+    const switchAdminPort = await freePort();
+    const issuerLinks = Object.keys(issuers).map(
+      (name) => `${name}=${address(links[`issuer-${name}`]!.listen)}`,
+    );
+    const source = opts.switchSource ?? { kind: "reference" };
+    if (source.kind === "reference") {
+      await startProgram("switch", "switch", {
+        host: LOOPBACK,
+        hsm: address(links.hsm.listen),
+        issuers: issuerLinks,
+        routes: Object.entries(opts.routes ?? DEFAULT_ROUTES).map(([bin, issuer]) => `${bin}=${issuer}`),
+        fleet: opts.fleet ?? ["POS*10000"],
+        labKeyHex,
+        ...opts.switchSettings,
+        port: switchPort,
+        adminPort: switchAdminPort,
+      });
+    } else {
+      const values: Record<string, string> = {
+        "switch.port": String(switchPort),
+        "switch.adminPort": String(switchAdminPort),
+        issuers: issuerLinks.join(","),
+        labKeyHex,
+        ...Object.fromEntries(
+          Object.entries(links).map(([name, link]) => [`link.${name}`, address(link.listen)]),
+        ),
+      };
+      const command = (source.command ?? []).map((part) => fillTemplate(part, values));
+      const env = Object.fromEntries(
+        Object.entries(source.env ?? {}).map(([k, v]) => [k, fillTemplate(v, values)]),
+      );
+      const logFile = join(logs, "switch.log");
+      const readyLog = /ready|listening/i;
+      const service =
+        source.kind === "command"
+          ? await startProcess({ role: "switch", command, env, readyLog, logFile, startupTimeoutMs: timeout })
+          : await startContainer({
+              role: "switch",
+              session,
+              image: source.image,
+              command,
+              env,
+              readyLog,
+              logFile,
+              startupTimeoutMs: timeout,
+            });
+      services.push(service);
+      await waitForPort(switchPort, timeout);
+    }
+    admin.switch = `http://${LOOPBACK}:${switchAdminPort}`;
+    const edge = await addLink("edge", { host: LOOPBACK, port: switchPort });
+
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      // Newest first: the switch before its backends, Toxiproxy last.
+      for (const service of [...services].reverse()) await service.stop().catch(() => undefined);
+    };
+    const lab: StartedLab = {
+      runtime: opts.runtime,
+      session,
+      runDir: opts.runDir,
+      edge,
+      links,
+      admin,
+      toxiproxy,
+      services,
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+    writeFileSync(
+      join(opts.runDir, "lab.json"),
+      `${JSON.stringify({ runtime: opts.runtime, session, edge, links, admin, toxiproxy: toxiproxy.apiUrl, services: services.map((s) => ({ role: s.role, id: s.id })) }, null, 2)}\n`,
+    );
+    return lab;
+  } catch (error) {
+    for (const service of [...services].reverse()) await service.stop().catch(() => undefined);
+    throw error;
+  }
+}
