@@ -1,19 +1,79 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import { address, type Runtime, startLab } from "../../lab/lab.ts";
 import { listManaged, removeManaged } from "../../lab/runtime/containers.ts";
+import { REPO_ROOT } from "../../shared/repo.ts";
+
+const REPORTS = join(REPO_ROOT, "reports");
+
+interface UpArgs {
+  runtime: Runtime;
+  for: number;
+  issuers: string[];
+  "issuer-timeout-ms": number | undefined;
+}
+
+const up: CommandModule<object, UpArgs> = {
+  command: "up",
+  describe: "Start the reference lab (switch, HSM, issuers, every link behind Toxiproxy) until Ctrl-C",
+  builder: (y) =>
+    y
+      .option("runtime", { choices: ["containers", "local"] as const, default: "containers" as Runtime })
+      .option("for", { type: "number", default: 3600, describe: "stop by itself after this many seconds" })
+      .option("issuers", { type: "array", string: true, default: ["a", "b"], describe: "issuer names" })
+      .option("issuer-timeout-ms", { type: "number", describe: "switch → issuer timeout, ms" }),
+  handler: async (argv) => {
+    const runDir = join(REPORTS, `lab-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}`);
+    const lab = await startLab({
+      runtime: argv.runtime,
+      runDir,
+      issuers: Object.fromEntries(argv.issuers.map((name) => [name, {}])),
+      switchSettings: argv["issuer-timeout-ms"] ? { issuerTimeoutMs: argv["issuer-timeout-ms"] } : {},
+    });
+    console.log(`lab up (${lab.runtime}), session ${lab.session}; logs in ${runDir}/logs`);
+    console.log(`terminals connect to ${address(lab.edge)} (proxy edge)`);
+    for (const [name, link] of Object.entries(lab.links)) {
+      console.log(`  link ${name.padEnd(9)} ${address(link.listen)} → ${address(link.upstream)}`);
+    }
+    for (const [role, url] of Object.entries(lab.admin)) console.log(`  admin ${role.padEnd(8)} ${url}`);
+    console.log(`  toxiproxy ${lab.toxiproxy.apiUrl}`);
+    console.log(`stops after ${argv.for}s or on Ctrl-C`);
+    await new Promise((resolve) => setTimeout(resolve, argv.for * 1000));
+    await lab.stop();
+  },
+};
+
+/** The newest lab.json under reports/, if any. */
+function newestLab(): { dir: string; lab: { admin: Record<string, string> } } | undefined {
+  if (!existsSync(REPORTS)) return undefined;
+  const dirs = readdirSync(REPORTS)
+    .map((name) => join(REPORTS, name))
+    .filter((dir) => existsSync(join(dir, "lab.json")))
+    .sort((a, b) => statSync(join(b, "lab.json")).mtimeMs - statSync(join(a, "lab.json")).mtimeMs);
+  const dir = dirs[0];
+  return dir ? { dir, lab: JSON.parse(readFileSync(join(dir, "lab.json"), "utf8")) } : undefined;
+}
 
 const status: CommandModule<object, object> = {
   command: "status",
-  describe: "List the containers posstorm started on this engine",
+  describe: "List posstorm's containers and the health of the newest lab's programs",
   handler: async () => {
     const containers = await listManaged();
-    if (containers.length === 0) {
-      console.log("no posstorm containers");
-      return;
-    }
+    if (containers.length === 0) console.log("no posstorm containers");
     for (const c of containers) {
       console.log(
         `${c.id.slice(0, 12)}  ${c.role.padEnd(10)}  ${c.state.padEnd(8)}  session ${c.session}  owner pid ${c.ownerPid}`,
       );
+    }
+    const newest = newestLab();
+    if (!newest) return;
+    console.log(`\nnewest lab: ${newest.dir}`);
+    for (const [role, url] of Object.entries(newest.lab.admin)) {
+      const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })
+        .then((r) => (r.ok ? "healthy" : `HTTP ${r.status}`))
+        .catch(() => "not answering");
+      console.log(`  ${role.padEnd(9)} ${url}  ${health}`);
     }
   },
 };
@@ -33,7 +93,7 @@ const down: CommandModule<object, { stale: boolean }> = {
 
 export const labCommand: CommandModule = {
   command: "lab <command>",
-  describe: "Manage the lab's containers",
-  builder: (y: Argv) => y.command(status).command(down).demandCommand(1),
+  describe: "Start, inspect or remove the lab",
+  builder: (y: Argv) => y.command(up).command(status).command(down).demandCommand(1),
   handler: () => undefined,
 };
