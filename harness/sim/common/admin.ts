@@ -30,6 +30,18 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+const withProcessMetrics = new WeakSet<Registry>();
+
+/** process_resident_memory_bytes and process_heap_used_bytes, read at each scrape (once per registry). */
+function registerProcessMetrics(registry: Registry): void {
+  if (withProcessMetrics.has(registry)) return;
+  withProcessMetrics.add(registry);
+  registry
+    .gauge("process_resident_memory_bytes", "resident set size of the process")
+    .track(() => process.memoryUsage.rss());
+  registry.gauge("process_heap_used_bytes", "V8 heap in use").track(() => process.memoryUsage().heapUsed);
+}
+
 async function readJson(req: http.IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -49,6 +61,7 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
 /** The admin API every simulator serves: /healthz, /metrics, /config (GET, PUT), plus its own routes. */
 export async function startAdmin<S extends ConfigSpec>(opts: AdminOptions<S>): Promise<AdminServer> {
   const started = Date.now();
+  registerProcessMetrics(opts.registry);
   const routes: Record<string, Route> = {
     "GET /healthz": () => ({ ok: true, program: opts.program, uptimeS: (Date.now() - started) / 1000 }),
     "GET /config": () => opts.config.values,
