@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { LAB_IMAGE, LAB_PROGRAMS, labInputsDigest, NODE_IMAGE, programEntry } from "../harness/lab/images.ts";
 
-const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
+const docker = (...args: string[]) =>
+  execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 const log = (line: string) => console.error(`[setup] ${line}`);
 
 const digest = labInputsDigest();

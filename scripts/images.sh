@@ -2,6 +2,7 @@
 # Images are assembled locally with `docker import` from a root filesystem: no registry, no base image.
 #   posstorm/toxiproxy  the static toxiproxy-server alone (a FROM-scratch image)
 #   posstorm/node       the pinned Node runtime with the shared libraries it links against
+#   posstorm/lab        posstorm/node plus the switch, HSM and issuer simulators (scripts/build-lab-image.ts)
 # Each image records the digest of its inputs in the env var POSSTORM_INPUTS; an unchanged image is kept.
 source "$(dirname "$0")/lib.sh"
 
@@ -58,3 +59,5 @@ build_node() {
 
 build_toxiproxy
 build_node
+# The lab programs bundled onto the Node image (a Node script: it bundles with esbuild).
+node "$POSSTORM_ROOT/scripts/build-lab-image.ts"

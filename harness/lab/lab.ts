@@ -197,7 +197,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       })(),
       ...Object.entries(issuers).map(async ([name, settings]) => {
         const issuer = await backend(`issuer-${name}`, "issuer", {
-          issuerId: name.toUpperCase(),
+          name: name.toUpperCase(),
           ...settings,
         });
         await addLink(`issuer-${name}`, issuer);

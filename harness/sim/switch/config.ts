@@ -1,0 +1,332 @@
+import { DEFAULT_LAB_KEY_HEX, fromHex, type MacAlgorithm } from "../../protocol/index.ts";
+import { ConfigError, type ConfigSpec, type LoadSources, loadConfig } from "../common/config.ts";
+
+// The reference switch's settings as data (README.md beside this file lists them). Maps and the fleet are
+// lists of strings so that an environment variable can carry them (`62=issuer-a,4=issuer-b`); a JSON file, a
+// `startSwitch` call or PUT /config may also give them as objects, normalized by `normalizeSwitchInput`.
+
+export const PROGRAM = "switch";
+
+export const switchSpec = {
+  host: {
+    type: "string",
+    default: "127.0.0.1",
+    env: "POSSTORM_SWITCH_HOST",
+    help: "terminal listener address",
+  },
+  port: {
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 65535,
+    env: "POSSTORM_SWITCH_PORT",
+    help: "terminal listener port (0 = a free port)",
+  },
+  adminPort: {
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 65535,
+    env: "POSSTORM_SWITCH_ADMIN_PORT",
+    help: "admin HTTP port: /healthz, /metrics, /config (0 = a free port)",
+  },
+  hsm: {
+    type: "string",
+    default: "127.0.0.1:1500",
+    env: "POSSTORM_SWITCH_HSM",
+    help: "HSM host:port (the lab points it at the `hsm` Toxiproxy proxy)",
+  },
+  hsmPoolSize: {
+    type: "int",
+    default: 2,
+    min: 1,
+    max: 64,
+    env: "POSSTORM_SWITCH_HSM_POOL_SIZE",
+    runtime: true,
+    help: "persistent connections to the HSM; requests are pipelined on each",
+  },
+  issuers: {
+    type: "string[]",
+    default: [],
+    env: "POSSTORM_SWITCH_ISSUERS",
+    help: "issuer links, `name=host:port` each (object form {name: host:port} in JSON)",
+  },
+  routes: {
+    type: "string[]",
+    default: [],
+    env: "POSSTORM_SWITCH_ROUTES",
+    runtime: true,
+    help: "card BIN prefix → issuer link, `prefix=name` each (object form {prefix: name}); longest prefix wins",
+  },
+  fleet: {
+    type: "string[]",
+    default: [],
+    env: "POSSTORM_SWITCH_FLEET",
+    runtime: true,
+    help: "terminals allowed: `PREFIX*COUNT` ranges (POS*10000 = POS00001..POS10000) or 8-character TIDs; empty = any TID",
+  },
+  labKeyHex: {
+    type: "string",
+    default: DEFAULT_LAB_KEY_HEX,
+    env: "POSSTORM_SWITCH_LAB_KEY_HEX",
+    help: "lab key (32 hex digits) the terminal master keys derive from (deriveTmk)",
+  },
+  macAlgorithm: {
+    type: "string",
+    default: "cup-ecb",
+    oneOf: ["cup-ecb", "x9.19", "x9.19-ascii"],
+    env: "POSSTORM_SWITCH_MAC_ALGORITHM",
+    help: "F64 algorithm of terminal messages",
+  },
+  acquirerId: {
+    type: "string",
+    default: "00010000",
+    env: "POSSTORM_SWITCH_ACQUIRER_ID",
+    help: "F32 the switch puts in replies that lack it (1-11 digits)",
+  },
+  issuerTimeoutMs: {
+    type: "int",
+    default: 30_000,
+    min: 1,
+    env: "POSSTORM_SWITCH_ISSUER_TIMEOUT_MS",
+    runtime: true,
+    help: "time from receiving a purchase or reversal to answering 98 when the issuer has not replied",
+  },
+  hsmTimeoutMs: {
+    type: "int",
+    default: 5_000,
+    min: 1,
+    env: "POSSTORM_SWITCH_HSM_TIMEOUT_MS",
+    runtime: true,
+    help: "wait for the HSM's working keys before answering a sign-in A7",
+  },
+  idleTimeoutMs: {
+    type: "int",
+    default: 180_000,
+    min: 1,
+    env: "POSSTORM_SWITCH_IDLE_TIMEOUT_MS",
+    runtime: true,
+    help: "a terminal connection silent this long is closed",
+  },
+  shedding: {
+    type: "boolean",
+    default: false,
+    env: "POSSTORM_SWITCH_SHEDDING",
+    runtime: true,
+    help: "bound the work in flight and the queue; beyond both, answer 96 at once",
+  },
+  maxInFlight: {
+    type: "int",
+    default: 1_000,
+    min: 1,
+    env: "POSSTORM_SWITCH_MAX_IN_FLIGHT",
+    runtime: true,
+    help: "with shedding: sign-ins and purchases waiting for the HSM or an issuer at once",
+  },
+  maxQueue: {
+    type: "int",
+    default: 1_000,
+    min: 0,
+    env: "POSSTORM_SWITCH_MAX_QUEUE",
+    runtime: true,
+    help: "with shedding: requests waiting for an in-flight slot",
+  },
+  safRetryMs: {
+    type: "int",
+    default: 5_000,
+    min: 1,
+    env: "POSSTORM_SWITCH_SAF_RETRY_MS",
+    runtime: true,
+    help: "interval between attempts of a store-and-forward reversal until the issuer answers it",
+  },
+  issuerPoolSize: {
+    type: "int",
+    default: 4,
+    min: 1,
+    max: 256,
+    env: "POSSTORM_SWITCH_ISSUER_POOL_SIZE",
+    runtime: true,
+    help: "persistent connections per issuer link, requests multiplexed by TID + STAN",
+  },
+} as const satisfies ConfigSpec;
+
+export type SettingName = keyof typeof switchSpec;
+
+/** Resolved settings (what GET /config shows). */
+export interface SwitchConfig {
+  host: string;
+  port: number;
+  adminPort: number;
+  hsm: string;
+  hsmPoolSize: number;
+  issuers: string[];
+  routes: string[];
+  fleet: string[];
+  labKeyHex: string;
+  macAlgorithm: MacAlgorithm;
+  acquirerId: string;
+  issuerTimeoutMs: number;
+  hsmTimeoutMs: number;
+  idleTimeoutMs: number;
+  shedding: boolean;
+  maxInFlight: number;
+  maxQueue: number;
+  safRetryMs: number;
+  issuerPoolSize: number;
+}
+
+/** The fleet as a prefix and a count: `{ prefix: "POS", count: 10000 }` = POS00001..POS10000. */
+export interface FleetRange {
+  prefix: string;
+  count: number;
+}
+
+/** What `startSwitch` takes: any subset of the settings, maps and fleet also as objects. */
+export type SwitchConfigInput = Partial<Omit<SwitchConfig, "issuers" | "routes" | "fleet">> & {
+  /** `{ "issuer-a": "127.0.0.1:9101" }` or `["issuer-a=127.0.0.1:9101"]`. */
+  issuers?: string[] | Record<string, string>;
+  /** `{ "62": "issuer-a" }` or `["62=issuer-a"]`. */
+  routes?: string[] | Record<string, string>;
+  fleet?: string[] | string | FleetRange;
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Turns the object forms of `issuers`, `routes` and `fleet` into their list form; leaves the rest alone. */
+export function normalizeSwitchInput(values: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...values };
+  for (const name of ["issuers", "routes"] as const) {
+    const v = out[name];
+    if (isPlainObject(v)) out[name] = Object.entries(v).map(([k, x]) => `${k}=${String(x)}`);
+  }
+  const fleet = out.fleet;
+  if (typeof fleet === "string") out.fleet = [fleet];
+  else if (isPlainObject(fleet) && "prefix" in fleet && "count" in fleet) {
+    out.fleet = [`${String(fleet.prefix)}*${String(fleet.count)}`];
+  }
+  return out;
+}
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** Settings parsed into the shapes the switch uses. */
+export interface CompiledConfig {
+  hsm: Address;
+  issuers: Map<string, Address>;
+  /** Longest prefix first. */
+  routes: { prefix: string; issuer: string }[];
+  fleet: Fleet;
+  labKey: Uint8Array;
+}
+
+/** Which TIDs belong to the fleet. */
+export class Fleet {
+  readonly any: boolean;
+  readonly #tids = new Set<string>();
+  readonly #ranges: { prefix: string; width: number; count: number }[] = [];
+
+  constructor(entries: readonly string[], problems: string[]) {
+    this.any = entries.length === 0;
+    for (const entry of entries) {
+      const star = entry.indexOf("*");
+      if (star < 0) {
+        if (entry.length !== 8)
+          problems.push(`fleet entry ${JSON.stringify(entry)} is not an 8-character TID`);
+        else this.#tids.add(entry);
+        continue;
+      }
+      const prefix = entry.slice(0, star);
+      const count = Number(entry.slice(star + 1));
+      const width = 8 - prefix.length;
+      if (width < 1 || !Number.isInteger(count) || count < 1 || String(count).length > width) {
+        problems.push(
+          `fleet entry ${JSON.stringify(entry)} must be PREFIX*COUNT with COUNT ≥ 1 fitting the ${Math.max(width, 0)} digits after the prefix`,
+        );
+        continue;
+      }
+      this.#ranges.push({ prefix, width, count });
+    }
+  }
+
+  has(tid: string): boolean {
+    if (this.any || this.#tids.has(tid)) return true;
+    for (const r of this.#ranges) {
+      if (!tid.startsWith(r.prefix)) continue;
+      let n = 0;
+      for (let i = r.prefix.length; i < 8; i++) {
+        const d = tid.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) {
+          n = -1;
+          break;
+        }
+        n = n * 10 + d;
+      }
+      if (tid.length === 8 && n >= 1 && n <= r.count) return true;
+    }
+    return false;
+  }
+}
+
+function parseAddress(setting: string, text: string, problems: string[]): Address {
+  const colon = text.lastIndexOf(":");
+  const host = text.slice(0, colon);
+  const port = Number(text.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.push(`${setting} ${JSON.stringify(text)} is not host:port`);
+  }
+  return { host, port };
+}
+
+function pairs(setting: string, entries: readonly string[], problems: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) problems.push(`${setting} entry ${JSON.stringify(entry)} is not key=value`);
+    else out.push([entry.slice(0, eq).trim(), entry.slice(eq + 1).trim()]);
+  }
+  return out;
+}
+
+/** Parses the structured settings; throws one ConfigError listing every problem. */
+export function compileConfig(config: SwitchConfig): CompiledConfig {
+  const problems: string[] = [];
+  const hsm = parseAddress("hsm", config.hsm, problems);
+  const issuers = new Map<string, Address>();
+  for (const [name, address] of pairs("issuers", config.issuers, problems)) {
+    issuers.set(name, parseAddress(`issuers.${name}`, address, problems));
+  }
+  const routes: { prefix: string; issuer: string }[] = [];
+  for (const [prefix, issuer] of pairs("routes", config.routes, problems)) {
+    if (!/^\d{1,11}$/.test(prefix))
+      problems.push(`routes: BIN prefix ${JSON.stringify(prefix)} is not 1-11 digits`);
+    if (!issuers.has(issuer)) {
+      problems.push(
+        `routes: ${prefix} goes to ${JSON.stringify(issuer)}, which is not an issuer link (known: ${[...issuers.keys()].join(", ") || "none"})`,
+      );
+    }
+    routes.push({ prefix, issuer });
+  }
+  routes.sort((a, b) => b.prefix.length - a.prefix.length);
+  const fleet = new Fleet(config.fleet, problems);
+  if (!/^[0-9a-fA-F]{32}$/.test(config.labKeyHex))
+    problems.push("labKeyHex must be 32 hex digits (16 bytes)");
+  if (!/^\d{1,11}$/.test(config.acquirerId)) problems.push("acquirerId must be 1-11 digits");
+  if (problems.length > 0) throw new ConfigError(PROGRAM, problems);
+  return { hsm, issuers, routes, fleet, labKey: fromHex(config.labKeyHex) };
+}
+
+/** Resolves defaults ← file ← environment ← overrides and checks the structured settings. */
+export function loadSwitchConfig(sources: LoadSources): SwitchConfig {
+  const normalized: LoadSources = {
+    ...sources,
+    file: sources.file && { path: sources.file.path, values: normalizeSwitchInput(sources.file.values) },
+    overrides: sources.overrides && normalizeSwitchInput(sources.overrides),
+  };
+  const config = loadConfig(PROGRAM, switchSpec, normalized) as unknown as SwitchConfig;
+  compileConfig(config);
+  return config;
+}
