@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { promisify } from "node:util";
+import { labInputsDigest } from "../lab/images.ts";
 import { LOOPBACK } from "../lab/ports.ts";
 import { pinnedVersions } from "../shared/repo.ts";
 import { findTool, toolsDir } from "../shared/tools.ts";
@@ -183,12 +184,27 @@ export async function checkImages(ctx: DoctorContext): Promise<CheckResult[]> {
   const images = [
     ctx.env.POSSTORM_TOXIPROXY_IMAGE || ctx.versions.TOXIPROXY_IMAGE!,
     ctx.env.POSSTORM_NODE_IMAGE || ctx.versions.NODE_IMAGE!,
+    ctx.env.POSSTORM_LAB_IMAGE || ctx.versions.LAB_IMAGE!,
   ];
   return await Promise.all(
     images.map(async (image): Promise<CheckResult> => {
       const name = `image ${image.split(":")[0]!.split("/").pop()}`;
       try {
-        const { status } = await dockerGet(ctx.env, `/images/${encodeURIComponent(image)}/json`);
+        const { status, body } = await dockerGet(ctx.env, `/images/${encodeURIComponent(image)}/json`);
+        if (status === 200 && image === (ctx.env.POSSTORM_LAB_IMAGE || ctx.versions.LAB_IMAGE)) {
+          const env = (JSON.parse(body) as { Config?: { Env?: string[] } }).Config?.Env ?? [];
+          const built = env.find((e) => e.startsWith("POSSTORM_INPUTS="))?.slice("POSSTORM_INPUTS=".length);
+          if (built !== labInputsDigest()) {
+            return {
+              name,
+              status: "missing",
+              version: built ?? "-",
+              detail: `${image} holds older simulator sources than this checkout`,
+              fix: "bash scripts/images.sh (rebundles the switch, HSM and issuer)",
+            };
+          }
+          return { name, status: "ok", version: built, detail: image };
+        }
         if (status === 200) return { name, status: "ok", version: image.split(":")[1]!, detail: image };
         return {
           name,

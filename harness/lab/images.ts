@@ -17,7 +17,7 @@ export const programEntry = (program: LabProgram) => join(REPO_ROOT, "harness", 
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".test.ts"))
+    .filter((e) => e.isFile() && e.name.endsWith(".ts") && !/\.(test|bench)\.ts$/.test(e.name))
     .map((e) => join(e.parentPath, e.name))
     .sort();
 }

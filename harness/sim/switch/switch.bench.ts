@@ -21,6 +21,11 @@ export interface SwitchFigure {
   purchasesPerSecond: number;
   switchCpuSeconds: number;
   purchasesPerSwitchCpuSecond: number;
+  /** Switch CPU milliseconds per 1,000 purchases. */
+  switchCpuMsPer1000: number;
+  /** Purchase latency at the terminals (send → reply), ms. */
+  p50Ms: number;
+  p99Ms: number;
   /** F39 of the 0200 replies during the whole run, from the switch's /metrics. */
   codes: Record<string, number>;
 }
@@ -53,8 +58,14 @@ async function startSwitchProcess(
   return { child, port: Number(ready[1]), admin: Number(ready[2]) };
 }
 
+/** Something between the terminals and the switch (a Toxiproxy proxy): where terminals connect instead. */
+export type Via = (switchPort: number) => Promise<{ port: number; close(): Promise<void> }>;
+
+const percentile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
 export async function benchSwitch(
-  options: { terminals?: number; seconds?: number } = {},
+  options: { terminals?: number; seconds?: number; via?: Via } = {},
 ): Promise<SwitchFigure> {
   const terminals = options.terminals ?? 200;
   const seconds = options.seconds ?? 5;
@@ -70,16 +81,20 @@ export async function benchSwitch(
   const sockets: net.Socket[] = [];
   let completed = 0;
   let running = true;
+  let measuring = false;
+  const latencies: number[] = [];
+  const via = options.via ? await options.via(sw.port) : undefined;
   try {
     await new Promise((r) => setTimeout(r, 300)); // issuer links up
     for (let i = 1; i <= terminals; i++) {
       const tid = `POS${String(i).padStart(5, "0")}`;
-      const t = await TestTerminal.connect(sw.port);
+      const t = await TestTerminal.connect(via?.port ?? sw.port);
       const { mak } = await signIn(t, tid);
       t.socket.removeAllListeners("data");
       sockets.push(t.socket);
-      drive(t.socket, tid, mak, () => {
+      drive(t.socket, tid, mak, (ms) => {
         completed++;
+        if (measuring) latencies.push(ms);
         return running;
       });
     }
@@ -87,11 +102,14 @@ export async function benchSwitch(
     const cpu0 = cpuSeconds(sw.child.pid!);
     const done0 = completed;
     const t0 = performance.now();
+    measuring = true;
     await new Promise((r) => setTimeout(r, seconds * 1_000));
+    measuring = false;
     const elapsed = (performance.now() - t0) / 1000;
     const purchases = completed - done0;
     const switchCpuSeconds = cpuSeconds(sw.child.pid!) - cpu0;
     running = false;
+    latencies.sort((a, b) => a - b);
     const metrics = parsePrometheus(await (await fetch(`http://127.0.0.1:${sw.admin}/metrics`)).text());
     const codes: Record<string, number> = {};
     for (const [k, v] of metrics) {
@@ -105,30 +123,36 @@ export async function benchSwitch(
       purchasesPerSecond: purchases / elapsed,
       switchCpuSeconds,
       purchasesPerSwitchCpuSecond: purchases / switchCpuSeconds,
+      switchCpuMsPer1000: (switchCpuSeconds * 1000 * 1000) / purchases,
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
       codes,
     };
   } finally {
     running = false;
     for (const s of sockets) s.destroy();
+    await via?.close();
     sw.child.kill("SIGTERM");
     await hsm.close();
     await issuer.close();
   }
 }
 
-/** One terminal sending purchases back to back; `replied()` returns false to stop. */
-function drive(socket: net.Socket, tid: string, mak: MacKey, replied: () => boolean): void {
+/** One terminal sending purchases back to back; `replied(ms)` gets each latency and returns false to stop. */
+function drive(socket: net.Socket, tid: string, mak: MacKey, replied: (ms: number) => boolean): void {
   const frame = purchase(tid, "000001");
   const options = { mac: mak };
   let stan = 1;
+  let sentAt = 0;
   const send = () => {
     stan = (stan % 999_999) + 1;
+    sentAt = performance.now();
     frame.message.fields[11] = String(stan).padStart(6, "0");
     socket.write(encodeFrame(frame, options));
   };
   const reassembler = new FrameReassembler();
   socket.on("data", (chunk) => {
-    for (const _ of reassembler.push(chunk)) if (replied()) send();
+    for (const _ of reassembler.push(chunk)) if (replied(performance.now() - sentAt)) send();
   });
   send();
 }
