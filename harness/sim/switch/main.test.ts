@@ -71,13 +71,12 @@ describe("posstorm-switch program", () => {
     expect(config.fleet).toEqual(["T*5"]);
     r.child.kill("SIGTERM");
     expect(await r.exit).toBe(0);
-    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.filter((l) => l.startsWith("posstorm-switch ready "))).toHaveLength(1);
     expect(
-      r.stderr
-        .split("\n")
-        .filter(Boolean)
-        .every((l) => l.startsWith("posstorm-switch: ")),
+      lines.every((l) => l.startsWith("posstorm-switch ready ") || l.startsWith("posstorm-switch: ")),
     ).toBe(true);
+    expect(lines).toContain("posstorm-switch: SIGTERM, closing");
   });
 
   it("exits 2 with the ConfigError on stderr for a bad setting", async () => {
