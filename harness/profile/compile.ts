@@ -1,0 +1,70 @@
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { DEFAULT_TERMINAL, RUN_PLAN_VERSION, type RunPlan, type TerminalSettings } from "../k6/plan.ts";
+import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
+import { REPO_ROOT } from "../shared/repo.ts";
+import type { Profile } from "./define.ts";
+import { ProfileError, validateProfile } from "./validate.ts";
+
+/**
+ * Loads a profile file (a path, or a name under profiles/: `smoke` → profiles/smoke.ts) and validates
+ * its default export.
+ */
+export async function loadProfile(nameOrPath: string): Promise<{ profile: Profile; file: string }> {
+  const file = /[/.]/.test(nameOrPath)
+    ? isAbsolute(nameOrPath)
+      ? nameOrPath
+      : resolve(process.cwd(), nameOrPath)
+    : resolve(REPO_ROOT, "profiles", `${nameOrPath}.ts`);
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND"
+        ? "no such file"
+        : (error as Error).message;
+    throw new ProfileError(file, [`cannot load the profile: ${reason}`]);
+  }
+  validateProfile(module.default, file);
+  return { profile: module.default, file };
+}
+
+/** The terminal settings of a profile: its overrides on the defaults (PROTOCOL.md's timeouts). */
+export function terminalSettings(profile: Profile): TerminalSettings {
+  const { retry, ...rest } = profile.terminal ?? {};
+  const terminals =
+    profile.fleet.model === "population" ? profile.fleet.terminals : (profile.fleet.terminals ?? 0);
+  return {
+    ...DEFAULT_TERMINAL,
+    ...rest,
+    count: Math.max(rest.count ?? DEFAULT_TERMINAL.count, terminals),
+    retry: { ...DEFAULT_TERMINAL.retry, ...retry },
+  };
+}
+
+export function compilePlan(
+  profile: Profile,
+  opts: { runId: string; target: { host: string; port: number }; labKeyHex?: string },
+): RunPlan {
+  return {
+    version: RUN_PLAN_VERSION,
+    runId: opts.runId,
+    target: opts.target,
+    labKeyHex: opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX,
+    terminal: terminalSettings(profile),
+    fleet: profile.fleet,
+    durationS: profile.durationS,
+  };
+}
+
+/** The switch's fleet setting that admits exactly the plan's terminals (`POS*10000`). */
+export function switchFleet(terminal: TerminalSettings): string[] {
+  if (terminal.firstTid !== 1) {
+    return Array.from({ length: terminal.count }, (_, i) => {
+      const digits = 8 - terminal.tidPrefix.length;
+      return `${terminal.tidPrefix}${String(terminal.firstTid + i).padStart(digits, "0")}`;
+    });
+  }
+  return [`${terminal.tidPrefix}*${terminal.count}`];
+}

@@ -1,0 +1,50 @@
+import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../k6/plan.ts";
+import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
+
+// A profile is a TypeScript file that default-exports defineProfile({...}): the lab, the terminal fleet
+// and its behaviour, the load shape, the fault timeline and (later) the SLOs. It compiles to a run plan
+// (plain JSON) that k6 reads; nothing here runs inside k6.
+
+/** Links faults are placed on: the proxies of the lab. */
+export type LinkName = "edge" | "hsm" | `issuer-${string}`;
+
+/** One fault on the timeline: `at` seconds after the load starts, for `for` seconds. */
+export interface ChaosEntry {
+  /** Names the fault window (`fault:<name>` phase); default `<kind>-<link>`. */
+  name?: string;
+  at: number;
+  for: number;
+  fault: { kind: string; [attribute: string]: unknown };
+}
+
+export interface LabOverrides {
+  /** `containers` (default) or `local` (child processes, no Docker engine needed). */
+  runtime?: Runtime;
+  /** Issuer name → settings (harness/sim/issuer/README.md: medianMs, p99Ms, workers, responseMix, …). */
+  issuers?: Record<string, Settings>;
+  /** HSM settings (harness/sim/hsm/README.md: capacityPerSecond, serviceTimeMs, …). */
+  hsm?: Settings;
+  /** Switch settings (harness/sim/switch/README.md: issuerTimeoutMs, shedding, maxInFlight, …). */
+  switch?: Settings;
+  /** A user's switch instead of the reference one. */
+  switchSource?: SwitchSource;
+  /** Card BIN prefix → issuer name (default 62 → a, 4 → b). */
+  routes?: Record<string, string>;
+}
+
+export interface Profile {
+  name: string;
+  description?: string;
+  /** Load time, seconds. */
+  durationS: number;
+  lab?: LabOverrides;
+  /** Drive a switch that is already running instead of starting the lab (loopback only unless --allow-remote). */
+  target?: { host: string; port: number };
+  /** Terminal behaviour; defaults in harness/k6/plan.ts (DEFAULT_TERMINAL). */
+  terminal?: Partial<Omit<TerminalSettings, "retry">> & { retry?: Partial<RetryPolicy> };
+  fleet: PopulationFleet | OpenFleet;
+  chaos?: ChaosEntry[];
+}
+
+/** Identity at run time; at compile time it keeps the literal types, so a typo is an error in the profile. */
+export const defineProfile = <const P extends Profile>(profile: P): P => profile;

@@ -1,0 +1,133 @@
+import type { Profile } from "./define.ts";
+
+// Profiles are TypeScript, so most mistakes are compile errors; this catches the rest at load time
+// (a profile written in JavaScript, values out of range, faults past the end of the load) and names the
+// path of each problem: `fleet.terminals: 0 must be >= 1`.
+
+export class ProfileError extends Error {
+  override readonly name = "ProfileError";
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`${source}: ${problems.length} problem(s):\n  ${problems.join("\n  ")}`);
+    this.problems = problems;
+  }
+}
+
+type Check = (path: string, value: unknown) => string | undefined;
+
+const num =
+  (opts: { min?: number; max?: number; int?: boolean } = {}): Check =>
+  (path, value) => {
+    if (typeof value !== "number" || !Number.isFinite(value))
+      return `${path}: ${JSON.stringify(value)} is not a number`;
+    if (opts.int && !Number.isInteger(value)) return `${path}: ${value} is not a whole number`;
+    if (opts.min !== undefined && value < opts.min) return `${path}: ${value} must be >= ${opts.min}`;
+    if (opts.max !== undefined && value > opts.max) return `${path}: ${value} must be <= ${opts.max}`;
+    return undefined;
+  };
+
+const oneOf =
+  (...allowed: string[]): Check =>
+  (path, value) =>
+    typeof value === "string" && allowed.includes(value)
+      ? undefined
+      : `${path}: ${JSON.stringify(value)} must be one of ${allowed.join(", ")}`;
+
+const LINK = /^(edge|hsm|issuer-[a-z0-9]+)$/;
+
+export function validateProfile(profile: unknown, source: string): asserts profile is Profile {
+  const problems: string[] = [];
+  const check = (path: string, value: unknown, rule: Check) => {
+    const problem = rule(path, value);
+    if (problem) problems.push(problem);
+  };
+  if (typeof profile !== "object" || profile === null) {
+    throw new ProfileError(source, ["the default export must be defineProfile({...})"]);
+  }
+  const p = profile as Record<string, unknown>;
+  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(p.name)) {
+    problems.push(`name: ${JSON.stringify(p.name)} must be lower-case letters, digits and dashes`);
+  }
+  check("durationS", p.durationS, num({ min: 1, max: 7 * 24 * 3600 }));
+
+  const fleet = p.fleet as Record<string, unknown> | undefined;
+  if (!fleet || typeof fleet !== "object") problems.push("fleet: missing");
+  else if (fleet.model === "population") {
+    check("fleet.terminals", fleet.terminals, num({ min: 1, int: true }));
+    check("fleet.vus", fleet.vus, num({ min: 1, int: true }));
+    const signIn = (fleet.signIn ?? {}) as Record<string, unknown>;
+    check("fleet.signIn.curve", signIn.curve, oneOf("uniform", "normal"));
+    check("fleet.signIn.windowS", signIn.windowS, num({ min: 0 }));
+    if (
+      typeof signIn.windowS === "number" &&
+      typeof p.durationS === "number" &&
+      signIn.windowS > p.durationS
+    ) {
+      problems.push(
+        `fleet.signIn.windowS: ${signIn.windowS}s is longer than the load (durationS ${p.durationS}s)`,
+      );
+    }
+    const purchases = (fleet.purchases ?? {}) as Record<string, unknown>;
+    check("fleet.purchases.perTerminal", purchases.perTerminal, num({ min: 0, int: true }));
+    const think = (purchases.thinkTimeS ?? {}) as Record<string, unknown>;
+    check("fleet.purchases.thinkTimeS.mean", think.mean, num({ min: 0 }));
+    check("fleet.purchases.thinkTimeS.jitter", think.jitter, num({ min: 0 }));
+  } else if (fleet.model === "open") {
+    check("fleet.operation", fleet.operation, oneOf("signin", "purchase"));
+    const stages = fleet.stages;
+    if (!Array.isArray(stages) || stages.length === 0)
+      problems.push("fleet.stages: needs at least one stage");
+    else {
+      stages.forEach((stage: Record<string, unknown>, i) => {
+        check(`fleet.stages[${i}].durationS`, stage.durationS, num({ min: 1 }));
+        check(`fleet.stages[${i}].ratePerS`, stage.ratePerS, num({ min: 0 }));
+      });
+    }
+    check("fleet.preAllocatedVUs", fleet.preAllocatedVUs, num({ min: 1, int: true }));
+    check("fleet.maxVUs", fleet.maxVUs, num({ min: 1, int: true }));
+  } else {
+    problems.push(`fleet.model: ${JSON.stringify(fleet.model)} must be one of population, open`);
+  }
+
+  const terminal = (p.terminal ?? {}) as Record<string, unknown>;
+  for (const key of ["connectTimeoutMs", "responseTimeoutMs", "echoIntervalMs", "idleTimeoutMs"]) {
+    if (terminal[key] !== undefined) check(`terminal.${key}`, terminal[key], num({ min: 1, int: true }));
+  }
+  if (terminal.mode !== undefined) check("terminal.mode", terminal.mode, oneOf("short", "long"));
+  if (terminal.count !== undefined) check("terminal.count", terminal.count, num({ min: 1, int: true }));
+  const retry = (terminal.retry ?? {}) as Record<string, unknown>;
+  if (retry.policy !== undefined)
+    check("terminal.retry.policy", retry.policy, oneOf("none", "fixed", "exponential", "immediate"));
+  if (Array.isArray(terminal.cards)) {
+    terminal.cards.forEach((card: Record<string, unknown>, i) => {
+      if (typeof card.pan !== "string" || !/^\d{12,19}$/.test(card.pan)) {
+        problems.push(`terminal.cards[${i}].pan: must be 12 to 19 digits as a string`);
+      }
+      check(`terminal.cards[${i}].weight`, card.weight, num({ min: 0 }));
+    });
+  }
+
+  const lab = (p.lab ?? {}) as Record<string, unknown>;
+  if (lab.runtime !== undefined) check("lab.runtime", lab.runtime, oneOf("containers", "local"));
+
+  if (p.chaos !== undefined) {
+    if (!Array.isArray(p.chaos)) problems.push("chaos: must be a list of faults");
+    else {
+      p.chaos.forEach((entry: Record<string, unknown>, i) => {
+        check(`chaos[${i}].at`, entry.at, num({ min: 0 }));
+        check(`chaos[${i}].for`, entry.for, num({ min: 0 }));
+        const fault = (entry.fault ?? {}) as Record<string, unknown>;
+        if (typeof fault.kind !== "string") problems.push(`chaos[${i}].fault.kind: missing`);
+        if (typeof fault.link === "string" && !LINK.test(fault.link)) {
+          problems.push(
+            `chaos[${i}].fault.link: ${JSON.stringify(fault.link)} is not a link (edge, hsm, issuer-<name>)`,
+          );
+        }
+        if (typeof entry.at === "number" && typeof p.durationS === "number" && entry.at >= p.durationS) {
+          problems.push(`chaos[${i}] starts at ${entry.at}s but the load ends at ${p.durationS}s`);
+        }
+      });
+    }
+  }
+  if (problems.length > 0) throw new ProfileError(source, problems);
+}
