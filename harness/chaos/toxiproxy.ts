@@ -47,6 +47,13 @@ export interface ProxySpec {
   upstream: string;
 }
 
+/** A proxy as Toxiproxy reports it. */
+export interface ProxyState extends ProxySpec {
+  enabled: boolean;
+  /** Names of the toxics on it. */
+  toxics: string[];
+}
+
 export interface ToxiproxyControl {
   readonly apiUrl: string;
   version(): Promise<string>;
@@ -56,6 +63,8 @@ export interface ToxiproxyControl {
   addToxic(proxy: string, toxic: Toxic): Promise<string>;
   removeToxic(proxy: string, toxic: string): Promise<void>;
   listToxics(proxy: string): Promise<string[]>;
+  getProxy(name: string): Promise<ProxyState>;
+  listProxies(): Promise<ProxyState[]>;
   /** Enables every proxy and removes every toxic. */
   reset(): Promise<void>;
 }
@@ -98,6 +107,19 @@ export function toxicBody(toxic: Toxic): ICreateToxicBody<unknown> {
     case "limit_data":
       return { ...common, attributes: { bytes: toxic.bytes } };
   }
+}
+
+interface ProxyJson {
+  name: string;
+  listen: string;
+  upstream: string;
+  enabled: boolean;
+  toxics?: { name: string }[];
+}
+
+function stateOf(json: ProxyJson): ProxyState {
+  const { name, listen, upstream, enabled, toxics } = json;
+  return { name, listen, upstream, enabled, toxics: (toxics ?? []).map((t) => t.name) };
 }
 
 export function connectToxiproxy(apiUrl: string, callTimeoutMs = 5_000): ToxiproxyControl {
@@ -175,6 +197,16 @@ export function connectToxiproxy(apiUrl: string, callTimeoutMs = 5_000): Toxipro
         client.getApi().get(`${apiUrl}/proxies/${encodeURIComponent(proxy)}/toxics`),
       );
       return (data as { name: string }[]).map((t) => t.name);
+    },
+    async getProxy(name) {
+      const { data } = await call(`read proxy ${name}`, { proxy: name }, () =>
+        client.getApi().get(`${apiUrl}/proxies/${encodeURIComponent(name)}`),
+      );
+      return stateOf(data as ProxyJson);
+    },
+    async listProxies() {
+      const { data } = await call("list proxies", {}, () => client.getApi().get(`${apiUrl}/proxies`));
+      return Object.values(data as Record<string, ProxyJson>).map(stateOf);
     },
     async reset() {
       await call("reset", {}, () => client.reset());

@@ -73,6 +73,8 @@ export interface StartedLab extends AsyncDisposable {
   readonly admin: Record<string, string>;
   readonly toxiproxy: ToxiproxyControl;
   readonly services: readonly StartedService[];
+  /** Stops a program (`switch`, `hsm`, `issuer-a`), keeps it down `downMs`, starts it again on the same ports. */
+  restart(role: string, opts?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,8 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
   mkdirSync(logs, { recursive: true });
   const timeout = opts.startupTimeoutMs ?? 30_000;
   const services: StartedService[] = [];
+  /** How to start each program again (for restart), by role. */
+  const starters = new Map<string, () => Promise<StartedService>>();
   const issuers = opts.issuers ?? DEFAULT_ISSUERS;
   const labKeyHex = opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX;
 
@@ -117,9 +121,9 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
     const env = settingsEnv(program, settings);
     const readyLog = new RegExp(`posstorm-${program} ready`);
     const logFile = join(logs, `${role}.log`);
-    const service =
+    const start = () =>
       opts.runtime === "local"
-        ? await startProcess({
+        ? startProcess({
             role,
             command: [process.execPath, programEntry(program)],
             env,
@@ -127,7 +131,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
             logFile,
             startupTimeoutMs: timeout,
           })
-        : await startContainer({
+        : startContainer({
             role,
             session,
             image: LAB_IMAGE,
@@ -137,6 +141,8 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
             logFile,
             startupTimeoutMs: timeout,
           });
+    starters.set(role, start);
+    const service = await start();
     services.push(service);
     return service;
   };
@@ -238,10 +244,10 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       );
       const logFile = join(logs, "switch.log");
       const readyLog = /ready|listening/i;
-      const service =
+      const start = () =>
         source.kind === "command"
-          ? await startProcess({ role: "switch", command, env, readyLog, logFile, startupTimeoutMs: timeout })
-          : await startContainer({
+          ? startProcess({ role: "switch", command, env, readyLog, logFile, startupTimeoutMs: timeout })
+          : startContainer({
               role: "switch",
               session,
               image: source.image,
@@ -251,7 +257,8 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
               logFile,
               startupTimeoutMs: timeout,
             });
-      services.push(service);
+      starters.set("switch", start);
+      services.push(await start());
       await waitForPort(switchPort, timeout);
     }
     admin.switch = `http://${LOOPBACK}:${switchAdminPort}`;
@@ -264,8 +271,18 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       // Newest first: the switch before its backends, Toxiproxy last.
       for (const service of [...services].reverse()) await service.stop().catch(() => undefined);
     };
+    const restart = async (role: string, restartOpts: { downMs?: number } = {}) => {
+      const start = starters.get(role);
+      const index = services.findIndex((service) => service.role === role);
+      if (!start || index < 0)
+        throw new Error(`lab has no restartable program ${role}; it has ${[...starters.keys()].join(", ")}`);
+      await services[index]!.stop();
+      await new Promise((resolve) => setTimeout(resolve, restartOpts.downMs ?? 0));
+      services[index] = await start();
+    };
     const lab: StartedLab = {
       runtime: opts.runtime,
+      restart,
       session,
       runDir: opts.runDir,
       edge,

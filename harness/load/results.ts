@@ -72,13 +72,13 @@ export type SecondCounts = Map<string, Map<string, number>>;
 /** Counts pos_ops samples per second (by the sample's own time), for the live progress line. */
 export class LiveCounts {
   readonly seconds = new Map<number, SecondCounts>();
-  /** Sign-ins approved minus terminals that lost their session (pos_signed_in deltas). */
+  /** Terminals signed in now: pos_session_changes `signed-in` minus `signed-out`. */
   signedIn = 0;
   total = 0;
 
   add(point: Point): void {
-    if (point.metric === "pos_signed_in_delta") {
-      this.signedIn += point.value;
+    if (point.metric === "pos_session_changes") {
+      this.signedIn += point.tags.change === "signed-out" ? -point.value : point.value;
       return;
     }
     if (point.metric !== "pos_ops") return;

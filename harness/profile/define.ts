@@ -1,3 +1,4 @@
+import type { LinkName, NetworkProfileName, TimelineEntry } from "../chaos/index.ts";
 import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../k6/plan.ts";
 import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
 
@@ -5,17 +6,7 @@ import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
 // and its behaviour, the load shape, the fault timeline and (later) the SLOs. It compiles to a run plan
 // (plain JSON) that k6 reads; nothing here runs inside k6.
 
-/** Links faults are placed on: the proxies of the lab. */
-export type LinkName = "edge" | "hsm" | `issuer-${string}`;
-
-/** One fault on the timeline: `at` seconds after the load starts, for `for` seconds. */
-export interface ChaosEntry {
-  /** Names the fault window (`fault:<name>` phase); default `<kind>-<link>`. */
-  name?: string;
-  at: number;
-  for: number;
-  fault: { kind: string; [attribute: string]: unknown };
-}
+export type { LinkName };
 
 export interface LabOverrides {
   /** `containers` (default) or `local` (child processes, no Docker engine needed). */
@@ -43,7 +34,10 @@ export interface Profile {
   /** Terminal behaviour; defaults in harness/k6/plan.ts (DEFAULT_TERMINAL). */
   terminal?: Partial<Omit<TerminalSettings, "retry">> & { retry?: Partial<RetryPolicy> };
   fleet: PopulationFleet | OpenFleet;
-  chaos?: ChaosEntry[];
+  /** A network preset on a link for the whole run (`3g` on `edge`: the terminals' access network). */
+  network?: { profile: NetworkProfileName; link?: LinkName; toxicity?: number };
+  /** Faults on the timeline, seconds from load start (harness/chaos/faults.ts lists the kinds and units). */
+  chaos?: TimelineEntry[];
 }
 
 /** Identity at run time; at compile time it keeps the literal types, so a typo is an error in the profile. */

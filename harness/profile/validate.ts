@@ -1,3 +1,4 @@
+import { isNetworkProfileName, NETWORK_PROFILES, validateTimeline } from "../chaos/index.ts";
 import type { Profile } from "./define.ts";
 
 // Profiles are TypeScript, so most mistakes are compile errors; this catches the rest at load time
@@ -32,8 +33,6 @@ const oneOf =
     typeof value === "string" && allowed.includes(value)
       ? undefined
       : `${path}: ${JSON.stringify(value)} must be one of ${allowed.join(", ")}`;
-
-const LINK = /^(edge|hsm|issuer-[a-z0-9]+)$/;
 
 export function validateProfile(profile: unknown, source: string): asserts profile is Profile {
   const problems: string[] = [];
@@ -112,22 +111,14 @@ export function validateProfile(profile: unknown, source: string): asserts profi
 
   if (p.chaos !== undefined) {
     if (!Array.isArray(p.chaos)) problems.push("chaos: must be a list of faults");
-    else {
-      p.chaos.forEach((entry: Record<string, unknown>, i) => {
-        check(`chaos[${i}].at`, entry.at, num({ min: 0 }));
-        check(`chaos[${i}].for`, entry.for, num({ min: 0 }));
-        const fault = (entry.fault ?? {}) as Record<string, unknown>;
-        if (typeof fault.kind !== "string") problems.push(`chaos[${i}].fault.kind: missing`);
-        if (typeof fault.link === "string" && !LINK.test(fault.link)) {
-          problems.push(
-            `chaos[${i}].fault.link: ${JSON.stringify(fault.link)} is not a link (edge, hsm, issuer-<name>)`,
-          );
-        }
-        if (typeof entry.at === "number" && typeof p.durationS === "number" && entry.at >= p.durationS) {
-          problems.push(`chaos[${i}] starts at ${entry.at}s but the load ends at ${p.durationS}s`);
-        }
-      });
-    }
+    else
+      problems.push(...validateTimeline(p.chaos, typeof p.durationS === "number" ? p.durationS : undefined));
+  }
+  const network = p.network as Record<string, unknown> | undefined;
+  if (network !== undefined && !isNetworkProfileName(String(network.profile))) {
+    problems.push(
+      `network.profile: ${JSON.stringify(network.profile)} must be one of ${Object.keys(NETWORK_PROFILES).join(", ")}`,
+    );
   }
   if (problems.length > 0) throw new ProfileError(source, problems);
 }

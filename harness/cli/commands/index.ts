@@ -1,7 +1,9 @@
 import type { CommandModule } from "yargs";
+import { chaosCommand } from "./chaos.ts";
 import { decodeCommand } from "./decode.ts";
 import { doctorCommand } from "./doctor.ts";
 import { labCommand } from "./lab.ts";
+import { runCommand } from "./run.ts";
 import { selftestCommand } from "./selftest.ts";
 
 // One file per command; this list is the only place they are wired in.
@@ -11,4 +13,6 @@ export const commands: CommandModule<any, any>[] = [
   labCommand,
   decodeCommand,
   selftestCommand,
+  chaosCommand,
+  runCommand,
 ];

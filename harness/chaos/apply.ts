@@ -1,0 +1,219 @@
+import { type ConfigApi, changeConfig, httpConfigApi, putVerified, type Settings } from "./admin-config.ts";
+import {
+  describeFault,
+  type Fault,
+  faultDirections,
+  faultTarget,
+  isToxicFault,
+  type LinkName,
+  type ToxicFault,
+} from "./faults.ts";
+import { type KernelControl, nftKernel } from "./kernel.ts";
+import { ChaosError, type Toxic, type ToxiproxyControl } from "./toxiproxy.ts";
+
+// Applying one fault and clearing it again. `applyFault` either returns a handle of a fault that is in
+// effect (and verified) or throws after undoing what it had done; `handle.clear()` undoes it.
+
+/** What a fault needs from the running lab. Tests pass fakes. */
+export interface ChaosContext {
+  toxiproxy: Pick<ToxiproxyControl, "addToxic" | "removeToxic" | "setEnabled" | "getProxy">;
+  /** Each link's proxy listen address (StartedLab.links fits). */
+  links: Partial<Record<LinkName, { listen: { host: string; port: number } }>>;
+  /** Admin API base URL by role: `switch`, `hsm`, `issuer-a`, … (StartedLab.admin fits). */
+  admin: Record<string, string>;
+  /** Restarts a lab service (`switch`), staying down `downMs` in between; the lab wires it. */
+  restartService?: (role: string, opts: { downMs: number }) => Promise<void>;
+  /** Default: nftables and ss on this machine. */
+  kernel?: KernelControl;
+  /** Default: fetch with a 5 s timeout per call. */
+  config?: ConfigApi;
+  /** Bound on a service restart (downMs excluded); default 60 s. */
+  restartTimeoutMs?: number;
+}
+
+export interface AppliedFault {
+  readonly fault: Fault;
+  /** Measured facts of the apply, e.g. `{ killedConnections: 12 }`. */
+  readonly facts: Record<string, number | string>;
+  /** Undoes the fault (a no-op for instant faults); measured facts of the clear. */
+  clear(): Promise<Record<string, number | string>>;
+}
+
+function toxicsOf(fault: ToxicFault): Toxic[] {
+  const { link: _link, direction: _direction, ...rest } = fault;
+  return faultDirections(fault)!.map((direction) => ({ ...rest, direction }) as Toxic);
+}
+
+function listenPort(ctx: ChaosContext, link: LinkName): number {
+  const endpoint = ctx.links[link]?.listen;
+  if (!endpoint) {
+    throw new ChaosError(
+      `no link ${link} in this lab (links: ${Object.keys(ctx.links).join(", ") || "none"})`,
+      {
+        proxy: link,
+      },
+    );
+  }
+  return endpoint.port;
+}
+
+function adminUrl(ctx: ChaosContext, role: string): string {
+  const url = ctx.admin[role];
+  if (!url) {
+    throw new ChaosError(
+      `no admin API for ${role} in this lab (roles: ${Object.keys(ctx.admin).join(", ") || "none"})`,
+      {},
+    );
+  }
+  return url;
+}
+
+async function withTimeout<T>(what: string, timeoutMs: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ChaosError(`${what}: not done after ${timeoutMs}ms`, {})),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const nothing = async () => ({});
+
+/** Applies `fault` and verifies it took; on failure, undoes any part already applied and throws. */
+export async function applyFault(fault: Fault, ctx: ChaosContext): Promise<AppliedFault> {
+  const done = (clear: AppliedFault["clear"], facts: AppliedFault["facts"] = {}): AppliedFault => ({
+    fault,
+    facts,
+    clear,
+  });
+
+  if (isToxicFault(fault)) {
+    const added: string[] = [];
+    const removeAll = async () => {
+      const failures: string[] = [];
+      for (const name of [...added].reverse()) {
+        try {
+          await ctx.toxiproxy.removeToxic(fault.link, name);
+          added.splice(added.indexOf(name), 1);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+      if (failures.length > 0) {
+        throw new ChaosError(`clear ${describeFault(fault)}: ${failures.join("; ")}`, { proxy: fault.link });
+      }
+      return {};
+    };
+    try {
+      for (const toxic of toxicsOf(fault)) added.push(await ctx.toxiproxy.addToxic(fault.link, toxic));
+    } catch (error) {
+      await removeAll().catch(() => undefined);
+      throw error;
+    }
+    return done(removeAll);
+  }
+
+  switch (fault.kind) {
+    case "down": {
+      try {
+        await ctx.toxiproxy.setEnabled(fault.link, false);
+      } catch (error) {
+        await ctx.toxiproxy.setEnabled(fault.link, true).catch(() => undefined);
+        throw error;
+      }
+      return done(async () => {
+        await ctx.toxiproxy.setEnabled(fault.link, true);
+        return {};
+      });
+    }
+
+    case "packet-loss":
+    case "syn-drop": {
+      const kernel = ctx.kernel ?? nftKernel();
+      const rule = await kernel.addDrop({
+        kind: fault.kind,
+        link: fault.link,
+        port: listenPort(ctx, fault.link),
+        lossPercent: fault.lossPercent ?? 100,
+        directions: fault.kind === "syn-drop" ? ["upstream"] : faultDirections(fault)!,
+      });
+      return done(async () => kernel.removeDrop(rule));
+    }
+
+    case "connection-kill": {
+      if (fault.method === "ss-kill") {
+        const kernel = ctx.kernel ?? nftKernel();
+        const { killed } = await kernel.killConnections(listenPort(ctx, fault.link));
+        return done(nothing, { killedConnections: killed });
+      }
+      const state = await ctx.toxiproxy.getProxy(fault.link);
+      if (!state.enabled) return done(nothing, { note: "proxy already disabled: no connection to kill" });
+      try {
+        await ctx.toxiproxy.setEnabled(fault.link, false);
+      } finally {
+        // Re-enabled even when disabling failed half way; one retry, then the error names it.
+        await ctx.toxiproxy
+          .setEnabled(fault.link, true)
+          .catch(() => ctx.toxiproxy.setEnabled(fault.link, true));
+      }
+      return done(nothing);
+    }
+
+    case "issuer-slow":
+    case "issuer-errors":
+    case "hsm-capacity":
+    case "switch-config": {
+      const role = faultTarget(fault);
+      const url = adminUrl(ctx, role);
+      const api = ctx.config ?? httpConfigApi();
+      const patch: Settings =
+        fault.kind === "issuer-slow"
+          ? { medianMs: fault.medianMs, p99Ms: fault.p99Ms }
+          : fault.kind === "issuer-errors"
+            ? { responseMix: fault.responseMix }
+            : fault.kind === "hsm-capacity"
+              ? { capacityPerSecond: fault.capacityPerSecond }
+              : { ...fault.settings };
+      let previous: Settings;
+      try {
+        previous = await changeConfig(api, role, url, patch);
+      } catch (error) {
+        throw error instanceof ChaosError
+          ? error
+          : new ChaosError(`${describeFault(fault)}: ${(error as Error).message}`, {}, error);
+      }
+      return done(
+        async () => {
+          await putVerified(api, role, url, previous);
+          return {};
+        },
+        { previous: JSON.stringify(previous) },
+      );
+    }
+
+    case "switch-restart": {
+      if (!ctx.restartService) {
+        throw new ChaosError(
+          "switch-restart needs restartService in the chaos context (the lab provides it)",
+          {},
+        );
+      }
+      const downMs = fault.downMs ?? 0;
+      const started = performance.now();
+      await withTimeout(
+        "restart switch",
+        downMs + (ctx.restartTimeoutMs ?? 60_000),
+        ctx.restartService("switch", { downMs }),
+      );
+      return done(nothing, { restartMs: Math.round(performance.now() - started) });
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import type { Fault, IssuerRole, LinkName } from "./faults.ts";
+import type { TimelineEntry } from "./timeline.ts";
+
+// The incident library: the failures operators meet, each as timeline entries from a start time and a
+// duration (seconds from load start). Numbers are defaults chosen to be clearly visible against the
+// reference lab's settings (switch issuer timeout 30 s, HSM unlimited, issuer median 80 ms); each
+// incident takes options to change the link or issuer.
+//
+// `connection-flood` is load-side: it has no fault to inject, only a LoadChange the run planner reads
+// and turns into extra k6 work.
+
+export type IncidentId =
+  | "unstable-network"
+  | "congested-network"
+  | "packet-loss"
+  | "firewall-drop"
+  | "issuer-brownout"
+  | "hsm-saturation"
+  | "switch-restart"
+  | "link-flap"
+  | "maintenance-window"
+  | "connection-flood";
+
+export interface IncidentOptions {
+  /** Network incidents: the link; default `edge`. */
+  link?: LinkName;
+  /** Issuer incidents and the maintenance window: default `issuer-a`. */
+  issuer?: IssuerRole;
+}
+
+/** A change to the load rather than to the lab, for the run planner. */
+export interface LoadChange {
+  kind: "connection-flood";
+  atS: number;
+  forS: number;
+  /** Where the flood connects. */
+  link: LinkName;
+  /** New TCP connections opened per second, on top of the terminals. */
+  connectionsPerSecond: number;
+  /** Each flood connection stays open this long (or until the switch closes it), sending nothing. */
+  holdOpenS: number;
+}
+
+export interface Incident {
+  id: IncidentId;
+  title: string;
+  description: string;
+  /** Needs root (kernel faults). */
+  needsRoot: boolean;
+  /** Timeline entries; empty for a load-side incident. */
+  entries(startS: number, durationS: number, opts?: IncidentOptions): TimelineEntry[];
+  /** Load changes the planner must make; empty unless the incident is load-side. */
+  loadChanges(startS: number, durationS: number, opts?: IncidentOptions): LoadChange[];
+}
+
+const none = () => [];
+
+function together(id: string, startS: number, durationS: number, faults: [string, Fault][]): TimelineEntry[] {
+  return faults.map(([part, fault]) => ({ name: `${id}:${part}`, at: startS, for: durationS, fault }));
+}
+
+/** Flap timing: `downS` down, `upS` up, repeated while the whole flap fits in the window. */
+export const LINK_FLAP = { downS: 5, upS: 10 };
+
+export const INCIDENTS: Record<IncidentId, Incident> = {
+  "unstable-network": {
+    id: "unstable-network",
+    title: "Unstable network",
+    description:
+      "a flaky mobile or Wi-Fi uplink: 100 ms ±80 ms each way (RTT 200 ms, spiky) and 2% packet loss " +
+      "both ways on the link. Retransmissions stretch the tail; short connections pay it at connect.",
+    needsRoot: true,
+    entries: (startS, durationS, opts = {}) => {
+      const link = opts.link ?? "edge";
+      return together("unstable-network", startS, durationS, [
+        ["latency", { kind: "latency", link, latencyMs: 100, jitterMs: 80, direction: "both" }],
+        ["loss", { kind: "packet-loss", link, lossPercent: 2, direction: "both" }],
+      ]);
+    },
+    loadChanges: none,
+  },
+  "congested-network": {
+    id: "congested-network",
+    title: "Congested network",
+    description:
+      "a saturated uplink (bufferbloat): 8 KB/s each way, 300 ms ±100 ms queueing delay each way and 1% " +
+      "tail drops. Messages queue behind each other; response timers run out.",
+    needsRoot: true,
+    entries: (startS, durationS, opts = {}) => {
+      const link = opts.link ?? "edge";
+      return together("congested-network", startS, durationS, [
+        ["bandwidth", { kind: "bandwidth", link, rateKBps: 8, direction: "both" }],
+        ["latency", { kind: "latency", link, latencyMs: 300, jitterMs: 100, direction: "both" }],
+        ["loss", { kind: "packet-loss", link, lossPercent: 1, direction: "both" }],
+      ]);
+    },
+    loadChanges: none,
+  },
+  "packet-loss": {
+    id: "packet-loss",
+    title: "Packet loss",
+    description:
+      "10% of packets dropped both ways by the kernel: TCP retransmits (200 ms minimum RTO, doubling), " +
+      "so some exchanges take seconds and some connects fail.",
+    needsRoot: true,
+    entries: (startS, durationS, opts = {}) =>
+      together("packet-loss", startS, durationS, [
+        ["loss", { kind: "packet-loss", link: opts.link ?? "edge", lossPercent: 10, direction: "both" }],
+      ]),
+    loadChanges: none,
+  },
+  "firewall-drop": {
+    id: "firewall-drop",
+    title: "Firewall dropping connections",
+    description:
+      "a firewall loses its state or a bad rule lands: every new connection's SYN is dropped (connect " +
+      "timeouts) and established connections are blackholed (response and idle timeouts).",
+    needsRoot: true,
+    entries: (startS, durationS, opts = {}) => {
+      const link = opts.link ?? "edge";
+      return together("firewall-drop", startS, durationS, [
+        ["syn", { kind: "syn-drop", link, lossPercent: 100 }],
+        ["blackhole", { kind: "timeout", link, timeoutMs: 0, direction: "both" }],
+      ]);
+    },
+    loadChanges: none,
+  },
+  "issuer-brownout": {
+    id: "issuer-brownout",
+    title: "Issuer brown-out",
+    description:
+      "the issuer is degraded, not down: service time median 3 s, p99 40 s (beyond the switch's 30 s issuer " +
+      "timeout, so 98s and reversals) and 10% errors (5% 91 issuer unavailable, 5% 96 system malfunction).",
+    needsRoot: false,
+    entries: (startS, durationS, opts = {}) => {
+      const issuer = opts.issuer ?? "issuer-a";
+      return together("issuer-brownout", startS, durationS, [
+        ["slow", { kind: "issuer-slow", issuer, medianMs: 3000, p99Ms: 40_000 }],
+        ["errors", { kind: "issuer-errors", issuer, responseMix: { "00": 90, "91": 5, "96": 5 } }],
+      ]);
+    },
+    loadChanges: none,
+  },
+  "hsm-saturation": {
+    id: "hsm-saturation",
+    title: "HSM saturation",
+    description:
+      "the HSM starts 20 calls/s at most: below an opening-time sign-in storm (10,000 terminals in 5 " +
+      "minutes ≈ 33 sign-ins/s), so sign-ins queue until the switch's HSM timeout answers A7.",
+    needsRoot: false,
+    entries: (startS, durationS) =>
+      together("hsm-saturation", startS, durationS, [
+        ["capacity", { kind: "hsm-capacity", capacityPerSecond: 20 }],
+      ]),
+    loadChanges: none,
+  },
+  "switch-restart": {
+    id: "switch-restart",
+    title: "Switch restart",
+    description:
+      "the switch process restarts (deploy, crash): down 5 s, then starts with no sessions; terminals " +
+      "see refused connects, then 99 and sign in again. The window watches the recovery.",
+    needsRoot: false,
+    entries: (startS, durationS) =>
+      together("switch-restart", startS, durationS, [["restart", { kind: "switch-restart", downMs: 5000 }]]),
+    loadChanges: none,
+  },
+  "link-flap": {
+    id: "link-flap",
+    title: "Link flap",
+    description: `the link goes down ${LINK_FLAP.downS} s and up ${LINK_FLAP.upS} s, repeatedly: open connections are cut, connects refused while down.`,
+    needsRoot: false,
+    entries: (startS, durationS, opts = {}) => {
+      const link = opts.link ?? "edge";
+      const period = LINK_FLAP.downS + LINK_FLAP.upS;
+      const flaps = Math.max(1, Math.floor((durationS + LINK_FLAP.upS) / period));
+      return Array.from({ length: flaps }, (_, i) => ({
+        name: `link-flap#${i + 1}`,
+        at: startS + i * period,
+        for: Math.min(LINK_FLAP.downS, durationS),
+        fault: { kind: "down", link } satisfies Fault,
+      }));
+    },
+    loadChanges: none,
+  },
+  "maintenance-window": {
+    id: "maintenance-window",
+    title: "Maintenance window",
+    description:
+      "the issuer host is taken offline for planned maintenance: its link is down for the whole window; " +
+      "the switch answers 91 and stores reversals until it returns.",
+    needsRoot: false,
+    entries: (startS, durationS, opts = {}) =>
+      together("maintenance-window", startS, durationS, [
+        ["down", { kind: "down", link: opts.issuer ?? "issuer-a" }],
+      ]),
+    loadChanges: none,
+  },
+  "connection-flood": {
+    id: "connection-flood",
+    title: "Connection flood",
+    description:
+      "load-side (needs a load change, no fault): 1000 extra connections/s that send nothing and stay open " +
+      "up to 60 s (a reconnect storm or a scanner); tests the listener, the idle timeout and fd limits.",
+    needsRoot: false,
+    entries: () => [],
+    loadChanges: (startS, durationS, opts = {}) => [
+      {
+        kind: "connection-flood",
+        atS: startS,
+        forS: durationS,
+        link: opts.link ?? "edge",
+        connectionsPerSecond: 1000,
+        holdOpenS: 60,
+      },
+    ],
+  },
+};
+
+export function isIncidentId(id: string): id is IncidentId {
+  return Object.hasOwn(INCIDENTS, id);
+}

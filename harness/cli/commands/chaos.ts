@@ -1,0 +1,429 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import {
+  type AppliedFault,
+  applyFault,
+  type ChaosContext,
+  clearKernelFaults,
+  connectToxiproxy,
+  describeFault,
+  FAULT_KINDS,
+  type Fault,
+  type FaultKind,
+  INCIDENTS,
+  isIncidentId,
+  isNetworkProfileName,
+  type LinkName,
+  NETWORK_PROFILES,
+  networkProfile,
+  SWITCH_RUNTIME_SETTINGS,
+  startTimeline,
+  type TimelineEntry,
+  type ToxiproxyControl,
+  validateFault,
+} from "../../chaos/index.ts";
+import { assertLoopback } from "../../lab/ports.ts";
+import { REPO_ROOT } from "../../shared/repo.ts";
+
+const REPORTS = join(REPO_ROOT, "reports");
+
+// ---- arguments → faults (pure, unit-tested) -------------------------------------------------------
+
+export interface FaultArgs {
+  fault?: string;
+  link?: string;
+  direction?: string;
+  toxicity?: number;
+  "latency-ms"?: number;
+  "jitter-ms"?: number;
+  "rate-kbps"?: number;
+  "delay-ms"?: number;
+  "timeout-ms"?: number;
+  "average-size-bytes"?: number;
+  "size-variation-bytes"?: number;
+  "delay-us"?: number;
+  bytes?: number;
+  "loss-percent"?: number;
+  method?: string;
+  issuer?: string;
+  "median-ms"?: number;
+  "p99-ms"?: number;
+  "response-mix"?: string;
+  "capacity-per-second"?: number;
+  set?: string[];
+  "down-ms"?: number;
+}
+
+/** Fault field → its command-line flag. */
+const FLAGS: Record<string, keyof FaultArgs> = {
+  link: "link",
+  direction: "direction",
+  toxicity: "toxicity",
+  latencyMs: "latency-ms",
+  jitterMs: "jitter-ms",
+  rateKBps: "rate-kbps",
+  delayMs: "delay-ms",
+  timeoutMs: "timeout-ms",
+  averageSizeBytes: "average-size-bytes",
+  sizeVariationBytes: "size-variation-bytes",
+  delayUs: "delay-us",
+  bytes: "bytes",
+  lossPercent: "loss-percent",
+  method: "method",
+  issuer: "issuer",
+  medianMs: "median-ms",
+  p99Ms: "p99-ms",
+  responseMix: "response-mix",
+  capacityPerSecond: "capacity-per-second",
+  settings: "set",
+  downMs: "down-ms",
+};
+
+const takesLink = (kind: FaultKind) => ["toxiproxy", "kernel"].includes(FAULT_KINDS[kind].layer);
+
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `00:90,91:10` (or JSON) → `{"00": 90, "91": 10}`. */
+export function parseResponseMix(text: string): unknown {
+  if (text.trim().startsWith("{")) return parseValue(text);
+  return Object.fromEntries(
+    text
+      .split(",")
+      .filter((part) => part.trim() !== "")
+      .map((part) => {
+        const [code = "", weight = ""] = part.split(":").map((s) => s.trim());
+        return [code, weight === "" ? Number.NaN : Number(weight)];
+      }),
+  );
+}
+
+/** `--set issuerTimeoutMs=5000 --set shedding=true` → settings; `fleet` takes a comma list. */
+export function parseSettings(pairs: readonly string[]): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0)
+      throw new Error(
+        `--set ${pair}: expected name=value (runtime settings: ${SWITCH_RUNTIME_SETTINGS.join(", ")})`,
+      );
+    const name = pair.slice(0, eq);
+    const text = pair.slice(eq + 1);
+    const value = parseValue(text);
+    settings[name] = name === "fleet" && typeof value === "string" ? value.split(",") : value;
+  }
+  return settings;
+}
+
+/** The fault the flags describe; throws naming every bad flag (`--latency-ms: -5 must be >= 0`). */
+export function faultFromArgs(args: FaultArgs): Fault {
+  const kind = args.fault;
+  if (!kind || !(kind in FAULT_KINDS)) {
+    throw new Error(
+      `--fault ${kind ?? "(missing)"}: not a fault kind (${Object.keys(FAULT_KINDS).join(", ")})`,
+    );
+  }
+  const raw: Record<string, unknown> = { kind };
+  if (takesLink(kind as FaultKind)) raw.link = args.link ?? "edge";
+  for (const [field, flag] of Object.entries(FLAGS)) {
+    if (field === "link") continue;
+    const value = args[flag];
+    if (value === undefined) continue;
+    if (field === "issuer") raw.issuer = String(value).startsWith("issuer-") ? value : `issuer-${value}`;
+    else if (field === "responseMix") raw.responseMix = parseResponseMix(String(value));
+    else if (field === "settings") raw.settings = parseSettings(value as string[]);
+    else raw[field] = value;
+  }
+  const problems = validateFault(raw, "fault").map((p) =>
+    p
+      .replace(/^fault\.(\w+)/, (_, field: string) => `--${FLAGS[field] ?? field}`)
+      .replace(/^fault\b/, "--fault"),
+  );
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return raw as Fault;
+}
+
+// ---- the lab to act on ----------------------------------------------------------------------------
+
+interface LabFile {
+  toxiproxy?: string;
+  links?: Record<string, { listen: { host: string; port: number } }>;
+  admin?: Record<string, string>;
+}
+
+/** The newest reports/<dir>/lab.json, if any. */
+function newestLabDir(): string | undefined {
+  if (!existsSync(REPORTS)) return undefined;
+  return readdirSync(REPORTS)
+    .map((name) => join(REPORTS, name))
+    .filter((dir) => existsSync(join(dir, "lab.json")))
+    .sort((a, b) => statSync(join(b, "lab.json")).mtimeMs - statSync(join(a, "lab.json")).mtimeMs)[0];
+}
+
+export interface Target {
+  source: string;
+  toxiproxy?: ToxiproxyControl;
+  ctx?: ChaosContext;
+}
+
+function loopbackUrl(url: string): string {
+  assertLoopback(new URL(url).hostname);
+  return url.replace(/\/+$/, "");
+}
+
+/** The lab from --lab, --toxiproxy, or the newest lab.json under reports/. */
+export async function resolveTarget(args: { lab?: string; toxiproxy?: string }): Promise<Target> {
+  let file: LabFile = {};
+  let source = "";
+  const dir = args.lab ?? (args.toxiproxy ? undefined : newestLabDir());
+  if (dir) {
+    const path = join(dir, "lab.json");
+    if (!existsSync(path)) throw new Error(`--lab ${dir}: no lab.json there (posstorm lab up writes one)`);
+    file = JSON.parse(readFileSync(path, "utf8")) as LabFile;
+    source = path;
+  }
+  const url = args.toxiproxy ?? file.toxiproxy;
+  if (!url) return { source: source || "no lab" };
+  const toxiproxy = connectToxiproxy(loopbackUrl(url));
+  let links = file.links;
+  if (!links || args.toxiproxy) {
+    // The proxies know where they listen.
+    links = Object.fromEntries(
+      (await toxiproxy.listProxies()).map((p) => {
+        const at = p.listen.lastIndexOf(":");
+        return [p.name, { listen: { host: p.listen.slice(0, at), port: Number(p.listen.slice(at + 1)) } }];
+      }),
+    );
+  }
+  const admin = Object.fromEntries(
+    Object.entries(file.admin ?? {}).map(([role, u]) => [role, loopbackUrl(u)]),
+  );
+  return {
+    source: source ? `${source} (Toxiproxy ${toxiproxy.apiUrl})` : `Toxiproxy ${toxiproxy.apiUrl}`,
+    toxiproxy,
+    ctx: { toxiproxy, links: links as ChaosContext["links"], admin },
+  };
+}
+
+// ---- subcommands ----------------------------------------------------------------------------------
+
+export function listText(): string {
+  const lines: string[] = ["Fault kinds (toxicity = fraction of connections, not of messages):"];
+  for (const [kind, info] of Object.entries(FAULT_KINDS)) {
+    lines.push(
+      `  ${kind.padEnd(16)} ${info.layer.padEnd(9)} ${info.summary}${info.fields ? ` [${info.fields}]` : ""}`,
+    );
+  }
+  lines.push("", "Network presets (--preset, on --link):");
+  for (const p of Object.values(NETWORK_PROFILES)) lines.push(`  ${p.name.padEnd(16)} ${p.summary}`);
+  lines.push("", "Incidents (--incident with --for <s>):");
+  for (const i of Object.values(INCIDENTS)) {
+    lines.push(`  ${i.id.padEnd(19)} ${i.title}${i.needsRoot ? " (root)" : ""}: ${i.description}`);
+  }
+  return lines.join("\n");
+}
+
+const list: CommandModule<object, object> = {
+  command: "list",
+  describe: "Print the fault kinds, network presets and incidents",
+  handler: () => {
+    console.log(listText());
+  },
+};
+
+interface ApplyArgs extends FaultArgs {
+  lab?: string;
+  toxiproxy?: string;
+  preset?: string;
+  incident?: string;
+  for?: number;
+  "packet-loss": boolean;
+}
+
+function entriesOf(args: ApplyArgs): { entries: TimelineEntry[]; faults: Fault[] } {
+  const chosen = [args.fault, args.preset, args.incident].filter((x) => x !== undefined);
+  if (chosen.length !== 1) throw new Error("give exactly one of --fault, --preset or --incident");
+  const link = (args.link ?? "edge") as LinkName;
+  if (args.incident !== undefined) {
+    if (!isIncidentId(args.incident)) {
+      throw new Error(`--incident ${args.incident}: unknown (${Object.keys(INCIDENTS).join(", ")})`);
+    }
+    if (args.for === undefined) throw new Error("--incident needs --for <seconds>");
+    const incident = INCIDENTS[args.incident];
+    if (incident.loadChanges(0, args.for).length > 0) {
+      throw new Error(
+        `--incident ${args.incident} is load-side: it changes the load, not the lab (use a profile)`,
+      );
+    }
+    const opts = {
+      ...(args.link ? { link } : {}),
+      ...(args.issuer
+        ? {
+            issuer: (args.issuer.startsWith("issuer-")
+              ? args.issuer
+              : `issuer-${args.issuer}`) as `issuer-${string}`,
+          }
+        : {}),
+    };
+    const entries = incident.entries(0, args.for, opts);
+    return { entries, faults: entries.map((e) => e.fault) };
+  }
+  let faults: Fault[];
+  if (args.preset !== undefined) {
+    if (!isNetworkProfileName(args.preset)) {
+      throw new Error(`--preset ${args.preset}: unknown (${Object.keys(NETWORK_PROFILES).join(", ")})`);
+    }
+    faults = networkProfile(args.preset, link, {
+      packetLoss: args["packet-loss"],
+      ...(args.toxicity !== undefined ? { toxicity: args.toxicity } : {}),
+    });
+  } else {
+    faults = [faultFromArgs(args)];
+  }
+  const problems = faults.flatMap((f, i) => validateFault(f, `fault[${i}]`));
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return { entries: faults.map((fault) => ({ at: 0, for: args.for ?? 0, fault })), faults };
+}
+
+const apply: CommandModule<object, ApplyArgs> = {
+  command: "apply",
+  describe:
+    "Apply a fault, a network preset or an incident to a running lab; with --for, clear it after that many seconds (Ctrl-C clears too)",
+  builder: (y) =>
+    y
+      .option("lab", {
+        type: "string",
+        describe: "lab folder holding lab.json (default: the newest under reports/)",
+      })
+      .option("toxiproxy", {
+        type: "string",
+        describe: "Toxiproxy API URL (links are read from its proxies)",
+      })
+      .option("fault", { type: "string", describe: `fault kind: ${Object.keys(FAULT_KINDS).join(", ")}` })
+      .option("preset", {
+        type: "string",
+        describe: `network preset: ${Object.keys(NETWORK_PROFILES).join(", ")}`,
+      })
+      .option("incident", { type: "string", describe: `incident: ${Object.keys(INCIDENTS).join(", ")}` })
+      .option("for", {
+        type: "number",
+        describe: "seconds to keep it, then clear (default: leave it applied)",
+      })
+      .option("link", { type: "string", describe: "link: edge, hsm, issuer-<name> (default edge)" })
+      .option("direction", {
+        choices: ["upstream", "downstream", "both"],
+        describe: "upstream = client → server",
+      })
+      .option("toxicity", {
+        type: "number",
+        describe: "fraction 0..1 of connections (not messages) affected",
+      })
+      .option("latency-ms", { type: "number" })
+      .option("jitter-ms", { type: "number" })
+      .option("rate-kbps", { type: "number", describe: "bandwidth, KB/s (1 KB = 1000 bytes)" })
+      .option("delay-ms", { type: "number", describe: "slow_close delay" })
+      .option("timeout-ms", { type: "number", describe: "timeout / reset_peer" })
+      .option("average-size-bytes", { type: "number" })
+      .option("size-variation-bytes", { type: "number" })
+      .option("delay-us", { type: "number", describe: "slicer delay between chunks, µs" })
+      .option("bytes", { type: "number", describe: "limit_data" })
+      .option("loss-percent", { type: "number", describe: "packet-loss / syn-drop, 0..100" })
+      .option("method", { choices: ["proxy-cycle", "ss-kill"], describe: "connection-kill" })
+      .option("issuer", { type: "string", describe: "issuer-slow / issuer-errors: a or issuer-a" })
+      .option("median-ms", { type: "number" })
+      .option("p99-ms", { type: "number" })
+      .option("response-mix", { type: "string", describe: "issuer-errors: 00:90,91:10" })
+      .option("capacity-per-second", { type: "number", describe: "hsm-capacity" })
+      .option("set", { type: "array", string: true, describe: "switch-config: name=value (repeat)" })
+      .option("down-ms", { type: "number", describe: "switch-restart" })
+      .option("packet-loss", {
+        type: "boolean",
+        default: true,
+        describe: "presets: include kernel packet loss",
+      }),
+  handler: async (argv) => {
+    const { entries, faults } = entriesOf(argv);
+    const target = await resolveTarget(argv);
+    if (!target.ctx) {
+      throw new Error(
+        "no lab to act on: pass --lab <dir> or --toxiproxy <url> (posstorm lab up writes lab.json)",
+      );
+    }
+    console.log(`lab: ${target.source}`);
+    if (argv.for === undefined) {
+      const applied: AppliedFault[] = [];
+      try {
+        for (const fault of faults) {
+          const done = await applyFault(fault, target.ctx);
+          applied.push(done);
+          const facts = Object.entries(done.facts).map(([k, v]) => `${k}=${v}`);
+          console.log(`applied ${describeFault(fault)}${facts.length ? `  (${facts.join(", ")})` : ""}`);
+        }
+      } catch (error) {
+        for (const done of applied.reverse()) await done.clear().catch(() => undefined);
+        throw error;
+      }
+      console.log("left applied; `posstorm chaos clear` removes toxics and kernel drops");
+      return;
+    }
+    const timeline = startTimeline(entries, target.ctx, { loadDurationS: argv.for });
+    console.log(`applying for ${argv.for}s (Ctrl-C clears):`);
+    for (const r of timeline.records()) console.log(`  ${r.name}: ${r.description}`);
+    const result = await timeline.done;
+    let failed = false;
+    for (const r of result.entries) {
+      const when = `${r.appliedAt ? `applied +${r.appliedAt.sinceStartS.toFixed(2)}s` : "not applied"}, ${r.clearedAt ? `cleared +${r.clearedAt.sinceStartS.toFixed(2)}s` : "not cleared"}`;
+      const facts = Object.entries(r.facts).map(([k, v]) => `${k}=${v}`);
+      console.log(`  ${r.name}: ${r.status} (${when})${facts.length ? ` ${facts.join(", ")}` : ""}`);
+      if (r.error) console.log(`    error: ${r.error}`);
+      if (r.clearError) console.log(`    clear error: ${r.clearError}`);
+      failed ||= r.status !== "cleared";
+    }
+    if (failed) process.exitCode = 2;
+  },
+};
+
+const clear: CommandModule<object, { lab?: string; toxiproxy?: string }> = {
+  command: "clear",
+  describe: "Remove every toxic, re-enable every proxy and remove posstorm's nftables table",
+  builder: (y) =>
+    y
+      .option("lab", {
+        type: "string",
+        describe: "lab folder holding lab.json (default: the newest under reports/)",
+      })
+      .option("toxiproxy", { type: "string", describe: "Toxiproxy API URL" }),
+  handler: async (argv) => {
+    const target = await resolveTarget(argv);
+    if (target.toxiproxy) {
+      await target.toxiproxy.reset();
+      const proxies = await target.toxiproxy.listProxies();
+      const dirty = proxies.filter((p) => !p.enabled || p.toxics.length > 0);
+      if (dirty.length > 0) {
+        throw new Error(
+          `after reset: ${dirty.map((p) => `${p.name} ${p.enabled ? "" : "disabled "}${p.toxics.join(",")}`).join("; ")}`,
+        );
+      }
+      console.log(`toxiproxy: ${proxies.length} proxies enabled, no toxics (${target.source})`);
+    } else {
+      console.log("toxiproxy: no lab found (pass --lab or --toxiproxy); skipped");
+    }
+    const kernel = await clearKernelFaults();
+    console.log(
+      `kernel: ${kernel.status === "removed" ? "nftables table inet posstorm removed" : kernel.status === "absent" ? "no posstorm nftables table" : kernel.reason}`,
+    );
+  },
+};
+
+export const chaosCommand: CommandModule = {
+  command: "chaos <command>",
+  describe: "List, apply or clear faults on a running lab",
+  builder: (y: Argv) => y.command(list).command(apply).command(clear).demandCommand(1),
+  handler: () => undefined,
+};

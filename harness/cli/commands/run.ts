@@ -1,0 +1,45 @@
+import { join } from "node:path";
+import type { CommandModule } from "yargs";
+import { REPO_ROOT } from "../../shared/repo.ts";
+import { runProfile } from "../run/run-profile.ts";
+
+interface RunArgs {
+  profile: string;
+  runtime: "containers" | "local" | undefined;
+  "allow-remote": boolean;
+  "reports-dir": string;
+  quiet: boolean;
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: "run <profile>",
+  describe: "Run a profile: lab up, k6 terminals, faults on the timeline, run folder in reports/",
+  builder: (y) =>
+    y
+      .positional("profile", {
+        type: "string",
+        demandOption: true,
+        describe: "a name under profiles/ or a path",
+      })
+      .option("runtime", {
+        choices: ["containers", "local"] as const,
+        describe: "override the profile's lab runtime",
+      })
+      .option("allow-remote", {
+        type: "boolean",
+        default: false,
+        describe: "allow a target outside 127.0.0.0/8",
+      })
+      .option("reports-dir", { type: "string", default: join(REPO_ROOT, "reports") })
+      .option("quiet", { type: "boolean", default: false, describe: "no live line" }),
+  handler: async (argv) => {
+    const outcome = await runProfile({
+      profile: argv.profile,
+      reportsDir: argv["reports-dir"],
+      runtime: argv.runtime,
+      allowRemote: argv["allow-remote"],
+      live: !argv.quiet,
+    });
+    process.exitCode = outcome.exitCode;
+  },
+};

@@ -1,0 +1,272 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  type ChaosContext,
+  clearKernelFaults,
+  type EntryRecord,
+  networkProfile,
+  phasesOf,
+  type StartedTimeline,
+  startTimeline,
+  type TimelineEntry,
+  type TimelineResult,
+} from "../../chaos/index.ts";
+import { graceS } from "../../k6/plan.ts";
+import { type StartedLab, startLab } from "../../lab/lab.ts";
+import { assertLoopback } from "../../lab/ports.ts";
+import { onShutdown } from "../../lab/shutdown.ts";
+import { type FleetRun, outcomeCounts, runFleet } from "../../load/fleet.ts";
+import { findK6 } from "../../load/k6.ts";
+import { LiveCounts, lineFollower, parsePoint } from "../../load/results.ts";
+import { compilePlan, loadProfile, switchFleet, terminalSettings } from "../../profile/compile.ts";
+import type { Profile } from "../../profile/define.ts";
+import { REPO_ROOT } from "../../shared/repo.ts";
+
+// `posstorm run <profile>`: plan → lab up → k6 fleet + fault timeline → collect → lab down.
+// The run folder keeps what was collected whatever happens; Ctrl-C clears faults, stops the lab, exits 2.
+
+export interface RunOptions {
+  profile: string;
+  reportsDir: string;
+  runtime?: "containers" | "local";
+  allowRemote?: boolean;
+  /** Live line every second (default true). */
+  live?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunOutcome {
+  runId: string;
+  runDir: string;
+  status: "completed" | "failed" | "interrupted";
+  exitCode: 0 | 1 | 2;
+  error?: string;
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+
+function versions(lab: StartedLab | undefined): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+  let k6 = "?";
+  try {
+    k6 = execFileSync(findK6(), ["version"], { encoding: "utf8" }).split("\n")[0]!.trim();
+  } catch {
+    // recorded as unknown
+  }
+  return { posstorm: pkg.version, node: process.version, k6, runtime: lab?.runtime ?? "external switch" };
+}
+
+/** The whole-run network preset as timeline entries, then the profile's own faults. */
+function timelineOf(profile: Profile): TimelineEntry[] {
+  const preset: TimelineEntry[] = profile.network
+    ? networkProfile(profile.network.profile, profile.network.link ?? "edge", {
+        toxicity: profile.network.toxicity,
+      }).map((fault, i) => ({
+        name: `network-${profile.network!.profile}-${i + 1}`,
+        at: 0,
+        for: profile.durationS,
+        fault,
+      }))
+    : [];
+  return [...preset, ...(profile.chaos ?? [])];
+}
+
+function liveLine(
+  elapsedS: number,
+  profile: Profile,
+  phase: string,
+  live: LiveCounts,
+  nowSecond: number,
+  terminals: number,
+): string {
+  const { ops, byOutcome } = live.window(nowSecond - 1, nowSecond);
+  const rate = (kind: string) => (ops === 0 ? 0 : ((byOutcome.get(kind) ?? 0) / ops) * 100);
+  const failed = ops - (byOutcome.get("approved") ?? 0) - (byOutcome.get("declined") ?? 0);
+  return (
+    `${String(Math.floor(elapsedS)).padStart(4)}s/${profile.durationS}s  ${phase.padEnd(18)} ops/s ${String(ops).padStart(5)}  ` +
+    `signed in ${live.signedIn}/${terminals}  timeouts: connect ${rate("timeout.connect").toFixed(1)}% ` +
+    `response ${rate("timeout.response").toFixed(1)}% idle ${rate("timeout.idle").toFixed(1)}%  other failures ${failed - (byOutcome.get("timeout.connect") ?? 0) - (byOutcome.get("timeout.response") ?? 0) - (byOutcome.get("timeout.idle") ?? 0)}`
+  );
+}
+
+export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
+  const log = opts.log ?? ((line: string) => console.log(`[run] ${line}`));
+  const { profile, file } = await loadProfile(opts.profile);
+  const started = new Date();
+  const runId = `${profile.name}-${stamp(started)}`;
+  const runDir = join(opts.reportsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  const entries = timelineOf(profile);
+  const phases = phasesOf(entries, profile.durationS);
+  const terminal = terminalSettings(profile);
+  const terminals =
+    profile.fleet.model === "population"
+      ? profile.fleet.terminals
+      : (profile.fleet.terminals ?? terminal.count);
+
+  const run: Record<string, unknown> = {
+    runId,
+    profile: { name: profile.name, file, description: profile.description },
+    status: "starting",
+    startedAt: started.toISOString(),
+    phases,
+  };
+  const save = () => writeFileSync(join(runDir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
+  save();
+  log(`run ${runId} → ${runDir}`);
+
+  let lab: StartedLab | undefined;
+  let timeline: StartedTimeline | undefined;
+  let timelineResult: TimelineResult | undefined;
+  const abort = new AbortController();
+  let interrupted = false;
+
+  const finish = async (status: RunOutcome["status"], error?: string) => {
+    timelineResult =
+      timelineResult ?? (await timeline?.abort(status === "completed" ? "load ended" : status));
+    if (timelineResult) run.timeline = timelineResult;
+    if (lab) await collect(lab, runDir, log).catch((e: Error) => log(`collect: ${e.message}`));
+    await lab?.stop();
+    run.status = status;
+    run.endedAt = new Date().toISOString();
+    if (error) run.error = error;
+    save();
+  };
+
+  const unregister = onShutdown(async () => {
+    interrupted = true;
+    abort.abort(new Error("interrupted"));
+    log("interrupted: clearing faults, stopping the lab, keeping what was collected");
+    await finish("interrupted");
+  });
+
+  try {
+    await clearKernelFaults().catch(() => undefined);
+    let target: { host: string; port: number };
+    if (profile.target) {
+      assertLoopback(profile.target.host, opts.allowRemote);
+      target = profile.target;
+    } else {
+      const runtime = opts.runtime ?? profile.lab?.runtime ?? "containers";
+      log(`lab up (${runtime}) …`);
+      lab = await startLab({
+        runtime,
+        runDir,
+        session: runId,
+        ...(profile.lab?.issuers ? { issuers: profile.lab.issuers } : {}),
+        ...(profile.lab?.hsm ? { hsmSettings: profile.lab.hsm } : {}),
+        ...(profile.lab?.switch ? { switchSettings: profile.lab.switch } : {}),
+        ...(profile.lab?.routes ? { routes: profile.lab.routes } : {}),
+        ...(profile.lab?.switchSource ? { switchSource: profile.lab.switchSource } : {}),
+        fleet: switchFleet(terminal),
+      });
+      target = lab.edge;
+      run.lab = JSON.parse(readFileSync(join(runDir, "lab.json"), "utf8"));
+      log(`lab up: terminals connect to ${target.host}:${target.port}`);
+    }
+    run.versions = versions(lab);
+    const plan = compilePlan(profile, { runId, target });
+    run.status = "running";
+    save();
+
+    const chaosContext: ChaosContext | undefined = lab && {
+      toxiproxy: lab.toxiproxy,
+      links: lab.links,
+      admin: lab.admin,
+      restartService: (role, { downMs }) => lab!.restart(role, { downMs }),
+    };
+    if (entries.length > 0 && !chaosContext)
+      throw new Error("chaos needs the lab: a profile with `target` cannot have faults");
+
+    const fleet = runFleet({ plan, runDir, signal: abort.signal });
+    const follow = lineFollower(join(runDir, "k6-results.json"));
+    const live = new LiveCounts();
+    let loadStartMs: number | undefined;
+    const tick = () => {
+      for (const line of follow()) {
+        const point = parsePoint(line);
+        if (!point) continue;
+        if (loadStartMs === undefined) {
+          loadStartMs = Math.min(point.timeMs, Date.now());
+          run.loadStartedAt = new Date(loadStartMs).toISOString();
+          if (chaosContext && entries.length > 0) {
+            timeline = startTimeline(entries, chaosContext, {
+              loadDurationS: profile.durationS,
+              startAtMs: loadStartMs,
+            });
+            void timeline.done.then((result) => {
+              timelineResult = result;
+            });
+          }
+        }
+        live.add(point);
+      }
+      if (loadStartMs !== undefined && opts.live !== false) {
+        const elapsedS = (Date.now() - loadStartMs) / 1000;
+        const phase = phases.find((p) => elapsedS >= p.startS && elapsedS < p.endS)?.name ?? "drain";
+        log(liveLine(elapsedS, profile, phase, live, Math.floor(Date.now() / 1000), terminals));
+      }
+    };
+    const ticker = setInterval(tick, 1000);
+    let result: FleetRun;
+    try {
+      result = await fleet;
+    } finally {
+      clearInterval(ticker);
+      tick();
+    }
+    if (timeline) timelineResult = await timeline.done;
+    run.k6 = { exitCode: result.exitCode, graceS: graceS(plan.terminal) };
+    if (result.summary) {
+      run.outcomes = outcomeCounts(result.summary);
+      writeFileSync(join(runDir, "k6-summary.json"), `${JSON.stringify(result.summary.raw, null, 2)}\n`);
+    }
+    if (result.exitCode !== 0 && result.exitCode !== 99) {
+      throw new Error(
+        `k6 exited ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`,
+      );
+    }
+    unregister();
+    await finish("completed");
+    log(`done: ${live.total} operations; run folder ${runDir}`);
+    printFaults(timelineResult?.entries ?? [], log);
+    return { runId, runDir, status: "completed", exitCode: 0 };
+  } catch (error) {
+    if (interrupted) return { runId, runDir, status: "interrupted", exitCode: 2 };
+    unregister();
+    const message = (error as Error).message;
+    log(`failed: ${message}`);
+    await finish("failed", message).catch(() => undefined);
+    return { runId, runDir, status: "failed", exitCode: 2, error: message };
+  }
+}
+
+function printFaults(entries: EntryRecord[], log: (line: string) => void): void {
+  for (const e of entries) {
+    const applied = e.appliedAt ? `applied at ${e.appliedAt.sinceStartS.toFixed(1)}s` : "not applied";
+    const cleared = e.clearedAt ? `cleared at ${e.clearedAt.sinceStartS.toFixed(1)}s` : "";
+    log(`fault ${e.name}: ${e.status}, ${applied} ${cleared}${e.error ? `, error: ${e.error}` : ""}`);
+  }
+}
+
+/** What the lab knows after the run: issuer ledgers and every program's final metrics. */
+async function collect(lab: StartedLab, runDir: string, log: (line: string) => void): Promise<void> {
+  const out = join(runDir, "collected");
+  mkdirSync(out, { recursive: true });
+  await Promise.all(
+    Object.entries(lab.admin).map(async ([role, url]) => {
+      const get = async (path: string) => {
+        const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) });
+        if (!response.ok) throw new Error(`${role} ${path}: HTTP ${response.status}`);
+        return await response.text();
+      };
+      try {
+        writeFileSync(join(out, `${role}.metrics.prom`), await get("/metrics"));
+        if (role.startsWith("issuer-")) writeFileSync(join(out, `${role}.ledger.json`), await get("/ledger"));
+      } catch (error) {
+        log(`collect ${role}: ${(error as Error).message}`);
+      }
+    }),
+  );
+}

@@ -1,0 +1,208 @@
+// The run plan as the k6 fleet script (harness/k6/fleet.ts) reads it: plain JSON written by the Node side
+// (harness/load/fleet.ts) and passed to k6 by file path in `POSSTORM_PLAN`. Types and defaults only: no Node
+// and no k6 imports, so both sides import this file. Durations carry their unit in the name (…Ms, …S).
+
+/** Schema version of the plan file; k6 refuses another. */
+export const RUN_PLAN_VERSION = 1;
+
+export interface RunPlan {
+  version: 1;
+  /** Names the run in logs and in the `run` tag of every posstorm metric sample. */
+  runId: string;
+  /** Where terminals connect: the lab's `edge` proxy. A host outside loopback needs `allowRemote: true`. */
+  target: { host: string; port: number; allowRemote?: boolean };
+  /** Lab key, 32 hex digits: each terminal's TMK is deriveTmk(labKey, TID) (harness/protocol/crypto). */
+  labKeyHex: string;
+  terminal: TerminalSettings;
+  fleet: PopulationFleet | OpenFleet;
+  /**
+   * Load time in seconds from the scenario start. No operation starts after it; operations in flight finish
+   * or time out on their own timers, so k6 ends at most {@link graceS} seconds later.
+   */
+  durationS: number;
+}
+
+export type ConnectionMode = "short" | "long";
+export type RetryPolicyName = "none" | "fixed" | "exponential" | "immediate";
+
+/**
+ * How failed sign-ins are retried. `maxAttempts` counts every sign-in attempt, the first included (1 = no
+ * retry). Delay before retry n (n = 1, 2, …):
+ * - `none`: no retry at all;
+ * - `fixed`: `delayMs`;
+ * - `exponential`: min(`maxDelayMs`, `delayMs` × 2^(n-1)), then "equal jitter": half of it plus a uniform
+ *   random part of the other half;
+ * - `immediate`: 0 (reproduces retry storms).
+ */
+export interface RetryPolicy {
+  policy: RetryPolicyName;
+  delayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+}
+
+export interface TerminalSettings {
+  /** TIDs are prefix + a number padded to fill 8 characters: `POS` + 5 digits → POS00001 … */
+  tidPrefix: string;
+  /** Number of the first TID (`1` → POS00001). */
+  firstTid: number;
+  /** TIDs available: firstTid … firstTid + count - 1. A fleet uses the first `terminals` of them. */
+  count: number;
+  /** F42, 15 characters. */
+  merchantId: string;
+  /** `short`: connect per exchange (UnionPay norm). `long`: one persistent socket, 0820/301 echo heartbeat. */
+  mode: ConnectionMode;
+  /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
+  connectTimeoutMs: number;
+  /** From the request written to its reply (default 60000) → `timeout.response`. */
+  responseTimeoutMs: number;
+  /** Long mode: an echo after this much time without an exchange on the link (default 60000). */
+  echoIntervalMs: number;
+  /** Long mode: wait for the 0830 of an echo (default 30000); none → `timeout.idle`, the link is dropped. */
+  idleTimeoutMs: number;
+  /** 60.3 of the 0800, which fixes the F62 layout of the 0810. */
+  keyLayout: "001" | "003" | "004";
+  /** F64 algorithm; must match the switch's `macAlgorithm`. */
+  macAlgorithm: "cup-ecb" | "x9.19" | "x9.19-ascii";
+  /** Attempts to deliver a pending reversal before it is abandoned (default 3). */
+  reversalAttempts: number;
+  retry: RetryPolicy;
+  /** Cards purchases draw from, by relative weight. PANs are digit strings (never numbers). */
+  cards: { pan: string; weight: number }[];
+  /** F4 drawn uniformly from [min, max], minor units (fen). */
+  amountMinor: { min: number; max: number };
+}
+
+/**
+ * Closed population: `terminals` terminals, spread over `vus` VUs (terminal i runs on VU i mod vus + 1), each
+ * signing in once at a time drawn from `signIn`, then making `purchases.perTerminal` purchases separated by
+ * think time. One VU drives its terminals concurrently, so a slow switch feels the retry amplification.
+ */
+export interface PopulationFleet {
+  model: "population";
+  terminals: number;
+  vus: number;
+  /**
+   * Sign-in times, seconds from the scenario start. `uniform` over [0, windowS]; `normal` around `peakAtS`
+   * (default windowS / 2) with `sigmaS` (default windowS / 6), truncated to [0, windowS].
+   */
+  signIn: { curve: "uniform" | "normal"; windowS: number; peakAtS?: number; sigmaS?: number };
+  /** Think time before each purchase: uniform in mean ± jitter seconds (at least 0). */
+  purchases: { perTerminal: number; thinkTimeS: { mean: number; jitter: number } };
+}
+
+/**
+ * Open model: k6's `ramping-arrival-rate`. The first stage starts at its own rate; each stage ramps linearly
+ * from the previous stage's rate to its own. Every iteration is one operation (a purchase signs in first when
+ * its terminal has no session). Terminal i belongs to VU i mod maxVUs + 1; a VU cycles through its own
+ * terminals, so two VUs never share a TID (with fewer terminals than maxVUs, VUs share them).
+ */
+export interface OpenFleet {
+  model: "open";
+  operation: "signin" | "purchase";
+  stages: { durationS: number; ratePerS: number }[];
+  preAllocatedVUs: number;
+  maxVUs: number;
+  /** Terminals used (default terminal.count). */
+  terminals?: number;
+}
+
+/** Operations the terminal model performs; the `op` tag of posstorm metrics. */
+export type Operation = "signin" | "purchase" | "reversal" | "echo";
+
+/**
+ * Outcome of one operation, exactly one each: the `outcome` tag.
+ * - `approved`/`declined`: a reply that matched the request and passed the MAC check (declined carries F39
+ *   in the `code` tag);
+ * - `timeout.connect`: no open socket within connectTimeoutMs; `timeout.response`: no reply within
+ *   responseTimeoutMs; `timeout.idle`: a long link's echo unanswered within idleTimeoutMs;
+ * - `refused`: the connection was refused (or the host unreachable); `reset`: reset by the peer (also a broken
+ *   pipe on write); `closed`: the peer closed the connection (EOF) before a reply;
+ * - `protocol`: a reply that does not decode, does not match the request (MTI, F3, F4, F11, F41), lacks a
+ *   required field, or carries working keys whose check values fail;
+ * - `mac`: a reply whose F64 does not verify (or an approval without F64).
+ */
+export type Outcome =
+  | "approved"
+  | "declined"
+  | "timeout.connect"
+  | "timeout.response"
+  | "timeout.idle"
+  | "refused"
+  | "reset"
+  | "closed"
+  | "protocol"
+  | "mac";
+
+export const OPERATIONS: readonly Operation[] = ["signin", "purchase", "reversal", "echo"];
+export const OUTCOMES: readonly Outcome[] = [
+  "approved",
+  "declined",
+  "timeout.connect",
+  "timeout.response",
+  "timeout.idle",
+  "refused",
+  "reset",
+  "closed",
+  "protocol",
+  "mac",
+];
+/** F39 values the fleet script reports per operation in k6's summary (`pos_ops{op:…,code:…}`). */
+export const REPORTED_CODES: readonly string[] = [
+  "00",
+  "06",
+  "12",
+  "25",
+  "30",
+  "68",
+  "91",
+  "92",
+  "94",
+  "96",
+  "97",
+  "98",
+  "99",
+  "A0",
+  "A7",
+];
+
+/** Defaults of the terminal settings (PROTOCOL.md, "Default timeouts"). */
+export const DEFAULT_TERMINAL: TerminalSettings = {
+  tidPrefix: "POS",
+  firstTid: 1,
+  count: 10_000,
+  merchantId: "123456789012345",
+  mode: "short",
+  connectTimeoutMs: 10_000,
+  responseTimeoutMs: 60_000,
+  echoIntervalMs: 60_000,
+  idleTimeoutMs: 30_000,
+  keyLayout: "003",
+  macAlgorithm: "cup-ecb",
+  reversalAttempts: 3,
+  retry: { policy: "exponential", delayMs: 1_000, maxDelayMs: 30_000, maxAttempts: 3 },
+  cards: [
+    { pan: "6222020000000001234", weight: 3 },
+    { pan: "4111111111111111", weight: 1 },
+  ],
+  amountMinor: { min: 100, max: 100_000 },
+};
+
+/**
+ * Seconds k6 may run past `durationS`: what operations started before the deadline can still take, plus a
+ * margin for k6 itself. One operation is connect + reply (or echo) wait. Population: one operation per
+ * terminal (none starts after the deadline). Open: an iteration k6 started before it completes its chain: a
+ * sign-in, the pending reversal's attempts, the purchase.
+ */
+export function graceS(
+  terminal: Pick<
+    TerminalSettings,
+    "connectTimeoutMs" | "responseTimeoutMs" | "idleTimeoutMs" | "reversalAttempts"
+  >,
+  model: (PopulationFleet | OpenFleet)["model"] = "population",
+): number {
+  const longestOpMs =
+    terminal.connectTimeoutMs + Math.max(terminal.responseTimeoutMs, terminal.idleTimeoutMs);
+  const ops = model === "open" ? terminal.reversalAttempts + 2 : 1;
+  return Math.ceil((ops * longestOpMs) / 1000) + 5;
+}
