@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up (idempotent), check every prerequisite, then a smoke run of the real parts
-# (k6 terminals through Toxiproxy with a fault on the timeline) that leaves its report in reports/.
+# The main job: set up (idempotent), check every prerequisite, then run the `smoke` profile against the
+# reference lab (k6 terminals through Toxiproxy, a fault on the timeline); the run folder lands in reports/.
+# Extra arguments go to `posstorm run` (e.g. --runtime local).
 source "$(dirname "$0")/lib.sh"
 bash "$POSSTORM_ROOT/scripts/setup.sh"
 "$POSSTORM_ROOT/bin/posstorm" doctor
-"$POSSTORM_ROOT/bin/posstorm" selftest "$@"
+"$POSSTORM_ROOT/bin/posstorm" run smoke "$@"

@@ -134,12 +134,15 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     save();
   };
 
-  const unregister = onShutdown(async () => {
+  // Interrupt handling: cleanups run newest first, so this one is registered again once the lab is up
+  // (it must collect from the lab before the lab's own cleanups stop its programs).
+  const onInterrupt = async () => {
     interrupted = true;
     abort.abort(new Error("interrupted"));
     log("interrupted: clearing faults, stopping the lab, keeping what was collected");
     await finish("interrupted");
-  });
+  };
+  let unregister = onShutdown(onInterrupt);
 
   try {
     await clearKernelFaults().catch(() => undefined);
@@ -162,6 +165,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
         fleet: switchFleet(terminal),
       });
       target = lab.edge;
+      unregister();
+      unregister = onShutdown(onInterrupt);
       run.lab = JSON.parse(readFileSync(join(runDir, "lab.json"), "utf8"));
       log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }

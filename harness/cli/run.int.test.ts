@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { listManaged } from "../lab/runtime/containers.ts";
+import { REPO_ROOT } from "../shared/repo.ts";
+import { runProfile } from "./run/run-profile.ts";
+
+// `posstorm run` end to end: the smoke profile on the real lab, a refused remote target, and Ctrl-C.
+
+const reports = () => mkdtempSync(join(tmpdir(), "posstorm-run-"));
+const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
+
+function profileFile(name: string, body: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), `${name}.ts`);
+  writeFileSync(file, `import { defineProfile } from ${define};\nexport default defineProfile(${body});\n`);
+  return file;
+}
+
+const readRun = (runDir: string) => JSON.parse(readFileSync(join(runDir, "run.json"), "utf8"));
+
+describe("posstorm run", () => {
+  it("runs the smoke profile on the reference lab and leaves a complete run folder", async () => {
+    const outcome = await runProfile({
+      profile: "smoke",
+      reportsDir: reports(),
+      live: false,
+      log: () => undefined,
+    });
+    expect(outcome).toMatchObject({ status: "completed", exitCode: 0 });
+    for (const file of [
+      "run.json",
+      "plan.json",
+      "lab.json",
+      "k6-results.json",
+      "k6-summary.json",
+      "logs/switch.log",
+    ]) {
+      expect(existsSync(join(outcome.runDir, file)), file).toBe(true);
+    }
+    expect(readdirSync(join(outcome.runDir, "collected"))).toEqual(
+      expect.arrayContaining(["issuer-a.ledger.json", "switch.metrics.prom"]),
+    );
+    const run = readRun(outcome.runDir);
+    expect(run.status).toBe("completed");
+    expect(run.outcomes.byOutcome.signin.approved).toBe(50);
+    expect(run.outcomes.byOutcome.purchase.approved).toBe(150);
+    const fault = run.timeline.entries[0];
+    expect(fault).toMatchObject({ name: "edge-latency", status: "cleared", clearedBy: "schedule" });
+    expect(fault.appliedAt.sinceStartS).toBeGreaterThanOrEqual(9.5);
+    expect(fault.appliedAt.sinceStartS).toBeLessThan(11.5);
+    expect(fault.clearedAt.sinceStartS - fault.appliedAt.sinceStartS).toBeGreaterThan(9);
+    expect(run.phases.map((p: { name: string }) => p.name)).toEqual([
+      "baseline",
+      "fault:edge-latency",
+      "recovery",
+    ]);
+  });
+
+  it("refuses a target outside 127.0.0.0/8 before sending anything", async () => {
+    const file = profileFile(
+      "remote",
+      `{ name: "remote", durationS: 5, target: { host: "10.1.2.3", port: 9000 },
+         fleet: { model: "population", terminals: 1, vus: 1, signIn: { curve: "uniform", windowS: 1 },
+                  purchases: { perTerminal: 0, thinkTimeS: { mean: 0, jitter: 0 } } } }`,
+    );
+    const outcome = await runProfile({
+      profile: file,
+      reportsDir: reports(),
+      live: false,
+      log: () => undefined,
+    });
+    expect(outcome).toMatchObject({ status: "failed", exitCode: 2 });
+    expect(outcome.error).toMatch(/10\.1\.2\.3 is outside 127\.0\.0\.0\/8.*--allow-remote/);
+    expect(existsSync(join(outcome.runDir, "k6-results.json"))).toBe(false);
+  });
+
+  it("Ctrl-C mid-run clears the fault, stops the lab, keeps what was collected and exits 2", async () => {
+    const dir = reports();
+    const file = profileFile(
+      "interrupted",
+      `{ name: "interrupted", durationS: 60, lab: { runtime: "containers" },
+         fleet: { model: "population", terminals: 20, vus: 1, signIn: { curve: "uniform", windowS: 2 },
+                  purchases: { perTerminal: 50, thinkTimeS: { mean: 1, jitter: 0 } } },
+         chaos: [{ name: "slow-edge", at: 2, for: 50, fault: { kind: "latency", link: "edge", latencyMs: 100 } }] }`,
+    );
+    const child = spawn(join(REPO_ROOT, "bin/posstorm"), ["run", file, "--reports-dir", dir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    let sent = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+      // interrupt once the fault window has begun
+      if (!sent && /fault:slow-edge/.test(output)) {
+        sent = true;
+        setTimeout(() => child.kill("SIGINT"), 1_000);
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(sent, output).toBe(true);
+    expect(code).toBe(2);
+    const runDir = join(dir, readdirSync(dir)[0]!);
+    const run = readRun(runDir);
+    expect(run.status).toBe("interrupted");
+    expect(run.timeline.entries[0]).toMatchObject({ status: "cleared", clearedBy: "abort" });
+    expect(existsSync(join(runDir, "collected", "switch.metrics.prom"))).toBe(true);
+    expect((await listManaged()).filter((c) => c.session === run.runId)).toEqual([]);
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../shared/repo.ts";
+import { compilePlan, loadProfile, switchFleet, terminalSettings } from "./compile.ts";
+import { ProfileError } from "./validate.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "posstorm-profile-"));
+const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
+
+function profileFile(name: string, body: string): string {
+  const file = join(dir, `${name}.ts`);
+  writeFileSync(file, `import { defineProfile } from ${define};\nexport default defineProfile(${body});\n`);
+  return file;
+}
+
+const fleet = `{ model: "population", terminals: 10, vus: 1, signIn: { curve: "uniform", windowS: 5 },
+  purchases: { perTerminal: 1, thinkTimeS: { mean: 1, jitter: 0 } } }`;
+
+describe("profiles", () => {
+  it("loads the shipped profiles by name", async () => {
+    for (const name of ["smoke", "morning-signin-storm", "lunch-peak", "soak"]) {
+      const { profile } = await loadProfile(name);
+      expect(profile.name).toBe(name);
+    }
+  });
+
+  it("names the path of every bad value", async () => {
+    const file = profileFile(
+      "bad",
+      `{ name: "bad", durationS: 30, terminal: { responseTimeoutMs: -1, cards: [{ pan: "12", weight: 1 }] },
+         fleet: { model: "population", terminals: 0, vus: 1, signIn: { curve: "sideways", windowS: 60 },
+                  purchases: { perTerminal: 1, thinkTimeS: { mean: 1, jitter: 0 } } },
+         chaos: [{ at: 40, for: 5, fault: { kind: "latency", link: "edge", latencyMs: 100 } }] } as never`,
+    );
+    const error = await loadProfile(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProfileError);
+    const problems = (error as ProfileError).problems.join("\n");
+    expect(problems).toContain("fleet.terminals: 0 must be >= 1");
+    expect(problems).toContain('fleet.signIn.curve: "sideways" must be one of uniform, normal');
+    expect(problems).toContain("fleet.signIn.windowS: 60s is longer than the load (durationS 30s)");
+    expect(problems).toContain("terminal.responseTimeoutMs: -1 must be >= 1");
+    expect(problems).toContain("terminal.cards[0].pan: must be 12 to 19 digits as a string");
+    expect(problems).toMatch(/chaos\[0\].*starts at 40s but the load ends at 30s/);
+    expect((error as Error).message).toContain(file);
+  });
+
+  it("says when the file is missing", async () => {
+    await expect(loadProfile(join(dir, "nope.ts"))).rejects.toThrow(
+      /nope\.ts: 1 problem\(s\):\n {2}cannot load the profile: no such file/,
+    );
+  });
+
+  it("compiles to a run plan with the terminal defaults and the switch fleet", async () => {
+    const { profile } = await loadProfile(
+      profileFile("ok", `{ name: "ok", durationS: 30, terminal: { mode: "long" }, fleet: ${fleet} }`),
+    );
+    const plan = compilePlan(profile, { runId: "ok-1", target: { host: "127.0.0.1", port: 9000 } });
+    expect(plan.terminal.mode).toBe("long");
+    expect(plan.terminal.responseTimeoutMs).toBe(60_000);
+    expect(plan.terminal.retry.policy).toBe("exponential");
+    expect(plan.target).toEqual({ host: "127.0.0.1", port: 9000 });
+    expect(switchFleet(terminalSettings(profile))).toEqual(["POS*10000"]);
+  });
+});

@@ -1,0 +1,34 @@
+import { defineProfile } from "../harness/profile/define.ts";
+
+// Lunch: purchases ramp from 50/s to 300/s over 2 minutes and hold for 5, on terminals already signed in
+// (a purchase signs its terminal in first when it has no session). Issuer a browns out for a minute at
+// the top of the peak: its median service time goes to 2 s, still under the switch's 30 s timeout.
+export default defineProfile({
+  name: "lunch-peak",
+  description: "purchases ramp 50/s → 300/s and hold; issuer a slows to a 2 s median for 60 s at the peak",
+  durationS: 480,
+  lab: {
+    issuers: { a: { medianMs: 80, p99Ms: 400, workers: 128 }, b: { medianMs: 80, p99Ms: 400, workers: 128 } },
+  },
+  terminal: { count: 5_000, responseTimeoutMs: 30_000 },
+  fleet: {
+    model: "open",
+    operation: "purchase",
+    stages: [
+      { durationS: 60, ratePerS: 50 },
+      { durationS: 120, ratePerS: 300 },
+      { durationS: 300, ratePerS: 300 },
+    ],
+    preAllocatedVUs: 200,
+    maxVUs: 1_000,
+    terminals: 5_000,
+  },
+  chaos: [
+    {
+      name: "issuer-a-brownout",
+      at: 240,
+      for: 60,
+      fault: { kind: "issuer-slow", issuer: "issuer-a", medianMs: 2_000, p99Ms: 8_000 },
+    },
+  ],
+});
