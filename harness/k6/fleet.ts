@@ -16,16 +16,19 @@
 import exec from "k6/execution";
 import type { Options, Scenario } from "k6/options";
 import { graceS, OPERATIONS, OUTCOMES, REPORTED_CODES, type RunPlan } from "./plan.ts";
-import { type RunPlanInput, resolvePlan } from "./terminal/plan-check.ts";
 import {
+  type FleetContext,
   openStages,
   openTerminalIndex,
+  type RunPlanInput,
+  resolvePlan,
   signInOffsetMs,
+  sleep,
+  Terminal,
   terminalsOfVu,
   thinkTimeMs,
   tidOf,
-} from "./terminal/schedule.ts";
-import { type FleetContext, sleep, Terminal } from "./terminal/terminal.ts";
+} from "./terminal/index.ts";
 
 const planPath = __ENV.POSSTORM_PLAN;
 if (!planPath) throw new Error("POSSTORM_PLAN must name the run plan file (JSON)");

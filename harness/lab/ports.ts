@@ -2,16 +2,36 @@ import net from "node:net";
 
 export const LOOPBACK = "127.0.0.1";
 
-/** A TCP port that is free on 127.0.0.1 right now (the kernel picks it). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, LOOPBACK, resolve);
+/**
+ * Lab ports come from below the kernel's ephemeral range (32768–60999 by default): a port the kernel
+ * handed out would be free now but could be taken a moment later as the source port of one of the
+ * many short terminal connections, before the program that owns it binds it.
+ */
+export const LAB_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
   });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+}
+
+const handedOut = new Set<number>();
+
+/** A TCP port free on 127.0.0.1 right now, from LAB_PORT_RANGE, not handed out before by this process. */
+export async function freePort(): Promise<number> {
+  const span = LAB_PORT_RANGE.to - LAB_PORT_RANGE.from;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = LAB_PORT_RANGE.from + Math.floor(Math.random() * span);
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      if (handedOut.size > span / 2) handedOut.clear();
+      return port;
+    }
+  }
+  throw new Error(`no free port on ${LOOPBACK} in ${LAB_PORT_RANGE.from}-${LAB_PORT_RANGE.to} after 200 tries`);
 }
 
 /** Resolves when something accepts TCP connections on host:port, or throws after timeoutMs. */

@@ -184,30 +184,30 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     if (entries.length > 0 && !chaosContext)
       throw new Error("chaos needs the lab: a profile with `target` cannot have faults");
 
+    // Load start = the moment k6 is launched: faults at 0 are in place before the first terminal connects
+    // (k6 needs a moment to initialise its VUs). The first sample's time is recorded beside it.
     const fleet = runFleet({ plan, runDir, signal: abort.signal });
+    const loadStartMs = Date.now();
+    run.loadStartedAt = new Date(loadStartMs).toISOString();
+    if (chaosContext && entries.length > 0) {
+      timeline = startTimeline(entries, chaosContext, {
+        loadDurationS: profile.durationS,
+        startAtMs: loadStartMs,
+      });
+      void timeline.done.then((result) => {
+        timelineResult = result;
+      });
+    }
     const follow = lineFollower(join(runDir, "k6-results.json"));
     const live = new LiveCounts();
-    let loadStartMs: number | undefined;
     const tick = () => {
       for (const line of follow()) {
         const point = parsePoint(line);
         if (!point) continue;
-        if (loadStartMs === undefined) {
-          loadStartMs = Math.min(point.timeMs, Date.now());
-          run.loadStartedAt = new Date(loadStartMs).toISOString();
-          if (chaosContext && entries.length > 0) {
-            timeline = startTimeline(entries, chaosContext, {
-              loadDurationS: profile.durationS,
-              startAtMs: loadStartMs,
-            });
-            void timeline.done.then((result) => {
-              timelineResult = result;
-            });
-          }
-        }
+        run.firstSampleAt ??= new Date(point.timeMs).toISOString();
         live.add(point);
       }
-      if (loadStartMs !== undefined && opts.live !== false) {
+      if (run.firstSampleAt !== undefined && opts.live !== false) {
         const elapsedS = (Date.now() - loadStartMs) / 1000;
         const phase = phases.find((p) => elapsedS >= p.startS && elapsedS < p.endS)?.name ?? "drain";
         log(liveLine(elapsedS, profile, phase, live, Math.floor(Date.now() / 1000), terminals));

@@ -207,7 +207,19 @@ export class Terminal {
       this.scheduleHeartbeat(this.busy ? interval : due - now);
       return;
     }
-    void this.exclusive(() => this.echo()).then(() => this.scheduleHeartbeat(interval));
+    this.exclusive(() => this.echo()).then(
+      () => this.scheduleHeartbeat(interval),
+      (error: unknown) => {
+        // Not an outcome: a bug in the model. Say so once and keep the heartbeat going.
+        logOnce(
+          this.tid,
+          "echo",
+          "protocol",
+          `echo failed inside the terminal model: ${errorMessage(error)}`,
+        );
+        this.scheduleHeartbeat(interval);
+      },
+    );
   }
 
   /** Runs operations of this terminal one after another. */

@@ -1,0 +1,219 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { OUTCOMES } from "../k6/plan.ts";
+import type { OutcomeCounts } from "../load/fleet.ts";
+import { REPO_ROOT } from "../shared/repo.ts";
+import { runProfile } from "./run/run-profile.ts";
+
+// The fault table: each fault on the real lab (containers, Toxiproxy, nftables) and the outcome class
+// the terminals see, from a real `posstorm run` of a small profile.
+
+const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
+
+interface Case {
+  fault?: Record<string, unknown>;
+  terminal?: Record<string, unknown>;
+  lab?: Record<string, unknown>;
+  purchases?: number;
+  durationS?: number;
+  terminals?: number;
+  faultAt?: number;
+}
+
+interface Result {
+  outcomes: OutcomeCounts;
+  summary: { metrics: Record<string, Record<string, number>> };
+  ledger: { entries: { status: string }[] };
+  run: { timeline?: { entries: { status: string; error?: string }[] } };
+}
+
+async function runCase(name: string, c: Case): Promise<Result> {
+  const durationS = c.durationS ?? 12;
+  const profile = {
+    name,
+    durationS,
+    lab: { runtime: "containers", ...c.lab },
+    terminal: { connectTimeoutMs: 1_000, responseTimeoutMs: 1_500, ...c.terminal },
+    fleet: {
+      model: "population",
+      terminals: c.terminals ?? 10,
+      vus: 1,
+      signIn: { curve: "uniform", windowS: 1 },
+      purchases: { perTerminal: c.purchases ?? 2, thinkTimeS: { mean: 1, jitter: 0 } },
+    },
+    ...(c.fault
+      ? { chaos: [{ name: "fault", at: c.faultAt ?? 0, for: durationS - (c.faultAt ?? 0), fault: c.fault }] }
+      : {}),
+  };
+  const dir = mkdtempSync(join(tmpdir(), `posstorm-${name}-`));
+  const file = join(dir, `${name}.ts`);
+  writeFileSync(
+    file,
+    `import { defineProfile } from ${define};\nexport default defineProfile(${JSON.stringify(profile)} as never);\n`,
+  );
+  const outcome = await runProfile({ profile: file, reportsDir: dir, live: false, log: () => undefined });
+  expect(outcome.status, outcome.error).toBe("completed");
+  const run = JSON.parse(readFileSync(join(outcome.runDir, "run.json"), "utf8"));
+  const summary = JSON.parse(readFileSync(join(outcome.runDir, "k6-summary.json"), "utf8"));
+  const ledger = JSON.parse(readFileSync(join(outcome.runDir, "collected", "issuer-a.ledger.json"), "utf8"));
+  for (const entry of run.timeline?.entries ?? []) expect(entry.error, entry.error).toBeUndefined();
+  return { outcomes: run.outcomes, summary, ledger, run };
+}
+
+const only = (counts: Record<string, number>) =>
+  Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+
+/** Every operation got exactly one outcome of the taxonomy. */
+function classified(o: OutcomeCounts): void {
+  for (const op of Object.keys(o.total) as (keyof OutcomeCounts["total"])[]) {
+    const sum = OUTCOMES.reduce((a, outcome) => a + o.byOutcome[op][outcome], 0);
+    expect(sum).toBe(o.total[op]);
+  }
+}
+
+describe("faults and what the terminals see", () => {
+  it("latency 200 ms on edge: sign-in median rises by about 200 ms, no errors", async () => {
+    const base = await runCase("latency-base", { purchases: 0, durationS: 6 });
+    const slow = await runCase("latency", {
+      purchases: 0,
+      durationS: 6,
+      fault: { kind: "latency", link: "edge", latencyMs: 200 },
+    });
+    const median = (r: Result) => r.summary.metrics["pos_op_duration{op:signin}"]!.med!;
+    expect(median(slow) - median(base)).toBeGreaterThanOrEqual(180);
+    expect(median(slow) - median(base)).toBeLessThan(350);
+    expect(only(slow.outcomes.byOutcome.signin)).toEqual({ approved: 10 });
+  });
+
+  it("timeout (blackhole) on edge: timeout.response", async () => {
+    const r = await runCase("blackhole", {
+      purchases: 0,
+      durationS: 6,
+      terminal: { retry: { policy: "none" } },
+      fault: { kind: "timeout", link: "edge", timeoutMs: 0 },
+    });
+    expect(only(r.outcomes.byOutcome.signin)).toEqual({ "timeout.response": 10 });
+  });
+
+  it("edge down: refused", async () => {
+    const r = await runCase("down", {
+      purchases: 0,
+      durationS: 5,
+      terminal: { retry: { policy: "none" } },
+      fault: { kind: "down", link: "edge" },
+    });
+    expect(only(r.outcomes.byOutcome.signin)).toEqual({ refused: 10 });
+  });
+
+  it("SYN drop on edge: timeout.connect", async () => {
+    const r = await runCase("syn-drop", {
+      purchases: 0,
+      durationS: 6,
+      terminal: { retry: { policy: "none" } },
+      fault: { kind: "syn-drop", link: "edge" },
+    });
+    expect(only(r.outcomes.byOutcome.signin)).toEqual({ "timeout.connect": 10 });
+  });
+
+  it("reset_peer on edge: reset", async () => {
+    const r = await runCase("reset", {
+      purchases: 0,
+      durationS: 5,
+      terminal: { retry: { policy: "none" } },
+      fault: { kind: "reset_peer", link: "edge", timeoutMs: 0, direction: "upstream" },
+    });
+    expect(only(r.outcomes.byOutcome.signin)).toEqual({ reset: 10 });
+  });
+
+  it("slicer on edge: no errors at all (reassembly works)", async () => {
+    const r = await runCase("slicer", {
+      fault: {
+        kind: "slicer",
+        link: "edge",
+        averageSizeBytes: 3,
+        sizeVariationBytes: 2,
+        delayUs: 200,
+        direction: "both",
+      },
+    });
+    expect(only(r.outcomes.byOutcome.signin)).toEqual({ approved: 10 });
+    expect(only(r.outcomes.byOutcome.purchase)).toEqual({ approved: 20 });
+  });
+
+  it("limit_data on edge: closed or protocol", async () => {
+    const r = await runCase("limit-data", {
+      purchases: 0,
+      durationS: 5,
+      terminal: { retry: { policy: "none" } },
+      fault: { kind: "limit_data", link: "edge", bytes: 20 },
+    });
+    const seen = only(r.outcomes.byOutcome.signin);
+    expect(Object.keys(seen).every((o) => o === "closed" || o === "protocol")).toBe(true);
+    expect((seen.closed ?? 0) + (seen.protocol ?? 0)).toBe(10);
+  });
+
+  it("5% packet loss on edge: p99 rises (retransmissions), outcomes all classified", async () => {
+    const base = await runCase("loss-base", { terminals: 20, purchases: 3, durationS: 10 });
+    const lossy = await runCase("loss", {
+      terminals: 20,
+      purchases: 3,
+      durationS: 10,
+      terminal: { responseTimeoutMs: 5_000, connectTimeoutMs: 5_000 },
+      fault: { kind: "packet-loss", link: "edge", lossPercent: 5 },
+    });
+    const p99 = (r: Result) => r.summary.metrics.pos_op_duration!["p(99)"]!;
+    expect(p99(lossy)).toBeGreaterThan(p99(base) + 150);
+    classified(lossy.outcomes);
+  });
+
+  it("connection kill in long mode: the terminals notice, reconnect and continue", async () => {
+    const r = await runCase("kill", {
+      purchases: 8,
+      durationS: 14,
+      faultAt: 4,
+      terminal: { mode: "long", echoIntervalMs: 1_000, idleTimeoutMs: 1_000 },
+      fault: { kind: "connection-kill", link: "edge" },
+    });
+    classified(r.outcomes);
+    const purchases = r.outcomes.byOutcome.purchase;
+    expect(purchases.approved).toBeGreaterThanOrEqual(60);
+    const noticed =
+      purchases.closed +
+      purchases["timeout.idle"] +
+      r.outcomes.byOutcome.echo.closed +
+      r.outcomes.byOutcome.echo["timeout.idle"] +
+      purchases.reset +
+      r.outcomes.byOutcome.echo.reset;
+    expect(noticed).toBeGreaterThan(0);
+  });
+
+  it("issuer latency above the switch timeout: declined 98, the issuer ledger ends reversed", async () => {
+    const r = await runCase("issuer-98", {
+      purchases: 1,
+      durationS: 10,
+      terminal: { responseTimeoutMs: 5_000, cards: [{ pan: "6222020000000001234", weight: 1 }] },
+      lab: { switch: { issuerTimeoutMs: 1_000, safRetryMs: 500 } },
+      fault: { kind: "latency", link: "issuer-a", latencyMs: 2_000 },
+    });
+    expect(r.outcomes.byCode.purchase).toEqual({ "98": 10 });
+    expect(r.ledger.entries.filter((e) => e.status === "reversed").length).toBe(10);
+  });
+
+  it("issuer latency above the terminal timeout, switch timeout longer (misconfigured): timeout.response, then a terminal reversal", async () => {
+    const r = await runCase("misconfigured", {
+      purchases: 2,
+      durationS: 14,
+      terminals: 5,
+      terminal: { responseTimeoutMs: 1_000, cards: [{ pan: "6222020000000001234", weight: 1 }] },
+      lab: { switch: { issuerTimeoutMs: 10_000 } },
+      fault: { kind: "latency", link: "issuer-a", latencyMs: 2_000 },
+    });
+    expect(r.outcomes.byOutcome.purchase["timeout.response"]).toBeGreaterThanOrEqual(5);
+    expect(r.outcomes.reversals.queued).toBeGreaterThanOrEqual(5);
+    expect(r.outcomes.byOutcome.reversal.approved + r.outcomes.byOutcome.reversal.declined).toBeGreaterThan(
+      0,
+    );
+  });
+});
