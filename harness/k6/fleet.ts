@@ -21,6 +21,7 @@ import {
   openStages,
   openTerminalIndex,
   type RunPlanInput,
+  recordScheduleLag,
   resolvePlan,
   signInOffsetMs,
   sleep,
@@ -99,7 +100,7 @@ function terminal(index: number): Terminal {
   return t;
 }
 
-/** Sleeps `ms`, but not past the deadline; false when the deadline comes first. */
+/** Sleeps `ms`, but not past the deadline; false when the deadline comes first. Records the wake-up lag. */
 async function sleepBefore(ms: number, deadline: number): Promise<boolean> {
   const wake = Date.now() + ms;
   if (wake >= deadline) {
@@ -107,6 +108,7 @@ async function sleepBefore(ms: number, deadline: number): Promise<boolean> {
     return false;
   }
   await sleep(ms);
+  recordScheduleLag(wake);
   return true;
 }
 
@@ -115,9 +117,10 @@ async function populationTerminal(index: number, ctx: FleetContext): Promise<voi
   const fleet = plan.fleet;
   const startAt = exec.scenario.startTime + signInOffsetMs(fleet.signIn, ctx.random);
   if (startAt >= ctx.deadline) return;
+  await sleep(startAt - Date.now());
+  recordScheduleLag(startAt);
   const t = terminal(index);
   try {
-    await sleep(startAt - Date.now());
     await t.signInWithRetry();
     for (let i = 0; i < fleet.purchases.perTerminal; i++) {
       if (!(await sleepBefore(thinkTimeMs(fleet.purchases.thinkTimeS, ctx.random), ctx.deadline))) return;
@@ -126,7 +129,7 @@ async function populationTerminal(index: number, ctx: FleetContext): Promise<voi
     // A long-link terminal stays on its link, echoing, until the run ends.
     if (plan.terminal.mode === "long") await sleep(ctx.deadline - Date.now());
   } finally {
-    t.stop();
+    await t.stop();
   }
 }
 

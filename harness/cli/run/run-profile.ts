@@ -222,7 +222,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       tick();
     }
     if (timeline) timelineResult = await timeline.done;
-    run.k6 = { exitCode: result.exitCode, graceS: graceS(plan.terminal) };
+    run.k6 = { exitCode: result.exitCode, graceS: graceS(plan.terminal, plan.fleet.model) };
     if (result.summary) {
       run.outcomes = outcomeCounts(result.summary);
       writeFileSync(join(runDir, "k6-summary.json"), `${JSON.stringify(result.summary.raw, null, 2)}\n`);

@@ -8,10 +8,12 @@ export {
   posRetries,
   posReversalEvents,
   posReversalsPending,
+  posScheduleLag,
   posSessionChanges,
   posSignedIn,
   posSkipped,
   posTimeouts,
+  recordScheduleLag,
 } from "./metrics.ts";
 export {
   classifySocketError,

@@ -123,11 +123,12 @@ export class Link {
     }
   }
 
-  /** Closes the socket (safe in any state). */
+  /** Closes the socket (safe in any state); an exchange still waiting ends as `closed`. */
   destroy(): void {
     const socket = this.socket;
     this.socket = undefined;
     socket?.destroy();
+    this.settle({ kind: "failed", outcome: "closed", detail: "link closed by the terminal" });
   }
 
   private settle(event: WaitEvent): void {

@@ -17,6 +17,8 @@ import { timeoutKind } from "./outcome.ts";
 // | pos_reversals_pending  | Gauge   |                           | reversals owed ON THIS VU (same caveat as pos_signed_in) |
 // | pos_reversal_events    | Counter | event: queued|settled|abandoned | Σ queued − settled − abandoned = pending, all VUs  |
 // | pos_skipped            | Counter | op, reason                | operations not attempted: no session after sign-in retries |
+// | pos_schedule_lag       | Trend ms|                           | population: how late a sign-in or purchase started against |
+// |                        |         |                           | its planned time (an overloaded k6 shows here first)     |
 
 export const posOps = new Counter("pos_ops");
 export const posOpDuration = new Trend("pos_op_duration", true);
@@ -27,6 +29,7 @@ export const posSessionChanges = new Counter("pos_session_changes");
 export const posReversalsPending = new Gauge("pos_reversals_pending");
 export const posReversalEvents = new Counter("pos_reversal_events");
 export const posSkipped = new Counter("pos_skipped");
+export const posScheduleLag = new Trend("pos_schedule_lag", true);
 
 /** Per-VU state behind the gauges. */
 let signedIn = 0;
@@ -58,4 +61,9 @@ export function recordRetry(op: Operation): void {
 
 export function recordSkipped(op: Operation, reason: "not-signed-in"): void {
   posSkipped.add(1, { op, reason });
+}
+
+/** How late work planned for `plannedAt` (ms since the epoch) starts now. */
+export function recordScheduleLag(plannedAt: number): void {
+  posScheduleLag.add(Math.max(0, Date.now() - plannedAt));
 }

@@ -177,11 +177,12 @@ export class Terminal {
     this.scheduleHeartbeat(this.settings.echoIntervalMs);
   }
 
-  /** Ends the terminal: no more heartbeats, link closed. Call when its work is done. */
-  stop(): void {
+  /** Ends the terminal: no more heartbeats; once an operation in flight has its outcome, the link is closed. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.heartbeat !== undefined) clearTimeout(this.heartbeat);
     this.heartbeat = undefined;
+    await this.queue;
     this.link?.destroy();
     this.link = undefined;
   }
