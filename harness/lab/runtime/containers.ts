@@ -37,8 +37,6 @@ export interface StartedService extends AsyncDisposable {
 export async function startContainer(spec: ContainerSpec): Promise<StartedService> {
   let container = new GenericContainer(spec.image)
     .withNetworkMode("host")
-    // Thousands of terminal connections: Toxiproxy holds two descriptors per proxied connection.
-    .withUlimits({ nofile: { soft: 262_144, hard: 262_144 } })
     .withLabels(ownerLabels(spec.session, spec.role))
     .withWaitStrategy(Wait.forLogMessage(spec.readyLog))
     .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
