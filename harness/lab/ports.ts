@@ -31,7 +31,9 @@ export async function freePort(): Promise<number> {
       return port;
     }
   }
-  throw new Error(`no free port on ${LOOPBACK} in ${LAB_PORT_RANGE.from}-${LAB_PORT_RANGE.to} after 200 tries`);
+  throw new Error(
+    `no free port on ${LOOPBACK} in ${LAB_PORT_RANGE.from}-${LAB_PORT_RANGE.to} after 200 tries`,
+  );
 }
 
 /** Resolves when something accepts TCP connections on host:port, or throws after timeoutMs. */
