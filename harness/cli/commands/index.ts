@@ -1,8 +1,10 @@
 import type { CommandModule } from "yargs";
 import { chaosCommand } from "./chaos.ts";
+import { compareCommand } from "./compare.ts";
 import { decodeCommand } from "./decode.ts";
 import { doctorCommand } from "./doctor.ts";
 import { labCommand } from "./lab.ts";
+import { reportCommand } from "./report.ts";
 import { runCommand } from "./run.ts";
 import { selftestCommand } from "./selftest.ts";
 
@@ -15,4 +17,6 @@ export const commands: CommandModule<any, any>[] = [
   selftestCommand,
   chaosCommand,
   runCommand,
+  reportCommand,
+  compareCommand,
 ];

@@ -1,0 +1,99 @@
+import { type CountTable, countOver, perSlot, type RunSeries, type Slots } from "./series.ts";
+
+// What counts as a timeout, an error and a success: the definitions every figure of the report shares.
+// An attempt is one operation with its one outcome (pos_ops); rates are fractions of attempts (0.01 = 1 %).
+
+export type TimeoutKind = "connect" | "response" | "idle";
+export const TIMEOUT_KINDS: readonly TimeoutKind[] = ["connect", "response", "idle"];
+
+/** Outcomes that are neither a timeout nor a reply: the connection or the reply failed. */
+export const ERROR_OUTCOMES: readonly string[] = ["refused", "reset", "closed", "protocol", "mac"];
+
+/**
+ * F39 codes a switch sets for its own failures (PROTOCOL.md): a reply, but an error, not a business decline.
+ * 30 format, 68 issuer reply late, 91 issuer inoperative, 92 no route, 94 duplicate, 96 malfunction,
+ * 97 unknown terminal, 98 no issuer reply, 99 sign in again, A0 MAC failed, A7 security failure.
+ */
+export const SYSTEM_ERROR_CODES: readonly string[] = [
+  "30",
+  "68",
+  "91",
+  "92",
+  "94",
+  "96",
+  "97",
+  "98",
+  "99",
+  "A0",
+  "A7",
+];
+
+export type RateIndicator = "timeout-rate" | "error-rate" | "success-rate";
+
+export interface RateDefinition {
+  indicator: RateIndicator;
+  /** timeout-rate only: one kind, or all (default). */
+  kind?: TimeoutKind | "all";
+}
+
+interface Term {
+  table: (s: RunSeries) => CountTable;
+  key: (k: string) => boolean;
+}
+
+const outcomes = (s: RunSeries) => s.ops;
+const codes = (s: RunSeries) => s.codes;
+
+function termsOf(def: RateDefinition): Term[] {
+  switch (def.indicator) {
+    case "timeout-rate": {
+      const kind = def.kind ?? "all";
+      return [
+        {
+          table: outcomes,
+          key: (k) => (kind === "all" ? k.startsWith("timeout.") : k === `timeout.${kind}`),
+        },
+      ];
+    }
+    case "error-rate":
+      return [
+        { table: outcomes, key: (k) => ERROR_OUTCOMES.includes(k) },
+        { table: codes, key: (k) => SYSTEM_ERROR_CODES.includes(k) },
+      ];
+    case "success-rate":
+      return [{ table: outcomes, key: (k) => k === "approved" }];
+  }
+}
+
+export interface RateCounts {
+  /** Attempts that count against (timeouts, errors) or for (successes) the indicator. */
+  events: number;
+  attempts: number;
+}
+
+/** Events and attempts of one operation (all when undefined) over the slots. */
+export function rateCounts(series: RunSeries, def: RateDefinition, slots: Slots, op?: string): RateCounts {
+  let events = 0;
+  for (const term of termsOf(def)) events += countOver(term.table(series), slots, op, term.key);
+  return { events, attempts: countOver(series.ops, slots, op) };
+}
+
+/** Per-slot events and attempts, for windows and charts. */
+export function rateSeries(
+  series: RunSeries,
+  def: RateDefinition,
+  op?: string,
+): { events: number[]; attempts: number[] } {
+  const events = new Array<number>(series.slots).fill(0);
+  for (const term of termsOf(def)) {
+    const values = perSlot(series, term.table(series), op, term.key);
+    for (let i = 0; i < series.slots; i++) events[i]! += values[i]!;
+  }
+  return { events, attempts: perSlot(series, series.ops, op) };
+}
+
+export const ratio = (c: RateCounts): number | null => (c.attempts === 0 ? null : c.events / c.attempts);
+
+/** Percentile names of the latency indicator → percent. */
+export const PERCENTILES = { p50: 50, p75: 75, p90: 90, p95: 95, p99: 99, p999: 99.9 } as const;
+export type Percentile = keyof typeof PERCENTILES;

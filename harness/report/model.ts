@@ -1,0 +1,166 @@
+import type { EntryRecord, Phase } from "../chaos/index.ts";
+import type { RunPlan } from "../k6/plan.ts";
+import { maskPan } from "../protocol/index.ts";
+import { type ChartData, chartData, faultWindows } from "./charts.ts";
+import { type PhaseWindow, phaseWindows } from "./phases.ts";
+import { type LedgerFile, type Reconciliation, reconcile } from "./reconcile.ts";
+import { type RunSeries, sumOver } from "./series.ts";
+import { evaluate, type Slo, type Verdict } from "./slo.ts";
+import { type SpanStats, summarise } from "./stats.ts";
+
+// Everything the renderers format, computed at once from the run's files (already read): the verdict, the
+// per-phase figures, the reconciliation and the chart data. Pure; report.ts does the reading and writing.
+
+/** The parts of run.json the report reads (harness/cli/run/run-profile.ts writes it). */
+export interface RunJson {
+  runId: string;
+  profile?: { name: string; file?: string; description?: string };
+  status?: string;
+  startedAt?: string;
+  loadStartedAt?: string;
+  endedAt?: string;
+  error?: string;
+  phases?: Phase[];
+  versions?: Record<string, string>;
+  timeline?: { entries?: EntryRecord[] };
+  /** SLOs the run was judged by, when the run recorded them. */
+  slos?: Slo[];
+}
+
+export interface RunFacts {
+  runId: string;
+  profile: { name: string; description?: string; file?: string };
+  /** completed, failed, interrupted … (run.json `status`). */
+  status: string;
+  startedAt?: string;
+  loadStartedAt?: string;
+  endedAt?: string;
+  error?: string;
+  /** Load time, seconds (the plan's durationS). */
+  durationS: number;
+  versions: Record<string, string>;
+}
+
+export interface FaultSummary {
+  name: string;
+  description: string;
+  target: string;
+  plannedAtS: number;
+  plannedForS: number;
+  /** Actual apply and clear, seconds since load start. */
+  appliedAtS?: number;
+  clearedAtS?: number;
+  status: string;
+  error?: string;
+}
+
+export interface ReportModel {
+  run: RunFacts;
+  verdict: Verdict;
+  phases: SpanStats[];
+  total: SpanStats;
+  phaseWindows: PhaseWindow[];
+  /** Replies by operation and F39 over the whole run. */
+  codes: Record<string, Record<string, number>>;
+  reconciliation: Reconciliation;
+  faults: FaultSummary[];
+  charts: ChartData;
+  /** plan.json with card numbers masked and the lab key left out. */
+  plan: unknown;
+  series: { slots: number; stepS: number; points: number; early: number };
+  notes: string[];
+}
+
+export interface ModelInputs {
+  run: RunJson;
+  plan?: RunPlan;
+  series: RunSeries;
+  ledgers: readonly LedgerFile[];
+  slos: readonly Slo[];
+}
+
+export function buildModel({ run, plan, series, ledgers, slos }: ModelInputs): ReportModel {
+  const entries = run.timeline?.entries ?? [];
+  const durationS = plan?.durationS ?? Math.max(0, ...(run.phases ?? []).map((p) => p.endS));
+  const phases = phaseWindows({
+    phases: run.phases?.length
+      ? run.phases
+      : [{ name: "baseline", kind: "baseline", startS: 0, endS: durationS }],
+    entries,
+    durationS,
+    endOfDataS: series.slots * series.stepS,
+  });
+  const reversalsQueued = sumOver(
+    series.reversals.queued,
+    Array.from({ length: series.slots }, (_, i) => i),
+  );
+  const reconciliation = reconcile(
+    ledgers,
+    { unsettled: series.unsettled, reversalsQueued },
+    series.loadStartMs,
+  );
+  const verdict = evaluate(slos, series, phases, reconciliation);
+  const { phases: phaseStats, total } = summarise(series, phases, durationS);
+  const codes: Record<string, Record<string, number>> = {};
+  for (const [op, byCode] of Object.entries(series.codes)) {
+    for (const [code, values] of Object.entries(byCode)) {
+      const n = values.reduce((a, b) => a + b, 0);
+      if (n > 0) codes[op] = { ...codes[op], [code]: n };
+    }
+  }
+  const notes: string[] = [];
+  if (slos.length === 0) notes.push("The profile defines no SLOs: the verdict is a pass by default.");
+  if (run.status && run.status !== "completed") {
+    notes.push(
+      `The run did not complete (${run.status}${run.error ? `: ${run.error}` : ""}): figures cover what was collected.`,
+    );
+  }
+  if (series.early > 0)
+    notes.push(`${series.early} operation(s) ended before load start (counted in the first second).`);
+  return {
+    run: {
+      runId: run.runId,
+      profile: run.profile ?? { name: run.runId },
+      status: run.status ?? "unknown",
+      ...(run.startedAt ? { startedAt: run.startedAt } : {}),
+      ...(run.loadStartedAt ? { loadStartedAt: run.loadStartedAt } : {}),
+      ...(run.endedAt ? { endedAt: run.endedAt } : {}),
+      ...(run.error ? { error: run.error } : {}),
+      durationS,
+      versions: run.versions ?? {},
+    },
+    verdict,
+    phases: phaseStats,
+    total,
+    phaseWindows: phases,
+    codes,
+    reconciliation,
+    faults: entries.map((e) => ({
+      name: e.name,
+      description: e.description,
+      target: e.target,
+      plannedAtS: e.atS,
+      plannedForS: e.forS,
+      ...(e.appliedAt ? { appliedAtS: e.appliedAt.sinceStartS } : {}),
+      ...(e.clearedAt ? { clearedAtS: e.clearedAt.sinceStartS } : {}),
+      status: e.status,
+      ...(e.error ? { error: e.error } : {}),
+    })),
+    charts: chartData(series, faultWindows(entries, phases)),
+    plan: plan ? maskPlan(plan) : undefined,
+    series: { slots: series.slots, stepS: series.stepS, points: series.points, early: series.early },
+    notes,
+  };
+}
+
+/** The plan as a report may show it: card numbers masked, the lab key left out. */
+export function maskPlan(plan: RunPlan): unknown {
+  return {
+    ...plan,
+    labKeyHex: "(not shown)",
+    terminal: {
+      ...plan.terminal,
+      cards: plan.terminal.cards.map((c) => ({ ...c, pan: maskPan(c.pan) })),
+    },
+  };
+}

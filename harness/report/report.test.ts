@@ -1,0 +1,198 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ReportError, renderRun } from "./report.ts";
+import { SERIES_FILE } from "./series.ts";
+import type { Slo } from "./slo.ts";
+import { drawCharts, externalReferences } from "./testing/html.ts";
+import { fakeRunFolder, ledgerEntry } from "./testing/run-folder.ts";
+import { LOAD_START_MS, steady } from "./testing/series.ts";
+import { findAll, parseXml } from "./testing/xml.ts";
+
+// renderRun end to end on hand-made run folders: what each file says, exit codes, and report.html without a
+// browser (its references, and its script run against a recording uPlot).
+
+const SLOS: Slo[] = [
+  {
+    indicator: "timeout-rate",
+    scope: { operation: "purchase", phase: "baseline" },
+    objective: { max: 0.01 },
+  },
+  {
+    id: 'fault <timeouts> & "friends"',
+    indicator: "timeout-rate",
+    scope: { phase: "fault:edge-latency" },
+    objective: { max: 0.05 },
+  },
+  { indicator: "latency", percentile: "p99", objective: { max: 10_000 }, warn: { max: 1000 } },
+  { indicator: "one-sided", objective: { max: 0 } },
+  { indicator: "recovery-time", objective: { max: 10 } },
+  { indicator: "error-rate", scope: { phase: "fault:missing" }, objective: { max: 0.01 } },
+];
+
+// 30 s: clean baseline, 20 % timeouts during the fault (10–20 s), recovery clean after 2 s.
+const seconds = [...steady(10, 50), ...steady(10, 40, 10), ...steady(2, 45, 5), ...steady(8, 50)];
+const unsettled = (tid: string, stan: string) => ({
+  metric: "pos_unsettled",
+  timeMs: LOAD_START_MS + 12_000,
+  value: 1,
+  tags: { tid, stan, batch: "000001", reason: "98" },
+});
+const queued = {
+  metric: "pos_reversal_events",
+  timeMs: LOAD_START_MS + 12_000,
+  value: 1,
+  tags: { event: "queued" },
+};
+
+function folder() {
+  return fakeRunFolder({
+    seconds,
+    extra: [unsettled("POS00002", "000002"), unsettled("POS00003", "000003"), queued, queued],
+    ledgers: {
+      "issuer-a": [
+        ledgerEntry({ tid: "POS00002", stan: "000002", pan: "6222021234561234" }),
+        ledgerEntry({ tid: "POS00003", stan: "000003", status: "reversed" }),
+      ],
+    },
+  });
+}
+
+describe("renderRun", () => {
+  it("writes the five outputs and judges the run", async () => {
+    const dir = folder();
+    const r = await renderRun(dir, { slos: SLOS });
+    for (const f of Object.values(r.files)) expect(existsSync(f), f).toBe(true);
+    expect(r.slosFrom).toBe("options");
+    expect(r.verdict.slos.map((s) => [s.id, s.status, s.measured])).toEqual([
+      ["timeout-rate purchase baseline", "pass", 0],
+      ['fault <timeouts> & "friends"', "fail", 0.2],
+      ["latency p99", "warn", 5000],
+      ["one-sided", "fail", 1],
+      ["recovery-time", "pass", 2],
+      ["error-rate fault:missing", "no-data", null],
+    ]);
+    expect(r.exitCode).toBe(1);
+
+    const verdict = JSON.parse(readFileSync(r.files.verdict, "utf8"));
+    expect(verdict).toMatchObject({ status: "fail", exitCode: 1, runStatus: "completed", profile: "fake" });
+    expect(verdict.phases.map((p: { name: string }) => p.name)).toEqual([
+      "baseline",
+      "fault:edge-latency",
+      "recovery",
+    ]);
+    expect(verdict.total.all.attempts).toBe(1500);
+    expect(verdict.reconciliation.first[0]).toMatchObject({ tid: "POS00002", pan: "6222 02** **** 1234" });
+    expect(readFileSync(r.files.verdict, "utf8")).not.toContain("6222021234561234");
+  });
+
+  it("summary.md: the verdict table, phases, reconciliation", async () => {
+    const r = await renderRun(folder(), { slos: SLOS });
+    const md = readFileSync(r.files.summary, "utf8");
+    expect(md).toContain("## posstorm fake-20260101-120000: ❌ SLO breached");
+    expect(md).toContain("| SLO | measured | objective | margin | status |");
+    expect(md).toMatch(
+      /\| all operations timeout rate, fault:edge-latency<br><sub>100 of 500 attempts<\/sub> \| 20 % \| ≤ 5 % \| −15 pp \| ❌ FAIL \|/,
+    );
+    expect(md).toMatch(
+      /\| all operations p99 latency, whole run<br>.*\| 5,000 ms \| ≤ 10,000 ms \(warn ≤ 1,000 ms\) \| \+5,000 ms \| ⚠️ warn \|/,
+    );
+    expect(md).toMatch(/\| fault:edge-latency \| 10–20 \| 500 \| 50 \| 20 % \| 0 % \| 20 % \| 0 % \| 0 % \|/);
+    expect(md).toContain("One-sided transactions: **1**");
+    expect(md).toContain("| issuer-a | POS00002 | 000002 | 000001 | 6222 02** **** 1234 |");
+  });
+
+  it("junit.xml: one test case per SLO, failures with the numbers, valid and escaped", async () => {
+    const r = await renderRun(folder(), { slos: SLOS });
+    const root = parseXml(readFileSync(r.files.junit, "utf8"));
+    expect(root.attributes).toMatchObject({ tests: "6", failures: "2", skipped: "1" });
+    const cases = findAll(root, "testcase");
+    expect(cases.map((c) => c.attributes.name)).toEqual(r.verdict.slos.map((s) => s.id));
+    const failure = findAll(cases[1]!, "failure")[0]!;
+    expect(failure.attributes.message).toBe(
+      "all operations timeout rate, fault:edge-latency: measured 20 %, objective ≤ 5 %, margin −15 pp",
+    );
+    expect(failure.text).toContain("100 of 500 attempts");
+    expect(findAll(cases[2]!, "failure")).toEqual([]);
+    expect(findAll(cases[2]!, "system-out")[0]!.text).toMatch(/^WARNING/);
+    expect(findAll(cases[5]!, "skipped")[0]!.attributes.message).toMatch(/^no data: no fault:missing phase/);
+  });
+
+  it("report.html: self-contained, every chart drawn with each fault window shaded once", async () => {
+    const r = await renderRun(folder(), { slos: SLOS });
+    const html = readFileSync(r.files.html, "utf8");
+    expect(externalReferences(html)).toEqual([]);
+    expect(html).toContain("uPlot"); // the library is inline
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).not.toMatch(/<link[^>]+stylesheet/);
+    expect(html).toContain("fault &lt;timeouts&gt; &amp; &quot;friends&quot;");
+    expect(html).not.toContain("6222021234561234");
+    expect(html).not.toContain("0123456789ABCDEFFEDCBA9876543210"); // the lab key stays out
+    expect(html.match(/data-fault-window=/g)).toHaveLength(1);
+    const charts = drawCharts(html);
+    expect(charts.map((c) => c.id)).toEqual([
+      "throughput",
+      "latency-purchase",
+      "timeout-rate",
+      "codes",
+      "signed-in",
+      "switch",
+    ]);
+    for (const c of charts) {
+      expect(c.shaded, c.id).toHaveLength(1);
+      expect(c.shaded[0]).toEqual({ x: 100, width: 100 }); // 10–20 s at 10 px/s
+    }
+    expect(charts.find((c) => c.id === "timeout-rate")!.seriesLabels).toEqual([
+      "connect",
+      "response",
+      "idle",
+    ]);
+    expect(charts.find((c) => c.id === "latency-purchase")!.seriesLabels).toEqual(["p50", "p95", "p99"]);
+    // Plan and versions at the bottom.
+    expect(html.indexOf("<h2>Plan</h2>")).toBeGreaterThan(html.indexOf("<h2>Charts</h2>"));
+    expect(html).toContain("k6 v2.2.0");
+  });
+
+  it("uses series.json when there is one, and k6-results.json otherwise", async () => {
+    const dir = folder();
+    await renderRun(dir, { slos: [] });
+    expect(existsSync(join(dir, SERIES_FILE))).toBe(true);
+    rmSync(join(dir, "k6-results.json"));
+    const again = await renderRun(dir, { slos: [] });
+    expect(again.model.total.all.attempts).toBe(1500);
+    expect(again.verdict).toMatchObject({ status: "pass", exitCode: 0, slos: [] });
+    expect(again.model.notes).toContain("The profile defines no SLOs: the verdict is a pass by default.");
+  });
+
+  it("takes the SLOs recorded in run.json", async () => {
+    const dir = fakeRunFolder({
+      seconds: steady(5, 10),
+      fault: null,
+      run: { slos: [{ indicator: "success-rate", objective: { min: 0.99 } }] },
+    });
+    const r = await renderRun(dir);
+    expect(r.slosFrom).toBe("run.json");
+    expect(r.verdict.slos[0]).toMatchObject({ measured: 1, status: "pass" });
+  });
+
+  it("exits 2 for a run that failed or was interrupted, whatever the SLOs", async () => {
+    const dir = fakeRunFolder({ seconds: steady(5, 10), fault: null, status: "interrupted" });
+    const r = await renderRun(dir, { slos: [] });
+    expect(r.exitCode).toBe(2);
+    expect(readFileSync(r.files.summary, "utf8")).toContain("The run did not complete (interrupted)");
+  });
+
+  it("is a harness failure without run.json, without any results, or with invalid SLOs", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "posstorm-empty-"));
+    await expect(renderRun(empty)).rejects.toThrow(ReportError);
+    await expect(renderRun(empty)).rejects.toThrow(/run\.json: run\.json: no such file/);
+    writeFileSync(join(empty, "run.json"), JSON.stringify({ runId: "x", status: "failed" }));
+    await expect(renderRun(empty)).rejects.toThrow(/neither series\.json nor k6-results\.json/);
+    await expect(renderRun(join(empty, "nope"))).rejects.toThrow(/no such run folder/);
+    const dir = fakeRunFolder({ seconds: steady(2, 1), fault: null });
+    await expect(
+      renderRun(dir, { slos: [{ indicator: "latency", objective: { max: 1 } } as never] }),
+    ).rejects.toThrow(/slos\[0\]\.percentile/);
+  });
+});

@@ -1,0 +1,142 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RunPlan } from "../k6/plan.ts";
+import { loadProfile } from "../profile/compile.ts";
+import { aggregateFile, k6ResultsOf } from "./aggregate.ts";
+import { buildModel, type ReportModel, type RunJson } from "./model.ts";
+import { readLedgers } from "./reconcile.ts";
+import { renderHtml, uplotAssets } from "./render/html.ts";
+import { renderVerdictJson } from "./render/json.ts";
+import { renderJUnit } from "./render/junit.ts";
+import { renderSummaryMarkdown } from "./render/markdown.ts";
+import { type RunSeries, readSeries, SERIES_FILE, writeSeries } from "./series.ts";
+import { type Slo, type Verdict, validateSlos } from "./slo.ts";
+
+// `posstorm report <run-dir>`: read the run folder, evaluate, write verdict.json, summary.md, junit.xml and
+// report.html (and series.json when it had to aggregate k6-results.json).
+
+/** A run folder that cannot be reported on: exit code 2. */
+export class ReportError extends Error {
+  override readonly name = "ReportError";
+}
+
+export interface RenderOptions {
+  /** SLOs to judge by (default: those run.json recorded, else the profile file's `slos`). */
+  slos?: readonly Slo[];
+  /** Aggregate k6-results.json again even when series.json exists. */
+  reaggregate?: boolean;
+}
+
+export interface RenderedRun {
+  verdict: Verdict;
+  model: ReportModel;
+  /** Paths of the files written. */
+  files: { verdict: string; summary: string; junit: string; html: string; series: string };
+  /** 0 SLOs met, 1 an SLO breached, 2 the run itself failed or was interrupted. */
+  exitCode: 0 | 1 | 2;
+  /** Where the SLOs came from. */
+  slosFrom: "options" | "run.json" | "profile" | "none";
+}
+
+export const REPORT_FILES = {
+  verdict: "verdict.json",
+  summary: "summary.md",
+  junit: "junit.xml",
+  html: "report.html",
+} as const;
+
+function readJson<T>(file: string, what: string): T {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new ReportError(`${file}: ${what}: ${reason}`);
+  }
+}
+
+/**
+ * The run's series: series.json, or k6-results.json aggregated (and, with `save`, written as series.json when
+ * the folder is writable).
+ */
+export async function seriesOf(
+  runDir: string,
+  { reaggregate = false, save = true }: { reaggregate?: boolean; save?: boolean } = {},
+): Promise<RunSeries> {
+  if (!reaggregate && existsSync(join(runDir, SERIES_FILE))) {
+    try {
+      return readSeries(runDir);
+    } catch (error) {
+      throw new ReportError(`${join(runDir, SERIES_FILE)}: ${(error as Error).message}`);
+    }
+  }
+  if (!k6ResultsOf(runDir)) {
+    throw new ReportError(`${runDir}: neither ${SERIES_FILE} nor k6-results.json: k6 did not run`);
+  }
+  const series = await aggregateFile(runDir);
+  if (save) {
+    try {
+      writeSeries(runDir, series);
+    } catch {
+      // a read-only run folder (a CI artifact): aggregate again next time
+    }
+  }
+  return series;
+}
+
+/** SLOs for a run: recorded in run.json, else the `slos` of the profile file it ran. */
+export async function slosOf(run: RunJson): Promise<{ slos: readonly Slo[]; from: RenderedRun["slosFrom"] }> {
+  if (Array.isArray(run.slos)) return { slos: run.slos, from: "run.json" };
+  const file = run.profile?.file;
+  if (!file || !existsSync(file)) return { slos: [], from: "none" };
+  const { profile } = await loadProfile(file);
+  const slos = (profile as { slos?: unknown }).slos;
+  if (slos === undefined) return { slos: [], from: "none" };
+  const problems = validateSlos(slos);
+  if (problems.length > 0) throw new ReportError(`${file}: ${problems.join("; ")}`);
+  return { slos: slos as Slo[], from: "profile" };
+}
+
+export async function renderRun(runDir: string, options: RenderOptions = {}): Promise<RenderedRun> {
+  if (!existsSync(runDir)) throw new ReportError(`${runDir}: no such run folder`);
+  const run = readJson<RunJson>(join(runDir, "run.json"), "run.json");
+  const plan = existsSync(join(runDir, "plan.json"))
+    ? readJson<RunPlan>(join(runDir, "plan.json"), "plan.json")
+    : undefined;
+  const series = await seriesOf(runDir, { reaggregate: options.reaggregate ?? false });
+  let ledgers: ReturnType<typeof readLedgers>;
+  try {
+    ledgers = readLedgers(runDir);
+  } catch (error) {
+    throw new ReportError(`${runDir}/collected: a ledger does not parse: ${(error as Error).message}`);
+  }
+  let slos: readonly Slo[];
+  let slosFrom: RenderedRun["slosFrom"];
+  if (options.slos) {
+    const problems = validateSlos(options.slos);
+    if (problems.length > 0) throw new ReportError(problems.join("; "));
+    slos = options.slos;
+    slosFrom = "options";
+  } else ({ slos, from: slosFrom } = await slosOf(run));
+
+  const model = buildModel({ run, ...(plan ? { plan } : {}), series, ledgers, slos });
+  const files = {
+    verdict: join(runDir, REPORT_FILES.verdict),
+    summary: join(runDir, REPORT_FILES.summary),
+    junit: join(runDir, REPORT_FILES.junit),
+    html: join(runDir, REPORT_FILES.html),
+    series: join(runDir, SERIES_FILE),
+  };
+  writeFileSync(files.verdict, renderVerdictJson(model));
+  writeFileSync(files.summary, renderSummaryMarkdown(model));
+  writeFileSync(files.junit, renderJUnit(model));
+  writeFileSync(files.html, renderHtml(model, uplotAssets()));
+  const failedRun = run.status === "failed" || run.status === "interrupted";
+  return {
+    verdict: model.verdict,
+    model,
+    files,
+    exitCode: failedRun ? 2 : model.verdict.exitCode,
+    slosFrom,
+  };
+}
