@@ -4,7 +4,7 @@ import { defineProfile } from "../harness/profile/define.ts";
 // down for 10 s; finishes in well under 2 minutes.
 export default defineProfile({
   name: "smoke",
-  description: "50 terminals sign in over 5 s and buy 3 times each; 200 ms latency on edge from 10 s to 20 s",
+  description: "50 terminals sign in over 5 s and buy 5 times each; 200 ms latency on edge from 10 s to 20 s",
   durationS: 30,
   lab: { runtime: "containers", issuers: { a: { medianMs: 20, p99Ms: 80 }, b: { medianMs: 20, p99Ms: 80 } } },
   terminal: { responseTimeoutMs: 5_000, connectTimeoutMs: 3_000 },
@@ -13,9 +13,33 @@ export default defineProfile({
     terminals: 50,
     vus: 2,
     signIn: { curve: "uniform", windowS: 5 },
-    purchases: { perTerminal: 3, thinkTimeS: { mean: 4, jitter: 2 } },
+    purchases: { perTerminal: 5, thinkTimeS: { mean: 5, jitter: 2 } },
   },
   chaos: [
     { name: "edge-latency", at: 10, for: 10, fault: { kind: "latency", link: "edge", latencyMs: 200 } },
+  ],
+  slos: [
+    {
+      id: "purchase-timeouts",
+      indicator: "timeout-rate",
+      scope: { operation: "purchase" },
+      objective: { max: 0.01 },
+    },
+    {
+      id: "signin-success",
+      indicator: "success-rate",
+      scope: { operation: "signin" },
+      objective: { min: 0.99 },
+    },
+    {
+      id: "baseline-purchase-p99",
+      indicator: "latency",
+      percentile: "p99",
+      scope: { operation: "purchase", phase: "baseline" },
+      objective: { max: 1_000 },
+      warn: { max: 500 },
+    },
+    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+    { id: "recovery", indicator: "recovery-time", objective: { max: 10 } },
   ],
 });

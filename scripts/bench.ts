@@ -10,6 +10,14 @@ import { fileURLToPath } from "node:url";
 import { connectToxiproxy } from "../harness/chaos/toxiproxy.ts";
 import { freePort } from "../harness/lab/ports.ts";
 import { startToxiproxy } from "../harness/lab/toxiproxy.ts";
+import {
+  benchFleetRate,
+  benchNodeCeiling,
+  benchStorm,
+  PASS_APPROVED_RATIO,
+  type ProcessFigure,
+  type RateFigure,
+} from "../harness/load/fleet.bench.ts";
 import { benchCodec } from "../harness/protocol/codec.bench.ts";
 import { benchCodecInK6 } from "../harness/protocol/codec.k6.bench.ts";
 import { benchSwitch, type Via } from "../harness/sim/switch/switch.bench.ts";
@@ -35,6 +43,21 @@ const OUTPUT = join(repo, "docs", "benchmarks.md");
 
 const perSecond = (value: number) => Math.round(value).toLocaleString("en-US");
 const micros = (value: number) => value.toFixed(2);
+const progress = (line: string) => console.error(`  ${line}`);
+const outcomeList = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${name} ${n.toLocaleString("en-US")}`)
+    .join(", ") || "none";
+const processRow = (p: ProcessFigure, cpuSeconds = p.cpuSeconds) => [
+  p.role,
+  cpuSeconds.toFixed(1),
+  p.averageCores.toFixed(2),
+  p.peakCores.toFixed(2),
+  p.peakRssMiB.toFixed(0),
+];
+/** The fleet-rate result of this invocation, for node-ceiling's ratio. */
+let fleetRate: RateFigure | undefined;
 
 export const suites: BenchSuite[] = [
   {
@@ -148,6 +171,237 @@ export const suites: BenchSuite[] = [
         notes: [
           "The terminals, HSM and issuer share the 2 cores with the switch, so the wall-clock rate is bounded by " +
             "the load generator as much as by the switch; purchases per switch CPU second is the one-core figure.",
+        ],
+      };
+    },
+  },
+  {
+    name: "fleet-storm",
+    async run() {
+      const f = await benchStorm({ progress });
+      const o = f.outcomes;
+      const k6 = f.processes.find((p) => p.role === "k6");
+      const duration = (op: string) => f.summary?.metrics[`pos_op_duration{op:${op}}`];
+      const latency = (op: string) => {
+        const d = duration(op);
+        return d
+          ? `p50 ${d.med?.toFixed(0)} ms, p99 ${d["p(99)"]?.toFixed(0)} ms, max ${d.max?.toFixed(0)} ms`
+          : "";
+      };
+      const opLine = (op: "signin" | "purchase" | "reversal" | "echo", label: string) =>
+        o && o.total[op] > 0
+          ? [
+              `- ${label}: ${o.total[op].toLocaleString("en-US")} — ${outcomeList(o.byOutcome[op])}; F39 ` +
+                `${outcomeList(o.byCode[op])}; retries ${o.retries[op]}; ${latency(op)}.`,
+            ]
+          : [];
+      const ok = f.status === "completed" && f.k6ExitCode === 0;
+      const scheduleLag = f.summary?.metrics.pos_schedule_lag;
+      const switchMs = (mti: string) => {
+        const l = f.switchLatencyMs[mti];
+        return l ? `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms` : "?";
+      };
+      return {
+        title: `Terminal fleet: ${f.terminals.toLocaleString("en-US")}-terminal morning-signin-storm through the lab`,
+        intro:
+          "`profiles/morning-signin-storm.ts` run end to end as `posstorm run` runs it (`runProfile`, containers " +
+          "lab, harness/load/fleet.bench.ts `benchStorm`): 10,000 terminals over 20 VUs sign in on a normal curve " +
+          "(σ 60 s, peak at 120 s, 300 s window) and buy once each after 30 ± 25 s; HSM at 300 calls/s, issuers " +
+          "60 ms median. k6, every lab program (the containers' `/app/*.mjs` and `toxiproxy-server`, found by " +
+          "/proc/*/cmdline and the container ids in their cgroup), the lab's containerd shims, the Docker engine " +
+          "(shared with any other container on the machine) and the harness process (runProfile: it reads k6's " +
+          "results, the containers' logs and the programs' metrics) are read from /proc/<pid>/stat and VmHWM once " +
+          "a second. CPU s: while watched, lab up → lab down (k6: the kernel's count for the exited child, VU " +
+          "set-up included); average cores: CPU during the load (k6 launched → k6 gone) / its length; peak cores: " +
+          "the busiest 1 s; peak RSS: VmHWM (summed over a role's processes).",
+        columns: ["process", "CPU s", "average cores during the load", "peak cores (1 s)", "peak RSS MiB"],
+        rows: f.processes.map((p) =>
+          processRow(
+            p,
+            p.role === "k6"
+              ? f.k6ChildCpuSeconds
+              : (f.processesWholeRun.find((w) => w.role === p.role)?.windowCpuSeconds ?? p.cpuSeconds),
+          ),
+        ),
+        notes: [
+          `Run ${ok ? "completed" : `**${f.status}**`}${f.error ? `: ${f.error}` : ""} (${f.k6Version ?? "k6 ?"}, ` +
+            `exit ${f.k6ExitCode ?? "?"}). Whole run ${f.runSeconds.toFixed(0)} s (lab up → lab down); load ` +
+            `${f.loadSeconds.toFixed(0)} s from k6's launch to its exit (the profile allows 420 s; k6 ends when every ` +
+            `terminal has signed in and bought); k6 needed ${f.k6StartSeconds?.toFixed(1) ?? "?"} s to its first sample.`,
+          "",
+          ...opLine("signin", "sign-ins"),
+          ...opLine("purchase", "purchases"),
+          ...opLine("reversal", "reversals"),
+          ...(scheduleLag
+            ? [
+                `- k6's own lateness (\`pos_schedule_lag\`: operation start against its planned time): p50 ` +
+                  `${scheduleLag.med?.toFixed(0)} ms, p99 ${scheduleLag["p(99)"]?.toFixed(0)} ms, max ` +
+                  `${scheduleLag.max?.toFixed(0)} ms; the switch's own latency (its /metrics histogram): 0800 ${switchMs("0800")}, ` +
+                  `0200 ${switchMs("0200")}.`,
+              ]
+            : []),
+          ...(o
+            ? [
+                `- sessions signed in ${o.sessions.signedIn.toLocaleString("en-US")}; reversals queued ` +
+                  `${o.reversals.queued}, settled ${o.reversals.settled}, abandoned ${o.reversals.abandoned}.`,
+              ]
+            : ["- no outcome counts (k6 wrote no summary)."]),
+          "",
+          k6 && f.k6KiBPerTerminal !== undefined
+            ? `k6 memory per terminal: ${f.k6KiBPerTerminal.toFixed(1)} KiB (peak k6 RSS ${k6.peakRssMiB.toFixed(0)} MiB ` +
+              `/ ${f.terminals.toLocaleString("en-US")} terminals, everything k6 holds included).`
+            : "k6 memory per terminal: not measured (k6 was not seen).",
+          `Load average (1 min) ${f.loadAverageBefore.toFixed(2)} before the run, at most ` +
+            `${f.loadAverageMax.toFixed(2)} during it, ${f.loadAverageAfter.toFixed(2)} after it. Run folder (temporary): \`${f.runDir}\`.`,
+        ],
+      };
+    },
+  },
+  {
+    name: "fleet-rate",
+    async run() {
+      const f = await benchFleetRate({ progress });
+      fleetRate = f;
+      const best = f.steps.find((s) => s.ratePerS === f.maxRatePerS);
+      const failed = f.steps.find((s) => !s.passed);
+      const lab = (cores: Record<string, number>) =>
+        Object.entries(cores)
+          .filter(([, c]) => c >= 0.005)
+          .map(([role, c]) => `${role} ${c.toFixed(2)}`)
+          .join(", ");
+      return {
+        title: "Terminal fleet: highest sustained sign-in rate of k6 through the lab",
+        intro:
+          `Open model (\`ramping-arrival-rate\`, \`operation: "signin"\`, one constant stage of ${f.steps[0]?.durationS ?? 20} s), ` +
+          "one `runProfile` per rate with a temporary profile: containers lab with default settings (HSM unlimited, " +
+          "4 workers, 1 ms), short connections through `edge`, no retries, 5 s timeouts, 10,000 TIDs; one second's " +
+          "worth of VUs (the rate, at least 50), all initialised before the load (preAllocatedVUs = maxVUs). Rates " +
+          "double until a step fails, then one step halfway. A step passes with 0 `dropped_iterations` " +
+          `(k6-summary.json), every iteration started and ≥ ${(PASS_APPROVED_RATIO * 100).toFixed(1)}% approved. k6 CPU ` +
+          "from /proc once a second: steady = from k6's first sample to its exit (VU set-up left out); cores per " +
+          "1,000 ops/s = steady k6 CPU s / sign-ins × 1,000 (harness/load/fleet.bench.ts `benchFleetRate`).",
+        columns: [
+          "target sign-ins/s",
+          "sign-ins",
+          "dropped iterations",
+          "approved %",
+          "not approved",
+          "p50 ms",
+          "p99 ms",
+          "VUs",
+          "k6 cores (steady / peak 1 s)",
+          "k6 cores per 1,000 ops/s",
+          "k6 CPU s (total)",
+          "k6 peak RSS MiB",
+          "lab cores (average)",
+          "load avg (1 min) before / max",
+          "result",
+        ],
+        rows: f.steps.map((s) => [
+          perSecond(s.ratePerS),
+          s.signIns.toLocaleString("en-US"),
+          String(s.droppedIterations),
+          (s.approvedRatio * 100).toFixed(2),
+          outcomeList(s.others as Record<string, number>),
+          s.p50Ms?.toFixed(1) ?? "",
+          s.p99Ms?.toFixed(1) ?? "",
+          String(s.vusMax),
+          `${s.k6SteadyCores.toFixed(2)} / ${s.k6PeakCores.toFixed(2)}`,
+          s.k6CoresPer1000.toFixed(2),
+          s.k6TotalCpuSeconds.toFixed(1),
+          s.k6PeakRssMiB.toFixed(0),
+          lab(s.labCores),
+          `${s.loadAverageBefore.toFixed(2)} / ${s.loadAverageMax.toFixed(2)}`,
+          s.passed ? "pass" : `**fail**${s.error ? ` (${s.error})` : ""}`,
+        ]),
+        notes: [
+          f.maxRatePerS > 0
+            ? `**Highest sustained rate: ${perSecond(f.maxRatePerS)} sign-ins/s** (${f.k6Version ?? "k6 ?"}); k6 ` +
+              `spends ${best?.k6CoresPer1000.toFixed(2)} cores per 1,000 sign-ins/s there.`
+            : "**No rate passed.**",
+          ...(failed
+            ? [
+                `At ${perSecond(failed.ratePerS)}/s k6 got through ${perSecond(failed.achievedPerS)} sign-ins/s using ` +
+                  `${failed.k6SteadyCores.toFixed(2)} cores on average and up to ${failed.k6PeakCores.toFixed(2)} of the 2, ` +
+                  `the lab ${Object.values(failed.labCores)
+                    .reduce((x, y) => x + y, 0)
+                    .toFixed(
+                      2,
+                    )}: k6's CPU (${failed.k6CoresPer1000.toFixed(1)} ms per sign-in) is the limit.`,
+              ]
+            : []),
+          "The machine has 2 cores shared by k6, the switch, the HSM, two issuers and Toxiproxy (and whatever else " +
+            "runs: see the load average column). Lab cores include the containerd shims, the Docker engine and the " +
+            "harness process (it reads k6's results and the containers' logs).",
+        ],
+      };
+    },
+  },
+  {
+    name: "node-ceiling",
+    async run() {
+      const f = await benchNodeCeiling({ progress });
+      const cores = (c: Record<string, number>, role: string) => (c[role] ?? 0).toFixed(2);
+      const best = f.steps.find((s) => s.concurrency === f.maxAtConcurrency && s.passed);
+      const total = (s: (typeof f.steps)[number]) =>
+        s.clientCores + Object.values(s.labCores).reduce((a, b) => a + b, 0);
+      const ratio =
+        fleetRate && f.maxPerSecond > 0
+          ? `k6 / Node = ${perSecond(fleetRate.maxRatePerS)} / ${perSecond(f.maxPerSecond)} = ` +
+            `**${(fleetRate.maxRatePerS / f.maxPerSecond).toFixed(2)}** (fleet-rate measured in the same invocation).`
+          : "k6 / Node: not computed (run `npm run bench -- fleet-rate node-ceiling` to measure both in one session).";
+      return {
+        title: "Terminal fleet: the ceiling with a minimal Node client",
+        intro:
+          "The same containers lab (startLab, default settings) driven by `TestTerminal.signIn` " +
+          "(harness/lab/testing/terminal.ts: a new connection through `edge` per sign-in, key unwrap and check) " +
+          "from N concurrent closed loops in a Node process of their own, each loop on its own TIDs; 10 s per " +
+          "level after 1 s of warm-up (harness/load/fleet.bench.ts `benchNodeCeiling`). Client cores from the " +
+          "client's process.cpuUsage; the others from /proc: the Docker engine and the lab's containerd shims carry " +
+          "the containers' stdout, the harness process (which started the lab) reads it.",
+        columns: [
+          "concurrency",
+          "sign-ins/s",
+          "approved %",
+          "failures",
+          "p50 ms",
+          "p99 ms",
+          "client cores",
+          "client cores per 1,000 ops/s",
+          "switch cores",
+          "HSM cores",
+          "Toxiproxy cores",
+          "dockerd + shims cores",
+          "harness cores",
+        ],
+        rows: f.steps.map((s) => [
+          String(s.concurrency),
+          perSecond(s.perSecond),
+          (s.approvedRatio * 100).toFixed(2),
+          outcomeList(s.failures),
+          s.p50Ms.toFixed(1),
+          s.p99Ms.toFixed(1),
+          s.clientCores.toFixed(2),
+          s.clientCoresPer1000.toFixed(3),
+          cores(s.labCores, "switch"),
+          cores(s.labCores, "hsm"),
+          cores(s.labCores, "toxiproxy"),
+          ((s.labCores.dockerd ?? 0) + (s.labCores["containerd-shim"] ?? 0)).toFixed(2),
+          cores(s.labCores, "harness"),
+        ]),
+        notes: [
+          `**Node maximum: ${perSecond(f.maxPerSecond)} sign-ins/s** (concurrency ${f.maxAtConcurrency}, ≥ ` +
+            `${(PASS_APPROVED_RATIO * 100).toFixed(1)}% approved). ${ratio}`,
+          ...(best
+            ? [
+                `At the maximum the processes measured use ${total(best).toFixed(2)} of the 2 cores, the client ` +
+                  `${best.clientCores.toFixed(2)}: the lab, not the client, is the limit. Toxiproxy logs every ` +
+                  `connection at trace level (LOG_LEVEL unset): ${f.toxiproxyLog.linesPerSignIn.toFixed(1)} JSON lines, ` +
+                  `${(f.toxiproxyLog.bytesPerSignIn / 1024).toFixed(1)} KiB per sign-in, carried by the shim and ` +
+                  "dockerd and read by the harness (the last two columns plus part of Toxiproxy's own).",
+              ]
+            : []),
+          `Load average (1 min): ${f.loadAverageBefore.toFixed(2)} before, at most ${f.loadAverageMax.toFixed(2)} during.`,
         ],
       };
     },

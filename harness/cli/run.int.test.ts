@@ -45,7 +45,7 @@ describe("posstorm run", () => {
     const run = readRun(outcome.runDir);
     expect(run.status).toBe("completed");
     expect(run.outcomes.byOutcome.signin.approved).toBe(50);
-    expect(run.outcomes.byOutcome.purchase.approved).toBe(150);
+    expect(run.outcomes.byOutcome.purchase.approved).toBe(250);
     const fault = run.timeline.entries[0];
     expect(fault).toMatchObject({ name: "edge-latency", status: "cleared", clearedBy: "schedule" });
     expect(fault.appliedAt.sinceStartS).toBeGreaterThanOrEqual(9.5);

@@ -1,6 +1,7 @@
 import type { LinkName, NetworkProfileName, TimelineEntry } from "../chaos/index.ts";
 import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../k6/plan.ts";
 import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
+import type { CompareSettings, Slo } from "../report/index.ts";
 
 // A profile is a TypeScript file that default-exports defineProfile({...}): the lab, the terminal fleet
 // and its behaviour, the load shape, the fault timeline and (later) the SLOs. It compiles to a run plan
@@ -38,6 +39,10 @@ export interface Profile {
   network?: { profile: NetworkProfileName; link?: LinkName; toxicity?: number };
   /** Faults on the timeline, seconds from load start (harness/chaos/faults.ts lists the kinds and units). */
   chaos?: TimelineEntry[];
+  /** Service level objectives the run is judged by (harness/report/README.md): exit 0 met, 1 breached. */
+  slos?: Slo[];
+  /** Regression thresholds for `posstorm compare` against a baseline run. */
+  compare?: CompareSettings;
 }
 
 /** Identity at run time; at compile time it keeps the literal types, so a typo is an error in the profile. */

@@ -1,4 +1,5 @@
 import { isNetworkProfileName, NETWORK_PROFILES, validateTimeline } from "../chaos/index.ts";
+import { validateSlos } from "../report/index.ts";
 import type { Profile } from "./define.ts";
 
 // Profiles are TypeScript, so most mistakes are compile errors; this catches the rest at load time
@@ -120,5 +121,6 @@ export function validateProfile(profile: unknown, source: string): asserts profi
       `network.profile: ${JSON.stringify(network.profile)} must be one of ${Object.keys(NETWORK_PROFILES).join(", ")}`,
     );
   }
+  if (p.slos !== undefined) problems.push(...validateSlos(p.slos));
   if (problems.length > 0) throw new ProfileError(source, problems);
 }

@@ -21,6 +21,14 @@ import { findK6 } from "../../load/k6.ts";
 import { LiveCounts, lineFollower, parsePoint } from "../../load/results.ts";
 import { compilePlan, loadProfile, switchFleet, terminalSettings } from "../../profile/compile.ts";
 import type { Profile } from "../../profile/define.ts";
+import {
+  createAggregator,
+  renderRun,
+  type Scraper,
+  SERVER_SAMPLES_FILE,
+  startServerScraper,
+  writeSeries,
+} from "../../report/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 
 // `posstorm run <profile>`: plan → lab up → k6 fleet + fault timeline → collect → lab down.
@@ -40,6 +48,7 @@ export interface RunOutcome {
   runId: string;
   runDir: string;
   status: "completed" | "failed" | "interrupted";
+  /** 0 every SLO met, 1 an SLO breached, 2 the run failed or was interrupted. */
   exitCode: 0 | 1 | 2;
   error?: string;
 }
@@ -117,6 +126,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   log(`run ${runId} → ${runDir}`);
 
   let lab: StartedLab | undefined;
+  let scraper: Scraper | undefined;
+  let writeSeriesNow: (() => void) | undefined;
   let timeline: StartedTimeline | undefined;
   let timelineResult: TimelineResult | undefined;
   const abort = new AbortController();
@@ -141,6 +152,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     abort.abort(new Error("interrupted"));
     log("interrupted: clearing faults, stopping the lab, keeping what was collected");
     await finish("interrupted");
+    await renderRun(runDir).catch((e: Error) => log(`partial report: ${e.message}`));
+    log(`partial report in ${runDir}`);
   };
   let unregister = onShutdown(onInterrupt);
 
@@ -171,6 +184,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }
     run.versions = versions(lab);
+    if (profile.slos) run.slos = profile.slos;
     const plan = compilePlan(profile, { runId, target });
     run.status = "running";
     save();
@@ -198,6 +212,15 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
         timelineResult = result;
       });
     }
+    const aggregator = createAggregator({ loadStartMs });
+    scraper = lab
+      ? startServerScraper({
+          admin: lab.admin,
+          file: join(runDir, SERVER_SAMPLES_FILE),
+          onSample: (t, role, metrics) => aggregator.addServerSample(t, role, metrics),
+        })
+      : undefined;
+    writeSeriesNow = () => writeSeries(runDir, aggregator.result());
     const follow = lineFollower(join(runDir, "k6-results.json"));
     const live = new LiveCounts();
     const tick = () => {
@@ -206,6 +229,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
         if (!point) continue;
         run.firstSampleAt ??= new Date(point.timeMs).toISOString();
         live.add(point);
+        aggregator.add(point);
       }
       if (run.firstSampleAt !== undefined && opts.live !== false) {
         const elapsedS = (Date.now() - loadStartMs) / 1000;
@@ -236,7 +260,12 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     await finish("completed");
     log(`done: ${live.total} operations; run folder ${runDir}`);
     printFaults(timelineResult?.entries ?? [], log);
-    return { runId, runDir, status: "completed", exitCode: 0 };
+    const rendered = await renderRun(runDir);
+    for (const r of rendered.verdict.slos) {
+      log(`SLO ${r.status.toUpperCase().padEnd(7)} ${r.id}: ${r.detail}`);
+    }
+    log(`verdict: ${rendered.verdict.status}; reports: ${rendered.files.summary}, ${rendered.files.html}`);
+    return { runId, runDir, status: "completed", exitCode: rendered.exitCode };
   } catch (error) {
     if (interrupted) return { runId, runDir, status: "interrupted", exitCode: 2 };
     unregister();
