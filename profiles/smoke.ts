@@ -4,7 +4,7 @@ import { defineProfile } from "../harness/profile/define.ts";
 // down for 10 s; finishes in well under 2 minutes.
 export default defineProfile({
   name: "smoke",
-  description: "50 terminals sign in over 5 s and buy 5 times each; 200 ms latency on edge from 10 s to 20 s",
+  description: "50 terminals sign in over 5 s and buy 4 times each; 200 ms latency on edge from 10 s to 20 s",
   durationS: 30,
   lab: { runtime: "containers", issuers: { a: { medianMs: 20, p99Ms: 80 }, b: { medianMs: 20, p99Ms: 80 } } },
   terminal: { responseTimeoutMs: 5_000, connectTimeoutMs: 3_000 },
@@ -13,7 +13,7 @@ export default defineProfile({
     terminals: 50,
     vus: 2,
     signIn: { curve: "uniform", windowS: 5 },
-    purchases: { perTerminal: 5, thinkTimeS: { mean: 5, jitter: 2 } },
+    purchases: { perTerminal: 4, thinkTimeS: { mean: 4, jitter: 2 } },
   },
   chaos: [
     { name: "edge-latency", at: 10, for: 10, fault: { kind: "latency", link: "edge", latencyMs: 200 } },

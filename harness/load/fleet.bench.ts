@@ -97,6 +97,17 @@ const readText = (path: string) => {
   }
 };
 
+/** Busy CPU seconds of the whole machine since boot (every core; idle and iowait left out). */
+function machineBusySeconds(): number | undefined {
+  const first = readText("/proc/stat").split("\n")[0];
+  if (!first?.startsWith("cpu ")) return undefined;
+  const [user, nice, system, , , irq, softirq, steal] = first.trim().split(/\s+/).slice(1).map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    CLOCK_TICKS_PER_SECOND
+  );
+}
+
 /** CPU seconds of this process's waited-for children (k6 is one once it has exited). */
 export function childrenCpuSeconds(): number {
   const stat = readFileSync("/proc/self/stat", "utf8");
@@ -118,6 +129,8 @@ export class ProcessWatch {
   readonly #timer: NodeJS.Timeout;
   /** Highest 1-minute load average seen. */
   loadAverageMax = 0;
+  /** The whole machine's busy CPU seconds (all cores, /proc/stat), per tick. */
+  readonly #machine: Sample[] = [];
   #containers: Map<string, string> | undefined;
   readonly opts: { labDir: string; k6Marker?: string; intervalMs?: number };
 
@@ -177,6 +190,8 @@ export class ProcessWatch {
   tick(): void {
     const now = Date.now();
     this.loadAverageMax = Math.max(this.loadAverageMax, loadavg()[0]!);
+    const busy = machineBusySeconds();
+    if (busy !== undefined) this.#machine.push({ t: now, cpuS: busy, rssKib: 0 });
     let pids: number[];
     try {
       pids = readdirSync("/proc")
@@ -210,6 +225,21 @@ export class ProcessWatch {
       .filter((w) => w.role === role && w.samples.length > 0)
       .map((w) => w.samples.at(-1)!.t);
     return seen.length ? Math.max(...seen) : undefined;
+  }
+
+  /**
+   * The machine's busy cores in a window (all of /proc/stat but idle and iowait), and what of it the watched
+   * processes do not account for: other people's work, the kernel's own threads.
+   */
+  machine(window: { startMs: number; endMs: number }): { busyCores: number; otherCores: number } {
+    const m = this.#machine;
+    if (m.length < 2) return { busyCores: 0, otherCores: 0 };
+    const from = Math.max(window.startMs, m[0]!.t);
+    const to = Math.min(window.endMs, m.at(-1)!.t);
+    if (to <= from) return { busyCores: 0, otherCores: 0 };
+    const busyCores = (cpuAt(m, to) - cpuAt(m, from)) / ((to - from) / 1000);
+    const watched = this.figures({ startMs: from, endMs: to }).reduce((sum, p) => sum + p.averageCores, 0);
+    return { busyCores, otherCores: Math.max(0, busyCores - watched) };
   }
 
   /** Per role (its processes added up); the window defaults to the role's first and last sample. */
@@ -342,6 +372,8 @@ export interface WatchedRun {
   loadAverageAfter: number;
   /** Highest 1-minute load average sampled during the run. */
   loadAverageMax: number;
+  /** The machine's busy cores during the load, and the part no watched process accounts for. */
+  machine: { busyCores: number; otherCores: number };
   log: string[];
 }
 
@@ -414,6 +446,7 @@ export async function runWatched(
     loadAverageBefore,
     loadAverageAfter: loadavg()[0]!,
     loadAverageMax: watch.loadAverageMax,
+    machine: watch.machine({ startMs: loadStart, endMs: loadEnd }),
     log,
   };
 }
@@ -516,6 +549,8 @@ export interface RateStep {
   passed: boolean;
   loadAverageBefore: number;
   loadAverageMax: number;
+  /** Machine busy cores during the load, and those of processes outside the run. */
+  machine: { busyCores: number; otherCores: number };
   runDir: string;
 }
 
@@ -601,6 +636,7 @@ export async function benchRateStep(
       approvedRatio >= PASS_APPROVED_RATIO,
     loadAverageBefore: run.loadAverageBefore,
     loadAverageMax: run.loadAverageMax,
+    machine: run.machine,
     runDir: run.runDir,
   };
 }
@@ -681,6 +717,8 @@ export interface NodeStep {
   clientCores: number;
   /** Average cores during the step by role (lab programs, shims, Docker engine, harness). */
   labCores: Record<string, number>;
+  /** Machine busy cores during the step, and those of processes outside the bench. */
+  machine: { busyCores: number; otherCores: number };
   passed: boolean;
 }
 
@@ -858,6 +896,7 @@ export async function benchNodeCeiling(
         clientCores: r.cpuSeconds / elapsed,
         clientCoresPer1000: r.signIns > 0 ? (r.cpuSeconds / r.signIns) * 1000 : 0,
         labCores,
+        machine: watch.machine({ startMs: r.startMs, endMs: r.endMs }),
         passed: approvedRatio >= PASS_APPROVED_RATIO,
       };
       steps.push(step);
