@@ -251,6 +251,9 @@ export const suites: BenchSuite[] = [
             ? `k6 memory per terminal: ${f.k6KiBPerTerminal.toFixed(1)} KiB (peak k6 RSS ${k6.peakRssMiB.toFixed(0)} MiB ` +
               `/ ${f.terminals.toLocaleString("en-US")} terminals, everything k6 holds included).`
             : "k6 memory per terminal: not measured (k6 was not seen).",
+          `Machine during the load: ${f.machine.busyCores.toFixed(2)} of 2 cores busy (/proc/stat), ` +
+            `${f.machine.otherCores.toFixed(2)} of them outside the processes above (other work on the machine, ` +
+            "kernel threads).",
           `Load average (1 min) ${f.loadAverageBefore.toFixed(2)} before the run, at most ` +
             `${f.loadAverageMax.toFixed(2)} during it, ${f.loadAverageAfter.toFixed(2)} after it. Run folder (temporary): \`${f.runDir}\`.`,
         ],
@@ -294,6 +297,7 @@ export const suites: BenchSuite[] = [
           "k6 CPU s (total)",
           "k6 peak RSS MiB",
           "lab cores (average)",
+          "machine busy / other cores",
           "load avg (1 min) before / max",
           "result",
         ],
@@ -311,6 +315,7 @@ export const suites: BenchSuite[] = [
           s.k6TotalCpuSeconds.toFixed(1),
           s.k6PeakRssMiB.toFixed(0),
           lab(s.labCores),
+          `${s.machine.busyCores.toFixed(2)} / ${s.machine.otherCores.toFixed(2)}`,
           `${s.loadAverageBefore.toFixed(2)} / ${s.loadAverageMax.toFixed(2)}`,
           s.passed ? "pass" : `**fail**${s.error ? ` (${s.error})` : ""}`,
         ]),
@@ -331,8 +336,10 @@ export const suites: BenchSuite[] = [
               ]
             : []),
           "The machine has 2 cores shared by k6, the switch, the HSM, two issuers and Toxiproxy (and whatever else " +
-            "runs: see the load average column). Lab cores include the containerd shims, the Docker engine and the " +
-            "harness process (it reads k6's results and the containers' logs).",
+            "runs). Lab cores include the containerd shims, the Docker engine and the harness process (it reads " +
+            "k6's results and the containers' logs). Machine busy: all CPU of the machine during the load " +
+            "(/proc/stat); other: the part no process of the run accounts for (other people's work, kernel " +
+            "threads). The load average counts this run's own threads too.",
         ],
       };
     },
@@ -373,6 +380,7 @@ export const suites: BenchSuite[] = [
           "Toxiproxy cores",
           "dockerd + shims cores",
           "harness cores",
+          "machine busy / other cores",
         ],
         rows: f.steps.map((s) => [
           String(s.concurrency),
@@ -388,6 +396,7 @@ export const suites: BenchSuite[] = [
           cores(s.labCores, "toxiproxy"),
           ((s.labCores.dockerd ?? 0) + (s.labCores["containerd-shim"] ?? 0)).toFixed(2),
           cores(s.labCores, "harness"),
+          `${s.machine.busyCores.toFixed(2)} / ${s.machine.otherCores.toFixed(2)}`,
         ]),
         notes: [
           `**Node maximum: ${perSecond(f.maxPerSecond)} sign-ins/s** (concurrency ${f.maxAtConcurrency}, ≥ ` +
