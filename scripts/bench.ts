@@ -279,7 +279,8 @@ export const suites: BenchSuite[] = [
           "one `runProfile` per rate with a temporary profile: containers lab with default settings (HSM unlimited, " +
           "4 workers, 1 ms), short connections through `edge`, no retries, 5 s timeouts, 10,000 TIDs; one second's " +
           "worth of VUs (the rate, at least 50), all initialised before the load (preAllocatedVUs = maxVUs). Rates " +
-          "double until a step fails, then one step halfway. A step passes with 0 `dropped_iterations` " +
+          "double until a step fails, then two halvings of the gap. Each step waits (up to 2 min) for the machine " +
+          "to be busy less than 0.3 cores over 2 s with nothing of the bench running. A step passes with 0 `dropped_iterations` " +
           `(k6-summary.json), every iteration started and ≥ ${(PASS_APPROVED_RATIO * 100).toFixed(1)}% approved. k6 CPU ` +
           "from /proc once a second: steady = from k6's first sample to its exit (VU set-up left out); cores per " +
           "1,000 ops/s = steady k6 CPU s / sign-ins × 1,000 (harness/load/fleet.bench.ts `benchFleetRate`).",
@@ -297,7 +298,7 @@ export const suites: BenchSuite[] = [
           "k6 CPU s (total)",
           "k6 peak RSS MiB",
           "lab cores (average)",
-          "machine busy / other cores",
+          "machine busy before / during / others during",
           "load avg (1 min) before / max",
           "result",
         ],
@@ -315,7 +316,7 @@ export const suites: BenchSuite[] = [
           s.k6TotalCpuSeconds.toFixed(1),
           s.k6PeakRssMiB.toFixed(0),
           lab(s.labCores),
-          `${s.machine.busyCores.toFixed(2)} / ${s.machine.otherCores.toFixed(2)}`,
+          `${s.othersBefore?.toFixed(2) ?? "?"} / ${s.machine.busyCores.toFixed(2)} / ${s.machine.otherCores.toFixed(2)}`,
           `${s.loadAverageBefore.toFixed(2)} / ${s.loadAverageMax.toFixed(2)}`,
           s.passed ? "pass" : `**fail**${s.error ? ` (${s.error})` : ""}`,
         ]),
@@ -337,9 +338,10 @@ export const suites: BenchSuite[] = [
             : []),
           "The machine has 2 cores shared by k6, the switch, the HSM, two issuers and Toxiproxy (and whatever else " +
             "runs). Lab cores include the containerd shims, the Docker engine and the harness process (it reads " +
-            "k6's results and the containers' logs). Machine busy: all CPU of the machine during the load " +
-            "(/proc/stat); other: the part no process of the run accounts for (other people's work, kernel " +
-            "threads). The load average counts this run's own threads too.",
+            "k6's results and the containers' logs). Machine busy (/proc/stat, all CPU of the machine): before = " +
+            "over 2 s just before the step, nothing of the bench running; during = during the load; others during " +
+            "= the part no process of the run accounts for (other people's work, kernel threads). The load average " +
+            "counts this run's own threads too.",
         ],
       };
     },
@@ -365,7 +367,9 @@ export const suites: BenchSuite[] = [
           "from N concurrent closed loops in a Node process of their own, each loop on its own TIDs; 10 s per " +
           "level after 1 s of warm-up (harness/load/fleet.bench.ts `benchNodeCeiling`). Client cores from the " +
           "client's process.cpuUsage; the others from /proc: the Docker engine and the lab's containerd shims carry " +
-          "the containers' stdout, the harness process (which started the lab) reads it.",
+          "the containers' stdout, the harness process (which started the lab) reads it. Each level waits (up to " +
+          "2 min) for the machine to be busy less than 0.3 cores over 2 s, the lab idle; machine busy as in the " +
+          "fleet-rate section.",
         columns: [
           "concurrency",
           "sign-ins/s",
@@ -380,7 +384,7 @@ export const suites: BenchSuite[] = [
           "Toxiproxy cores",
           "dockerd + shims cores",
           "harness cores",
-          "machine busy / other cores",
+          "machine busy before / during / others during",
         ],
         rows: f.steps.map((s) => [
           String(s.concurrency),
@@ -396,7 +400,7 @@ export const suites: BenchSuite[] = [
           cores(s.labCores, "toxiproxy"),
           ((s.labCores.dockerd ?? 0) + (s.labCores["containerd-shim"] ?? 0)).toFixed(2),
           cores(s.labCores, "harness"),
-          `${s.machine.busyCores.toFixed(2)} / ${s.machine.otherCores.toFixed(2)}`,
+          `${s.othersBefore.toFixed(2)} / ${s.machine.busyCores.toFixed(2)} / ${s.machine.otherCores.toFixed(2)}`,
         ]),
         notes: [
           `**Node maximum: ${perSecond(f.maxPerSecond)} sign-ins/s** (concurrency ${f.maxAtConcurrency}, ≥ ` +

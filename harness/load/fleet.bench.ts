@@ -108,6 +108,34 @@ function machineBusySeconds(): number | undefined {
   );
 }
 
+/** The machine's busy cores over `ms` (every process, /proc/stat). */
+export async function machineBusyCores(ms = 2_000): Promise<number> {
+  const a = machineBusySeconds() ?? 0;
+  const t = Date.now();
+  await new Promise((r) => setTimeout(r, ms));
+  return ((machineBusySeconds() ?? 0) - a) / ((Date.now() - t) / 1000);
+}
+
+/**
+ * Waits (up to `timeoutMs`) until the machine, with nothing of the bench running, is busy less than `maxCores`
+ * over 2 s: other people's tests share this machine. Returns the last busy figure.
+ */
+export async function waitForQuiet(
+  opts: { maxCores?: number; timeoutMs?: number; progress?: (line: string) => void } = {},
+): Promise<number> {
+  const maxCores = opts.maxCores ?? 0.3;
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let busy = await machineBusyCores();
+  let said = false;
+  while (busy > maxCores && Date.now() < deadline) {
+    if (!said) opts.progress?.(`waiting for a quieter machine: ${busy.toFixed(2)} cores busy …`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 3_000));
+    busy = await machineBusyCores();
+  }
+  return busy;
+}
+
 /** CPU seconds of this process's waited-for children (k6 is one once it has exited). */
 export function childrenCpuSeconds(): number {
   const stat = readFileSync("/proc/self/stat", "utf8");
@@ -551,6 +579,8 @@ export interface RateStep {
   loadAverageMax: number;
   /** Machine busy cores during the load, and those of processes outside the run. */
   machine: { busyCores: number; otherCores: number };
+  /** The machine's busy cores just before the step (nothing of the bench running): other people's work. */
+  othersBefore?: number;
   runDir: string;
 }
 
@@ -660,8 +690,12 @@ export async function benchFleetRate(
   let firstFail: number | undefined;
   for (const rate of rates) {
     if (opts.maxRatePerS && rate > opts.maxRatePerS) break;
-    opts.progress?.(`rate ${rate}/s (load average ${loadavg()[0]!.toFixed(2)}) …`);
+    const quiet = await waitForQuiet({ progress: opts.progress });
+    opts.progress?.(
+      `rate ${rate}/s (load average ${loadavg()[0]!.toFixed(2)}, others ${quiet.toFixed(2)} cores) …`,
+    );
     const step = await benchRateStep(rate, durationS);
+    step.othersBefore = quiet;
     steps.push(step);
     opts.progress?.(describeStep(step));
     if (!step.passed) {
@@ -670,13 +704,20 @@ export async function benchFleetRate(
     }
     lastPass = rate;
   }
-  if (firstFail !== undefined && lastPass > 0 && firstFail - lastPass >= 100) {
-    const rate = Math.round((lastPass + firstFail) / 2 / 50) * 50;
-    opts.progress?.(`rate ${rate}/s (between ${lastPass} and ${firstFail}) …`);
+  // Two halvings between the last pass and the first failure (to 25/s).
+  for (let i = 0; i < 2 && firstFail !== undefined && lastPass > 0 && firstFail - lastPass >= 50; i++) {
+    const rate = Math.round((lastPass + firstFail) / 2 / 25) * 25;
+    if (rate <= lastPass || rate >= firstFail) break;
+    const quiet = await waitForQuiet({ progress: opts.progress });
+    opts.progress?.(
+      `rate ${rate}/s (between ${lastPass} and ${firstFail}; others ${quiet.toFixed(2)} cores) …`,
+    );
     const step = await benchRateStep(rate, durationS);
+    step.othersBefore = quiet;
     steps.push(step);
     opts.progress?.(describeStep(step));
     if (step.passed) lastPass = rate;
+    else firstFail = rate;
   }
   return { steps, maxRatePerS: lastPass, k6Version: readVersion(steps) };
 }
@@ -719,6 +760,8 @@ export interface NodeStep {
   labCores: Record<string, number>;
   /** Machine busy cores during the step, and those of processes outside the bench. */
   machine: { busyCores: number; otherCores: number };
+  /** The machine's busy cores just before the step (the lab idle): other people's work. */
+  othersBefore: number;
   passed: boolean;
 }
 
@@ -872,6 +915,7 @@ export async function benchNodeCeiling(
   try {
     await new Promise((r) => setTimeout(r, 500)); // issuer and HSM links up
     for (const concurrency of concurrencies) {
+      const othersBefore = await waitForQuiet({ progress: opts.progress });
       const r = await runClientProcess(
         { ...lab.edge, concurrency, seconds, warmupS, terminals: 10_000 },
         watch,
@@ -897,6 +941,7 @@ export async function benchNodeCeiling(
         clientCoresPer1000: r.signIns > 0 ? (r.cpuSeconds / r.signIns) * 1000 : 0,
         labCores,
         machine: watch.machine({ startMs: r.startMs, endMs: r.endMs }),
+        othersBefore,
         passed: approvedRatio >= PASS_APPROVED_RATIO,
       };
       steps.push(step);
