@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { promisify } from "node:util";
 import { labInputsDigest } from "../lab/images.ts";
-import { LOOPBACK } from "../lab/ports.ts";
+import { canBind, LOOPBACK } from "../lab/ports.ts";
 import { pinnedVersions } from "../shared/repo.ts";
 import { findTool, toolsDir } from "../shared/tools.ts";
 
@@ -258,14 +257,6 @@ export async function checkPacketLoss(ctx: DoctorContext): Promise<CheckResult> 
 /** Ports posstorm's lab binds by default (Toxiproxy API); POSSTORM_DOCTOR_PORTS overrides, comma-separated. */
 export function defaultPorts(env: NodeJS.ProcessEnv): number[] {
   return (env.POSSTORM_DOCTOR_PORTS ?? "8474").split(",").map(Number).filter(Number.isInteger);
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
-  });
 }
 
 export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {

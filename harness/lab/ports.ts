@@ -9,7 +9,8 @@ export const LOOPBACK = "127.0.0.1";
  */
 export const LAB_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
 
-function canBind(port: number): Promise<boolean> {
+/** True when a listener could bind 127.0.0.1:port right now. */
+export function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once("error", () => resolve(false));

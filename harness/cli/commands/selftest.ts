@@ -8,6 +8,7 @@ import { onShutdown } from "../../lab/shutdown.ts";
 import { startToxiproxy } from "../../lab/toxiproxy.ts";
 import { findK6, type K6Summary, runK6 } from "../../load/k6.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { runStamp } from "../run/stamp.ts";
 
 // The main job until the reference lab exists: the real parts end to end. k6 terminals (k6/x/tcp)
 // reach a TCP echo server through the Toxiproxy image; a latency toxic must show in k6's own figures.
@@ -90,7 +91,7 @@ export const selftestCommand: CommandModule<object, SelftestArgs> = {
   handler: async (args) => {
     const argv = { ...args, latencyMs: args["latency-ms"], reportsDir: args["reports-dir"] };
     const started = new Date();
-    const runId = `selftest-${started.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-")}`;
+    const runId = `selftest-${runStamp(started)}`;
     const dir = join(argv.reportsDir, runId);
     mkdirSync(dir, { recursive: true });
     const phases: Phase[] = [];

@@ -30,6 +30,7 @@ import {
   writeSeries,
 } from "../../report/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { runStamp } from "./stamp.ts";
 
 // `posstorm run <profile>`: plan → lab up → k6 fleet + fault timeline → collect → lab down.
 // The run folder keeps what was collected whatever happens; Ctrl-C clears faults, stops the lab, exits 2.
@@ -52,8 +53,6 @@ export interface RunOutcome {
   exitCode: 0 | 1 | 2;
   error?: string;
 }
-
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
 
 function versions(lab: StartedLab | undefined): Record<string, string> {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
@@ -103,7 +102,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   const log = opts.log ?? ((line: string) => console.log(`[run] ${line}`));
   const { profile, file } = await loadProfile(opts.profile);
   const started = new Date();
-  const runId = `${profile.name}-${stamp(started)}`;
+  const runId = `${profile.name}-${runStamp(started)}`;
   const runDir = join(opts.reportsDir, runId);
   mkdirSync(runDir, { recursive: true });
   const entries = timelineOf(profile);
