@@ -32,4 +32,42 @@ export default defineProfile({
       fault: { kind: "issuer-slow", issuer: "issuer-a", medianMs: 2_000, p99Ms: 8_000 },
     },
   ],
+  slos: [
+    {
+      id: "purchase-timeouts",
+      indicator: "timeout-rate",
+      scope: { operation: "purchase" },
+      objective: { max: 0.005 },
+    },
+    {
+      id: "purchase-errors",
+      indicator: "error-rate",
+      scope: { operation: "purchase" },
+      objective: { max: 0.001 },
+    },
+    {
+      id: "baseline-purchase-p99",
+      indicator: "latency",
+      percentile: "p99",
+      scope: { operation: "purchase", phase: "baseline" },
+      objective: { max: 1_000 },
+      warn: { max: 500 },
+    },
+    {
+      // The brownout may slow purchases down, not past the terminals' 30 s timer.
+      id: "brownout-purchase-p99",
+      indicator: "latency",
+      percentile: "p99",
+      scope: { operation: "purchase", phase: "fault:issuer-a-brownout" },
+      objective: { max: 20_000 },
+      warn: { max: 10_000 },
+    },
+    {
+      id: "worst-minute-success",
+      indicator: "success-rate",
+      scope: { operation: "purchase", window: { worstOfS: 60, minAttempts: 100 } },
+      objective: { min: 0.99 },
+    },
+    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+  ],
 });

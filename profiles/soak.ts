@@ -1,6 +1,6 @@
 import { defineProfile } from "../harness/profile/define.ts";
 
-// Soak: 30 minutes at a steady 50 purchases/s over long connections (echo heartbeat every 60 s) on a 4G
+// Soak: 30 minutes at a steady 50 purchases/s over long connections (echo heartbeat after 60 s idle) on a 4G
 // access network, to find leaks, slow drifts and connections that die quietly.
 export default defineProfile({
   name: "soak",
@@ -9,11 +9,36 @@ export default defineProfile({
   network: { profile: "4g", link: "edge" },
   terminal: { count: 2_000, mode: "long", echoIntervalMs: 60_000, responseTimeoutMs: 30_000 },
   fleet: {
-    model: "open",
-    operation: "purchase",
-    stages: [{ durationS: 1_800, ratePerS: 50 }],
-    preAllocatedVUs: 100,
-    maxVUs: 400,
+    // Long links need the population model: 2,000 terminals sign in over the first minute, then each buys
+    // every 10–70 s (40 s on average: 50 purchases/s fleet-wide) until the 30 minutes are up.
+    model: "population",
     terminals: 2_000,
+    vus: 10,
+    signIn: { curve: "uniform", windowS: 60 },
+    purchases: { perTerminal: 45, thinkTimeS: { mean: 40, jitter: 30 } },
   },
+  slos: [
+    {
+      id: "purchase-timeouts",
+      indicator: "timeout-rate",
+      scope: { operation: "purchase" },
+      objective: { max: 0.001 },
+    },
+    {
+      // A slow drift shows as one bad stretch late in the run, not in the whole-run figure.
+      id: "worst-5min-purchase-p99",
+      indicator: "latency",
+      percentile: "p99",
+      scope: { operation: "purchase", window: { worstOfS: 300, minAttempts: 1_000 } },
+      objective: { max: 3_000 },
+      warn: { max: 2_000 },
+    },
+    {
+      id: "idle-timeouts",
+      indicator: "timeout-rate",
+      kind: "idle",
+      objective: { max: 0 },
+    },
+    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+  ],
 });

@@ -1,10 +1,13 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_TERMINAL, RUN_PLAN_VERSION, type RunPlan, type TerminalSettings } from "../k6/plan.ts";
+import { checkPlan } from "../k6/terminal/plan-check.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import type { Profile } from "./define.ts";
 import { ProfileError, validateProfile } from "./validate.ts";
+
+const LOOPBACK_PLACEHOLDER = { host: "127.0.0.1", port: 1 };
 
 /**
  * Loads a profile file (a path, or a name under profiles/: `smoke` → profiles/smoke.ts) and validates
@@ -27,6 +30,16 @@ export async function loadProfile(nameOrPath: string): Promise<{ profile: Profil
     throw new ProfileError(file, [`cannot load the profile: ${reason}`]);
   }
   validateProfile(module.default, file);
+  // What the terminals would refuse in k6 (combinations the profile's own checks leave open) is refused
+  // here too, before a lab starts. The target is checked where it is known.
+  const { problems } = checkPlan(
+    compilePlan(module.default, { runId: "check", target: LOOPBACK_PLACEHOLDER }),
+  );
+  if (problems.length > 0)
+    throw new ProfileError(
+      file,
+      problems.map((p) => p.replace(/^plan\./, "")),
+    );
   return { profile: module.default, file };
 }
 

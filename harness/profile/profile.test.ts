@@ -46,6 +46,20 @@ describe("profiles", () => {
     expect((error as Error).message).toContain(file);
   });
 
+  it("refuses at load what the terminals would refuse in k6: long links with the open model", async () => {
+    const file = profileFile(
+      "long-open",
+      `{ name: "long-open", durationS: 10, terminal: { mode: "long" },
+         fleet: { model: "open", operation: "purchase", stages: [{ durationS: 10, ratePerS: 1 }],
+                  preAllocatedVUs: 1, maxVUs: 2, terminals: 2 } }`,
+    );
+    const error = await loadProfile(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProfileError);
+    expect((error as ProfileError).problems).toEqual([
+      'terminal.mode: "long" is not "short" with the open model (long links need the population model)',
+    ]);
+  });
+
   it("says when the file is missing", async () => {
     await expect(loadProfile(join(dir, "nope.ts"))).rejects.toThrow(
       /nope\.ts: 1 problem\(s\):\n {2}cannot load the profile: no such file/,

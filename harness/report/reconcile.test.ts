@@ -72,6 +72,25 @@ describe("reconcile", () => {
     ]);
   });
 
+  it("masks a whole PAN in the ledger also when it is grouped by spaces or hyphens", () => {
+    const grouped = ["6222 0212 3456 7890 123", "6222-0212-3456-7890-123", "4761 7390 0101 0010"];
+    const r = reconcile(
+      [
+        {
+          issuer: "issuer-a",
+          entries: grouped.map((pan, i) => ledgerEntry({ tid: "POS00001", stan: `00000${i}`, pan })),
+        },
+      ],
+      { unsettled: grouped.map((_, i) => unsettled("POS00001", `00000${i}`)), reversalsQueued: 3 },
+      LOAD_START_MS,
+    );
+    expect(r.first.map((t) => t.pan)).toEqual([
+      "6222 02** **** ***0 123",
+      "6222 02** **** ***0 123",
+      "4761 73** **** 0010",
+    ]);
+  });
+
   it("lists at most `limit`", () => {
     const many = Array.from({ length: 15 }, (_, i) =>
       ledgerEntry({ tid: "POS00001", stan: String(i).padStart(6, "0") }),

@@ -74,7 +74,11 @@ export interface TerminalSide {
   reversalsQueued: number;
 }
 
-const maskedPan = (pan: string) => (/^\d{8,19}$/.test(pan) ? maskPan(pan) : pan);
+/** The ledger's PAN as reports show it: masked, also when the ledger wrote it whole (grouped by spaces or not). */
+function maskedPan(pan: string): string {
+  const digits = pan.replace(/[\s-]/g, "");
+  return /^\d{8,19}$/.test(digits) ? maskPan(digits) : pan;
+}
 
 export function reconcile(
   ledgers: readonly LedgerFile[],

@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
 import { formatChecks, runChecks } from "../../doctor/checks.ts";
+import { checkChromium } from "../../report/browser.ts";
 
 interface DoctorArgs {
   json: boolean;
@@ -8,11 +9,18 @@ interface DoctorArgs {
 export const doctorCommand: CommandModule<object, DoctorArgs> = {
   command: "doctor",
   describe:
-    "Check every prerequisite (Node, k6 + k6/x/tcp, Toxiproxy, Docker engine, images, net admin, ports)",
+    "Check every prerequisite (Node, k6 + k6/x/tcp, Toxiproxy, Docker engine, images, net admin, ports; Chromium optional)",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "print the checks as JSON" }),
   handler: async (argv) => {
-    const results = await runChecks(process.env);
-    console.log(argv.json ? JSON.stringify(results, null, 2) : formatChecks(results));
+    const [results, chromium] = await Promise.all([runChecks(process.env), checkChromium(process.env)]);
+    // Optional: only the report's browser test and screenshot need it; never fails doctor.
+    const optional = [chromium];
+    if (argv.json) {
+      console.log(JSON.stringify([...results, ...optional.map((r) => ({ ...r, optional: true }))], null, 2));
+    } else {
+      console.log(formatChecks(results));
+      console.log(`\noptional (report browser check):\n${formatChecks(optional)}`);
+    }
     const missing = results.filter((r) => r.status !== "ok").length;
     if (!argv.json)
       console.log(missing === 0 ? "\nall prerequisites ready" : `\n${missing} prerequisite(s) missing`);

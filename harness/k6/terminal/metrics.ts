@@ -2,7 +2,9 @@ import { Counter, Gauge, Trend } from "k6/metrics";
 import type { Operation, Outcome } from "../plan.ts";
 import { timeoutKind } from "./outcome.ts";
 
-// posstorm's k6 metrics. Tags stay low-cardinality: op, outcome, code (F39), kind, event; never a TID or STAN.
+// posstorm's k6 metrics. Tags stay low-cardinality: op, outcome, code (F39), kind, event; never a TID or STAN,
+// except on pos_unsettled: one sample per purchase the terminal did not see approved, so reconciliation
+// (harness/report/reconcile.ts) can find it in the issuers' ledgers. Low volume: a run's timed-out purchases.
 //
 // | metric                 | type    | tags                      | meaning                                                  |
 // | ---------------------- | ------- | ------------------------- | -------------------------------------------------------- |
@@ -16,6 +18,9 @@ import { timeoutKind } from "./outcome.ts";
 // |                        |         |                           | over all VUs = terminals signed in at that moment        |
 // | pos_reversals_pending  | Gauge   |                           | reversals owed ON THIS VU (same caveat as pos_signed_in) |
 // | pos_reversal_events    | Counter | event: queued|settled|abandoned | Σ queued − settled − abandoned = pending, all VUs  |
+// | pos_unsettled          | Counter | tid, stan, batch, reason  | one per purchase sent and not approved at the terminal,  |
+// |                        |         |                           | when it queues the reversal: tid F41, stan F11 (6 digits),|
+// |                        |         |                           | batch F60.2 (6 digits), reason F39 of the 0400 (98/A0/06) |
 // | pos_skipped            | Counter | op, reason                | operations not attempted: no session after sign-in retries |
 // | pos_schedule_lag       | Trend ms|                           | population: how late a sign-in or purchase started against |
 // |                        |         |                           | its planned time (an overloaded k6 shows here first)     |
@@ -28,6 +33,7 @@ export const posSignedIn = new Gauge("pos_signed_in");
 export const posSessionChanges = new Counter("pos_session_changes");
 export const posReversalsPending = new Gauge("pos_reversals_pending");
 export const posReversalEvents = new Counter("pos_reversal_events");
+export const posUnsettled = new Counter("pos_unsettled");
 export const posSkipped = new Counter("pos_skipped");
 export const posScheduleLag = new Trend("pos_schedule_lag", true);
 
@@ -53,6 +59,16 @@ export function recordReversal(event: "queued" | "settled" | "abandoned"): void 
   reversalsPending += event === "queued" ? 1 : -1;
   posReversalEvents.add(1, { event });
   posReversalsPending.add(reversalsPending);
+}
+
+/** A purchase the terminal did not see approved and now owes a reversal for: its identity at the issuer. */
+export function recordUnsettled(purchase: {
+  tid: string;
+  stan: string;
+  batch: string;
+  reason: string;
+}): void {
+  posUnsettled.add(1, purchase);
 }
 
 export function recordRetry(op: Operation): void {

@@ -26,6 +26,13 @@ const isNum = (v: unknown, min: number): v is number =>
  * …`). A target outside loopback is refused unless `target.allowRemote` is true.
  */
 export function resolvePlan(input: RunPlanInput): RunPlan {
+  const { plan, problems } = checkPlan(input);
+  if (problems.length > 0) throw new Error(`run plan rejected:\n  ${problems.join("\n  ")}`);
+  return plan;
+}
+
+/** The plan with terminal defaults filled in, and every problem found (`plan.fleet.vus: 0 is not …`). */
+export function checkPlan(input: RunPlanInput): { plan: RunPlan; problems: string[] } {
   const problems: string[] = [];
   const bad = (path: string, value: unknown, expected: string) =>
     problems.push(`plan.${path}: ${JSON.stringify(value)} is not ${expected}`);
@@ -55,8 +62,7 @@ export function resolvePlan(input: RunPlanInput): RunPlan {
   else if (fleet?.model === "open") checkOpen(fleet, t, bad);
   else bad("fleet.model", (fleet as { model?: unknown } | undefined)?.model, `"population" or "open"`);
 
-  if (problems.length > 0) throw new Error(`run plan rejected:\n  ${problems.join("\n  ")}`);
-  return { ...input, terminal: t } as RunPlan;
+  return { plan: { ...input, terminal: t } as RunPlan, problems };
 }
 
 type Bad = (path: string, value: unknown, expected: string) => void;

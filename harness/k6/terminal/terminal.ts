@@ -34,7 +34,14 @@ import {
 } from "../../protocol/index.ts";
 import type { Operation, Outcome, RunPlan, TerminalSettings } from "../plan.ts";
 import { Link, type LinkFailure, type LinkReply } from "./link.ts";
-import { recordOutcome, recordRetry, recordReversal, recordSession, recordSkipped } from "./metrics.ts";
+import {
+  recordOutcome,
+  recordRetry,
+  recordReversal,
+  recordSession,
+  recordSkipped,
+  recordUnsettled,
+} from "./metrics.ts";
 import { errorMessage } from "./outcome.ts";
 import { drawAmount, pickCard, type Random, retryDelayMs } from "./schedule.ts";
 
@@ -430,6 +437,12 @@ export class Terminal {
     const original = readMessage(purchaseRequest, request);
     this.pending = { input: reversalFor(original, reason, authorizationCode), attempts: 0 };
     recordReversal("queued");
+    recordUnsettled({
+      tid: original.terminalId,
+      stan: original.stan,
+      batch: original.batchNumber,
+      reason,
+    });
   }
 
   /** One attempt to deliver the pending reversal; settled on 00, 12 or 25, abandoned after its last attempt. */
