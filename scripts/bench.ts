@@ -20,6 +20,7 @@ import {
 } from "../harness/load/fleet.bench.ts";
 import { benchCodec } from "../harness/protocol/codec.bench.ts";
 import { benchCodecInK6 } from "../harness/protocol/codec.k6.bench.ts";
+import { benchReport, type RenderFigures } from "../harness/report/aggregate.bench.ts";
 import { benchSwitch, type Via } from "../harness/sim/switch/switch.bench.ts";
 
 /** One suite's part of docs/benchmarks.md: a table and the words around it. */
@@ -415,6 +416,86 @@ export const suites: BenchSuite[] = [
               ]
             : []),
           `Load average (1 min): ${f.loadAverageBefore.toFixed(2)} before, at most ${f.loadAverageMax.toFixed(2)} during.`,
+        ],
+      };
+    },
+  },
+  {
+    name: "report",
+    async run() {
+      const seconds = 600;
+      const opsPerS = 2000;
+      const f = await benchReport({ seconds, opsPerS, progress });
+      const r = f.run;
+      const megabytes = (bytes: number) =>
+        bytes >= 1e6
+          ? `${(bytes / 1e6).toLocaleString("en-US", { maximumFractionDigits: 1 })} MB`
+          : `${Math.ceil(bytes / 1e3)} kB`;
+      const row = (label: string, x: RenderFigures | undefined) =>
+        x ? [label, x.wallS.toFixed(2), x.cpuS.toFixed(2), x.maxRssMiB.toFixed(0)] : [label, "", "", ""];
+      const [fromRaw, steps, fromSeries] = f.renders;
+      const [rawNoLedgers, seriesNoLedgers] = f.withoutLedgers;
+      const total = Object.values(f.disk).reduce((a, b) => a + b, 0);
+      const ledgerBytes = Object.entries(f.disk)
+        .filter(([file]) => file.includes(".ledger."))
+        .reduce((a, [, n]) => a + n, 0);
+      return {
+        title: "Report generation: a 10-minute run at 2,000 operations/s",
+        intro:
+          `A synthetic run folder as \`posstorm run\` leaves it (harness/report/aggregate.bench.ts \`writeSyntheticRun\`): ` +
+          `${(r.operations / 1e6).toFixed(1)} M operations over ${seconds} s at ${perSecond(opsPerS)}/s (open model, ` +
+          "20,000 terminals; 95 % purchases, 4 % sign-ins, reversals), k6's JSON lines of every metric as k6 writes " +
+          "them (posstorm's pos_*, k6/x/tcp's tcp_*, iterations, data_*, vus; nanosecond times, the run's tags) " +
+          "streamed through the ResultsRecorder exactly as runFleet stores them; 98.8 % approved, 0.8 % declined, a " +
+          "few connect timeouts, resets and closes. Fault window 300–360 s: issuer a (3 purchases in 4) answers in " +
+          "2 s, or for 40 % after the 30 s response timeout; each such purchase owes a reversal (pos_unsettled), sent " +
+          "and approved later (issuer a's backlog drains over 10 s after the fault). Four programs scraped every " +
+          "second; the issuers' ledgers as collect() stores them (every purchase they saw, plain JSON). Then " +
+          "`posstorm report` (renderRun: series, ledgers, 9 SLOs incl. windows, recovery and one-sided, verdict.json, " +
+          "summary.md, junit.xml, report.html) in a Node process of its own per row: wall time, CPU " +
+          "(process.cpuUsage) and the kernel's peak RSS of that process (resourceUsage().maxRSS). The step rows run " +
+          "renderRun's steps one by one in one process (peak RSS so far).",
+        columns: ["report", "wall s", "CPU s", "peak RSS MiB"],
+        rows: [
+          row(
+            "from k6-results.json.gz (`posstorm report --reaggregate`, or a folder without series.json)",
+            fromRaw,
+          ),
+          ...(steps?.steps ?? []).map((step) => [
+            `… ${step.step}`,
+            step.wallS.toFixed(3),
+            "",
+            step.maxRssMiB.toFixed(0),
+          ]),
+          row(
+            "from series.json (`posstorm report`; the end of `posstorm run`, which aggregates as k6 writes)",
+            fromSeries,
+          ),
+          row("from k6-results.json.gz, without the ledgers", rawNoLedgers),
+          row("from series.json, without the ledgers", seriesNoLedgers),
+        ],
+        notes: [
+          `k6 wrote ${megabytes(r.k6Bytes)} (${(r.k6Lines / 1e6).toFixed(1)} M lines, ` +
+            `${(r.k6Bytes / r.operations).toFixed(0)} B per operation): what k6-results.json used to hold. The ` +
+            `recorder kept ${(r.recorded.linesKept / 1e6).toFixed(2)} M lines (posstorm's metrics, every sample; ` +
+            `${megabytes(r.recorded.bytesKept)} uncompressed) and stored **${megabytes(r.recorded.bytesStored)} ` +
+            `gzipped: ${(r.recorded.bytesStored / r.operations).toFixed(1)} B per operation**. Reading k6's output, ` +
+            `feeding the live counts and the aggregator and gzipping, as \`posstorm run\` does while k6 runs, took ` +
+            `${r.recordS.toFixed(1)} s for the ${seconds} s of output (${((r.recordS / seconds) * 100).toFixed(1)} % ` +
+            "of a core).",
+          `Disk after the report: ${Object.entries(f.disk)
+            .sort(([, a], [, b]) => b - a)
+            .map(([file, n]) => `${file} ${megabytes(n)}`)
+            .join(", ")}; ${megabytes(total)} in all.`,
+          ...(ledgerBytes > 0
+            ? [
+                `The issuers' ledgers (${(r.ledgerEntries / 1e6).toFixed(2)} M entries) are ${megabytes(ledgerBytes)} ` +
+                  `of the ${megabytes(total)}, and the report's memory: \`readLedgers\` parses each file whole and ` +
+                  "`reconcile` indexes every entry, to look up the few unsettled purchases " +
+                  `(${r.unsettled.toLocaleString("en-US")} here). Without them the report peaks at ` +
+                  `${rawNoLedgers?.maxRssMiB.toFixed(0) ?? "?"} MiB instead of ${fromRaw?.maxRssMiB.toFixed(0) ?? "?"} MiB.`,
+              ]
+            : []),
         ],
       };
     },

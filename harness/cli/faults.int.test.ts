@@ -189,6 +189,26 @@ describe("faults and what the terminals see", () => {
     expect(noticed).toBeGreaterThan(0);
   });
 
+  it("switch restart in long mode: the terminals lose their links, sign in again and go on buying", async () => {
+    const r = await runCase("switch-restart", {
+      purchases: 8,
+      durationS: 18,
+      faultAt: 4,
+      terminal: { mode: "long", echoIntervalMs: 1_000, idleTimeoutMs: 1_000 },
+      fault: { kind: "switch-restart", downMs: 2_000 },
+    });
+    classified(r.outcomes);
+    const entry = r.run.timeline?.entries[0] as { status: string; appliedAt?: { sinceStartS: number } };
+    expect(entry.appliedAt?.sinceStartS).toBeGreaterThanOrEqual(3.5);
+    const failed = (op: keyof OutcomeCounts["byOutcome"]) =>
+      r.outcomes.total[op] - r.outcomes.byOutcome[op].approved - r.outcomes.byOutcome[op].declined;
+    // The restart was felt: links dropped or refused while the switch was down.
+    expect(failed("purchase") + failed("echo") + failed("signin")).toBeGreaterThan(0);
+    // A restarted switch has no session keys: every terminal that went on signed in again.
+    expect(r.outcomes.byOutcome.signin.approved).toBeGreaterThan(10);
+    expect(r.outcomes.byOutcome.purchase.approved).toBeGreaterThanOrEqual(40);
+  });
+
   it("issuer latency above the switch timeout: declined 98, the issuer ledger ends reversed", async () => {
     const r = await runCase("issuer-98", {
       purchases: 1,
@@ -202,9 +222,10 @@ describe("faults and what the terminals see", () => {
   });
 
   it("issuer latency above the terminal timeout, switch timeout longer (misconfigured): timeout.response, then a terminal reversal", async () => {
+    // Four purchases each: the reversal owed by the first is tried once before each of the next ones.
     const r = await runCase("misconfigured", {
-      purchases: 2,
-      durationS: 14,
+      purchases: 4,
+      durationS: 16,
       terminals: 5,
       terminal: { responseTimeoutMs: 1_000, cards: [{ pan: "6222020000000001234", weight: 1 }] },
       lab: { switch: { issuerTimeoutMs: 10_000 } },

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,9 +33,15 @@ describe("posstorm run", () => {
       "run.json",
       "plan.json",
       "lab.json",
-      "k6-results.json",
+      "k6-results.json.gz",
       "k6-summary.json",
       "logs/switch.log",
+      // what CI consumes and people read
+      "series.json",
+      "verdict.json",
+      "summary.md",
+      "junit.xml",
+      "report.html",
     ]) {
       expect(existsSync(join(outcome.runDir, file)), file).toBe(true);
     }
@@ -75,7 +81,50 @@ describe("posstorm run", () => {
     });
     expect(outcome).toMatchObject({ status: "failed", exitCode: 2 });
     expect(outcome.error).toMatch(/10\.1\.2\.3 is outside 127\.0\.0\.0\/8.*--allow-remote/);
-    expect(existsSync(join(outcome.runDir, "k6-results.json"))).toBe(false);
+    expect(existsSync(join(outcome.runDir, "k6-results.json.gz"))).toBe(false);
+  });
+
+  it("a lab program that dies mid-run stops the run: faults cleared, lab removed, partial report, exit 2", async () => {
+    const dir = reports();
+    const file = profileFile(
+      "crash",
+      `{ name: "crash", durationS: 40, lab: { runtime: "containers" },
+         fleet: { model: "population", terminals: 10, vus: 1, signIn: { curve: "uniform", windowS: 2 },
+                  purchases: { perTerminal: 40, thinkTimeS: { mean: 1, jitter: 0 } } },
+         chaos: [{ name: "slow-edge", at: 1, for: 35, fault: { kind: "latency", link: "edge", latencyMs: 50 } }] }`,
+    );
+    const lines: string[] = [];
+    const running = runProfile({ profile: file, reportsDir: dir, live: false, log: (l) => lines.push(l) });
+    // Kill the switch from outside once the load runs.
+    let killed = "";
+    for (let i = 0; i < 100 && !killed; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const sw = (await listManaged()).find((c) => c.role === "switch" && c.session.startsWith("crash-"));
+      if (sw && lines.some((l) => l.startsWith("lab up:"))) {
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        execFileSync("docker", ["kill", sw.id]);
+        killed = sw.session;
+      }
+    }
+    const outcome = await running;
+    expect(killed).not.toBe("");
+    expect(outcome).toMatchObject({ status: "failed", exitCode: 2 });
+    expect(outcome.error).toMatch(
+      /lab program ended during the run: switch \(container exited with code 137\)/,
+    );
+    const run = readRun(outcome.runDir);
+    expect(run.status).toBe("failed");
+    expect(run.error).toBe(outcome.error);
+    expect(run.timeline.entries[0]).toMatchObject({
+      name: "slow-edge",
+      status: "cleared",
+      clearedBy: "abort",
+    });
+    // What was measured before the crash is reported; nothing of the lab is left.
+    expect(existsSync(join(outcome.runDir, "report.html"))).toBe(true);
+    expect(readFileSync(join(outcome.runDir, "summary.md"), "utf8")).toMatch(/failed/i);
+    expect(existsSync(join(outcome.runDir, "collected", "issuer-a.ledger.json"))).toBe(true);
+    expect((await listManaged()).filter((c) => c.session === killed)).toEqual([]);
   });
 
   it("Ctrl-C mid-run clears the fault, stops the lab, keeps what was collected and exits 2", async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -224,4 +225,34 @@ describe("runtimes and switch sources", () => {
     expect(await scenario(lab)).toEqual(["00", "00", "00", "92", "A0", "97"]);
     expect(address(lab.links["issuer-a"]!.listen)).toMatch(/^127\.0\.0\.1:\d+$/);
   });
+});
+
+describe("a program that ends on its own", () => {
+  for (const runtime of ["local", "containers"] as const) {
+    it(`is reported by lab.ended() (${runtime}); a restart or a stop is not`, async () => {
+      await using lab = await startLab({
+        runtime,
+        runDir: runDir(),
+        session: `it-ended-${runtime}-${Date.now()}`,
+      });
+      await lab.restart("hsm");
+      expect(await lab.ended()).toEqual([]);
+      const sw = lab.services.find((s) => s.role === "switch")!;
+      if (runtime === "containers") execFileSync("docker", ["kill", sw.id]);
+      else process.kill(Number(sw.id.replace("pid ", "")), "SIGKILL");
+      let ended: { role: string; how: string }[] = [];
+      for (let i = 0; i < 50 && ended.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        ended = await lab.ended();
+      }
+      expect(ended).toEqual([
+        {
+          role: "switch",
+          how: runtime === "containers" ? "container exited with code 137" : "process killed by SIGKILL",
+        },
+      ]);
+      await lab.stop();
+      expect(await lab.ended()).toEqual([]);
+    });
+  }
 });

@@ -75,6 +75,8 @@ export interface StartedLab extends AsyncDisposable {
   readonly services: readonly StartedService[];
   /** Stops a program (`switch`, `hsm`, `issuer-a`), keeps it down `downMs`, starts it again on the same ports. */
   restart(role: string, opts?: { downMs?: number }): Promise<void>;
+  /** The programs that ended on their own (crashed, killed from outside), not stopped or restarting: role → how. */
+  ended(): Promise<{ role: string; how: string }[]>;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,9 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
     const toxiproxyLog = join(logs, "toxiproxy.log");
     const toxiproxyArgs = ["-host", LOOPBACK, "-port", String(apiPort)];
     const toxiproxyReady = /Starting Toxiproxy HTTP server/;
+    // Unset, Toxiproxy logs at trace level: about 2 KiB per connection, which costs the engine and the
+    // harness most of a core at 1,000 connections/s. Info keeps one line per connection and the ready line.
+    const toxiproxyEnv = { LOG_LEVEL: process.env.POSSTORM_TOXIPROXY_LOG_LEVEL ?? "info" };
     if (opts.runtime === "local") {
       const binary = findTool("toxiproxy-server").path;
       if (!binary) throw new Error("toxiproxy: toxiproxy-server not found; run bash scripts/setup.sh");
@@ -160,6 +165,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
         await startProcess({
           role: "toxiproxy",
           command: [binary, ...toxiproxyArgs],
+          env: toxiproxyEnv,
           readyLog: toxiproxyReady,
           logFile: toxiproxyLog,
         }),
@@ -171,6 +177,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
           session,
           image: TOXIPROXY_IMAGE,
           command: toxiproxyArgs,
+          env: toxiproxyEnv,
           readyLog: toxiproxyReady,
           logFile: toxiproxyLog,
         }),
@@ -280,9 +287,20 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       await new Promise((resolve) => setTimeout(resolve, restartOpts.downMs ?? 0));
       services[index] = await start();
     };
+    const ended = async () => {
+      if (stopped) return [];
+      const states = await Promise.all(
+        services.map(async (service) => ({
+          role: service.role,
+          how: await service.ended().catch((e: Error) => `state unknown: ${e.message}`),
+        })),
+      );
+      return states.filter((s): s is { role: string; how: string } => s.how !== undefined);
+    };
     const lab: StartedLab = {
       runtime: opts.runtime,
       restart,
+      ended,
       session,
       runDir: opts.runDir,
       edge,

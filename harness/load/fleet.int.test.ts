@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Operation, Outcome } from "../k6/plan.ts";
 import type { RunPlanInput } from "../k6/terminal/plan-check.ts";
@@ -62,11 +63,12 @@ async function fleet(p: RunPlanInput): Promise<FleetRun & { counts: ReturnType<t
   return { ...run, counts: outcomeCounts(run.summary!) };
 }
 
-/** The pos_ops samples of a run's raw JSON output, in time order. */
+/** The pos_ops samples of a run's raw JSON output (k6-results.json.gz), in time order. */
 function opsTimeline(
   resultsPath: string,
 ): { op: Operation; outcome: Outcome; code?: string; time: number }[] {
-  return readFileSync(resultsPath, "utf8")
+  return gunzipSync(readFileSync(resultsPath))
+    .toString("utf8")
     .split("\n")
     .filter((line) => line.includes('"metric":"pos_ops"') && line.includes('"type":"Point"'))
     .map((line) => JSON.parse(line) as { data: { time: string; tags: Record<string, string> } })
@@ -77,6 +79,22 @@ function opsTimeline(
       time: Date.parse(data.time),
     }))
     .sort((a, b) => a.time - b.time);
+}
+
+/** The pos_unsettled samples of a run's raw output: tid, stan, batch and reason, in time order. */
+function unsettledSamples(resultsPath: string): Record<string, string>[] {
+  return gunzipSync(readFileSync(resultsPath))
+    .toString("utf8")
+    .split("\n")
+    .filter((line) => line.includes('"metric":"pos_unsettled"') && line.includes('"type":"Point"'))
+    .map((line) => JSON.parse(line) as { data: { time: string; tags: Record<string, string> } })
+    .sort((a, b) => Date.parse(a.data.time) - Date.parse(b.data.time))
+    .map(({ data: { tags } }) => ({
+      tid: tags.tid!,
+      stan: tags.stan!,
+      batch: tags.batch!,
+      reason: tags.reason!,
+    }));
 }
 
 interface Scripted {
@@ -294,6 +312,12 @@ describe("fleet.ts against scripted servers: one outcome per failure", () => {
     expect(seen[3]).toBe(`0400 ${firstStan} A0`);
     expect(run.counts.reversals).toEqual({ queued: 1, settled: 1, abandoned: 0 });
     expect(run.counts.sessions).toEqual({ signedIn: 3, signedOut: 2 });
+    // Reconciliation's side: every purchase not approved at the terminal, reversed or merely declined.
+    const secondStan = seen[4]!.split(" ")[1];
+    expect(unsettledSamples(run.resultsPath)).toEqual([
+      { tid: "POS00001", stan: firstStan, batch: expect.stringMatching(/^\d{6}$/), reason: "A0" },
+      { tid: "POS00001", stan: secondStan, batch: expect.stringMatching(/^\d{6}$/), reason: "declined:A0" },
+    ]);
   });
 
   it("long mode: an unanswered echo is timeout.idle and the terminal reconnects for the next one", async () => {

@@ -1,5 +1,6 @@
 import net from "node:net";
 import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { findK6, type K6Summary, runK6 } from "./k6.ts";
@@ -65,6 +66,18 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A Writable that keeps what it is given. */
+function textSink(): { stream: Writable; lines(): string[] } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  return { stream, lines: () => Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean) };
 }
 
 const stat = (summary: K6Summary | undefined, metric: string, name: string): number | undefined =>
@@ -166,6 +179,72 @@ describe("runK6 / findK6", () => {
     expect(exitCode).not.toBe(0);
     expect(stderr).toMatch(/TARGET_PORT must be set/);
     expect(summary).toBeUndefined();
+  });
+
+  it("streams k6's --out json lines into jsonOutput through a pipe, ended before it resolves", async () => {
+    const server = await startServer("echo");
+    const sink = textSink();
+    const { exitCode, stderr, summary } = await runK6({
+      script: SCRIPT,
+      cwd: REPO_ROOT,
+      env: { TARGET_PORT: String(server.port) },
+      timeoutMs: 90_000,
+      jsonOutput: sink.stream,
+    });
+    expect(exitCode, stderr).toBe(0);
+    expect(sink.stream.writableFinished).toBe(true);
+    const points = sink
+      .lines()
+      .map((line) => JSON.parse(line) as { type: string; metric: string })
+      .filter((json) => json.type === "Point");
+    expect(points.filter((p) => p.metric === "echo_rtt")).toHaveLength(stat(summary, "echo_rtt", "count")!);
+    expect(points.filter((p) => p.metric === "tcp_writes")).toHaveLength(20);
+  });
+
+  it("ends jsonOutput when k6 never opens the pipe (script error in init)", async () => {
+    const sink = textSink();
+    const { exitCode } = await runK6({
+      script: SCRIPT,
+      cwd: REPO_ROOT,
+      timeoutMs: 30_000,
+      jsonOutput: sink.stream,
+    });
+    expect(exitCode).not.toBe(0);
+    expect(sink.stream.writableFinished).toBe(true);
+    expect(sink.lines()).toEqual([]);
+  });
+
+  it("ends jsonOutput when k6 is stopped by the abort signal, before rejecting", async () => {
+    const server = await startServer("silent");
+    const sink = textSink();
+    const controller = new AbortController();
+    const run = runK6({
+      script: SCRIPT,
+      cwd: REPO_ROOT,
+      env: { TARGET_PORT: String(server.port), RESPONSE_TIMEOUT_MS: "60000" },
+      timeoutMs: 60_000,
+      signal: controller.signal,
+      jsonOutput: sink.stream,
+    });
+    setTimeout(() => controller.abort(new Error("operator pressed Ctrl-C")), 1_500);
+    await expect(run).rejects.toThrow("operator pressed Ctrl-C");
+    expect(sink.stream.writableFinished).toBe(true);
+    expect(sink.lines().length).toBeGreaterThan(0);
+  });
+
+  it("stops k6 and rejects when jsonOutput fails", async () => {
+    const server = await startServer("silent");
+    const failing = new Writable({
+      write: (_chunk, _encoding, callback) => callback(new Error("disk full")),
+    });
+    const run = runK6({
+      script: SCRIPT,
+      cwd: REPO_ROOT,
+      env: { TARGET_PORT: String(server.port), RESPONSE_TIMEOUT_MS: "60000" },
+      timeoutMs: 60_000,
+      jsonOutput: failing,
+    });
+    await expect(run).rejects.toThrow("k6's JSON output: disk full");
   });
 
   it("names what it looked for and the fix when no k6 is found", () => {

@@ -1,7 +1,10 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, createReadStream, constants as fsConstants, openSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { constants as osConstants, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { findTool } from "../shared/tools.ts";
 
 const SETUP_FIX = "run `bash scripts/setup.sh` (it builds k6 v2 with k6/x/tcp into .tools/bin/k6)";
@@ -58,6 +61,12 @@ export interface RunK6Options {
   signal?: AbortSignal;
   /** The k6 binary; default {@link findK6}(). */
   k6?: string;
+  /**
+   * Receives k6's `--out json` stream (one JSON object per line) while k6 runs, through a named pipe: nothing
+   * of it touches the disk unless this stream writes it. runK6 settles only once the stream has finished
+   * (ended after k6's last line, however k6 ended); a failing stream stops k6 and makes runK6 reject.
+   */
+  jsonOutput?: Writable;
 }
 
 export interface K6Result {
@@ -75,25 +84,69 @@ export async function runK6(opts: RunK6Options): Promise<K6Result> {
   const k6 = opts.k6 ?? findK6();
   const dir = await mkdtemp(join(tmpdir(), "posstorm-k6-"));
   const summaryPath = join(dir, "summary.json");
-  const args = [
-    "run",
-    "--no-usage-report",
-    "--quiet",
-    "--no-color",
-    "--summary-export",
-    summaryPath,
-    "--summary-trend-stats",
-    TREND_STATS,
-    ...Object.entries(opts.env ?? {}).flatMap(([name, value]) => ["--env", `${name}=${value}`]),
-    ...(opts.args ?? []),
-    opts.script,
-  ];
+  let results: ReturnType<typeof jsonOutputPipe> | undefined;
   try {
-    const { exitCode, stdout, stderr } = await spawnK6(k6, args, opts);
+    results = opts.jsonOutput ? jsonOutputPipe(dir, opts.jsonOutput) : undefined;
+    const args = [
+      "run",
+      "--no-usage-report",
+      "--quiet",
+      "--no-color",
+      "--summary-export",
+      summaryPath,
+      "--summary-trend-stats",
+      TREND_STATS,
+      ...(results ? ["--out", `json=${results.fifo}`] : []),
+      ...Object.entries(opts.env ?? {}).flatMap(([name, value]) => ["--env", `${name}=${value}`]),
+      ...(opts.args ?? []),
+      opts.script,
+    ];
+    const signal = results
+      ? opts.signal
+        ? AbortSignal.any([opts.signal, results.failed])
+        : results.failed
+      : opts.signal;
+    const { exitCode, stdout, stderr } = await spawnK6(k6, args, { ...opts, signal });
+    await results?.finished();
     return { exitCode, stdout, stderr, summary: await readSummary(summaryPath) };
   } finally {
+    await results?.finished().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A named pipe for k6's JSON output, read into `into` from the start. `finished()` (once k6 is gone) resolves
+ * when `into` has finished, or rejects with why it failed; `failed` aborts when it fails.
+ */
+function jsonOutputPipe(
+  dir: string,
+  into: Writable,
+): { fifo: string; failed: AbortSignal; finished(): Promise<void> } {
+  const fifo = join(dir, "results.fifo");
+  execFileSync("mkfifo", ["-m", "600", fifo]);
+  const failure = new AbortController();
+  // Opening the reading end waits for a writer: k6 opens the pipe when its outputs start.
+  const done = pipeline(createReadStream(fifo), into).catch((error: Error) => {
+    const wrapped = new Error(`k6's JSON output: ${error.message}`, { cause: error });
+    failure.abort(wrapped);
+    throw wrapped;
+  });
+  done.catch(() => undefined);
+  return {
+    fifo,
+    failed: failure.signal,
+    finished() {
+      // k6 is gone. Had it never opened the pipe, the reader would still wait for a writer: open and close one
+      // so that it reads the end. When the reader is gone already there is no one to wake (ENXIO).
+      try {
+        closeSync(openSync(fifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+      } catch {
+        // no reader left
+      }
+      return done;
+    },
+  };
 }
 
 function spawnK6(

@@ -1,7 +1,11 @@
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { Writable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { createGzip, type Gzip, constants as zlibConstants } from "node:zlib";
 
-// k6's `--out json=<file>` writes one JSON object per line: `Metric` declarations and `Point` samples
-// ({ metric, data: { time, value, tags } }). These helpers follow that file while k6 writes it.
+// k6's `--out json` writes one JSON object per line: `Metric` declarations and `Point` samples
+// ({ metric, data: { time, value, tags } }). runK6 streams them here while k6 runs: the recorder keeps
+// posstorm's lines, gzipped, in the run folder, and hands each sample to the live line and the aggregator.
 
 export interface Point {
   metric: string;
@@ -33,37 +37,151 @@ export function parsePoint(line: string): Point | undefined {
 }
 
 /**
- * Reads the lines appended to `file` since the last call (a partial last line waits for the next call).
- * Returns a reader; call it on a timer while k6 runs and once more after it exits.
+ * The run folder's raw samples: the lines of k6's JSON output that are posstorm's own metrics, gzipped. Every
+ * sample is kept; k6's own and k6/x/tcp's per-sample metrics (iterations, data_*, vus, tcp_*) are left out:
+ * their totals are in k6-summary.json.
  */
-export function lineFollower(file: string): () => string[] {
-  let offset = 0;
-  let rest = "";
-  const chunk = Buffer.alloc(1 << 20);
-  return () => {
-    let size: number;
+export const K6_RESULTS_FILE = "k6-results.json.gz";
+
+/** Whether a line of k6's JSON output goes into the run folder: `Metric` and `Point` lines of pos_* metrics. */
+export const isPosstormLine = (line: string): boolean => line.includes('"metric":"pos_');
+
+export interface ResultsRecorderOptions {
+  /** The gzipped JSON-lines file; created at the first kept line (no file: k6 wrote no posstorm sample). */
+  file: string;
+  /** Each kept sample, as it arrives (the live line, the streaming aggregator). */
+  onPoint?: (point: Point) => void;
+  /** Which lines to store (default isPosstormLine). */
+  keep?: (line: string) => boolean;
+  /** The file is flushed to a readable point this often while k6 runs (default 5,000 ms). */
+  flushIntervalMs?: number;
+}
+
+/** Sizes of one recording. */
+export interface RecordedResults {
+  file: string;
+  /** Lines k6 wrote, and the bytes of them. */
+  linesRead: number;
+  bytesRead: number;
+  /** Lines stored, their bytes uncompressed, and the file's size. */
+  linesKept: number;
+  bytesKept: number;
+  bytesStored: number;
+}
+
+/**
+ * A Writable for k6's `--out json` bytes: splits them into lines, hands each kept sample to `onPoint` and writes
+ * the kept lines gzipped to `file`. The file is a complete gzip stream once the recorder has finished (after
+ * `end()`, also when k6 was stopped early); an unfinished last line (k6 killed mid-write) is dropped.
+ */
+export class ResultsRecorder extends Writable {
+  readonly stats: RecordedResults;
+  private readonly options: ResultsRecorderOptions;
+  private readonly keep: (line: string) => boolean;
+  private readonly decoder = new StringDecoder("utf8");
+  private rest = "";
+  private gzip: Gzip | undefined;
+  private out: WriteStream | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ResultsRecorderOptions) {
+    super({ highWaterMark: 1 << 20 });
+    this.options = options;
+    this.keep = options.keep ?? isPosstormLine;
+    this.stats = {
+      file: options.file,
+      linesRead: 0,
+      bytesRead: 0,
+      linesKept: 0,
+      bytesKept: 0,
+      bytesStored: 0,
+    };
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.stats.bytesRead += chunk.length;
+    const lines = (this.rest + this.decoder.write(chunk)).split("\n");
+    this.rest = lines.pop() ?? "";
+    this.take(lines, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const last = this.rest + this.decoder.end();
+    this.rest = "";
+    this.take(last && isJson(last) ? [last] : [], (error) => {
+      if (error) return callback(error);
+      clearInterval(this.flushTimer);
+      const { gzip, out } = this;
+      if (!gzip || !out) return callback();
+      out.once("close", () => {
+        this.stats.bytesStored = out.bytesWritten;
+        callback();
+      });
+      gzip.end();
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearInterval(this.flushTimer);
+    this.gzip?.destroy();
+    this.out?.destroy();
+    callback(error);
+  }
+
+  private take(lines: string[], callback: (error?: Error | null) => void): void {
+    const kept: string[] = [];
     try {
-      size = statSync(file).size;
-    } catch {
-      return [];
-    }
-    if (size <= offset) return [];
-    const fd = openSync(file, "r");
-    try {
-      let text = rest;
-      while (offset < size) {
-        const read = readSync(fd, chunk, 0, Math.min(chunk.length, size - offset), offset);
-        if (read <= 0) break;
-        offset += read;
-        text += chunk.toString("utf8", 0, read);
+      for (const line of lines) {
+        if (line === "") continue;
+        this.stats.linesRead++;
+        if (!this.keep(line)) continue;
+        kept.push(line);
+        if (this.options.onPoint) {
+          const point = parsePoint(line);
+          if (point) this.options.onPoint(point);
+        }
       }
-      const lines = text.split("\n");
-      rest = lines.pop() ?? "";
-      return lines;
-    } finally {
-      closeSync(fd);
+    } catch (error) {
+      callback(error as Error);
+      return;
     }
-  };
+    if (kept.length === 0) {
+      callback();
+      return;
+    }
+    const text = `${kept.join("\n")}\n`;
+    this.stats.linesKept += kept.length;
+    this.stats.bytesKept += Buffer.byteLength(text);
+    if (this.open().write(text)) callback();
+    else this.gzip!.once("drain", () => callback());
+  }
+
+  private open(): Gzip {
+    if (this.gzip) return this.gzip;
+    const out = createWriteStream(this.options.file);
+    const gzip = createGzip();
+    const fail = (error: Error) => this.destroy(error);
+    out.on("error", fail);
+    gzip.on("error", fail);
+    gzip.pipe(out);
+    this.flushTimer = setInterval(
+      () => gzip.flush(zlibConstants.Z_SYNC_FLUSH),
+      this.options.flushIntervalMs ?? 5_000,
+    );
+    this.flushTimer.unref();
+    this.gzip = gzip;
+    this.out = out;
+    return gzip;
+  }
+}
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Operation counts of one second, for the live line: `op` → `outcome` → count. */

@@ -1,8 +1,8 @@
 import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createGunzip } from "node:zlib";
-import { type Point, parsePoint } from "../load/results.ts";
+import { createGunzip, constants as zlibConstants } from "node:zlib";
+import { K6_RESULTS_FILE, type Point, parsePoint } from "../load/results.ts";
 import { parsePrometheus } from "../sim/common/metrics.ts";
 import { type Histogram, newHistogram, recordMs } from "./histogram.ts";
 import { type CountTable, type RunSeries, SERIES_VERSION, type UnsettledPurchase } from "./series.ts";
@@ -29,6 +29,26 @@ export function keepServerMetric(key: string): boolean {
   const name = key.replace(/\{.*$/, "");
   if (!/^(switch|hsm|issuer)_/.test(name)) return false;
   return !/_(total|bucket|sum|count|created)$/.test(name);
+}
+
+/** The k6 metrics the aggregator reads; the per-VU gauges and pos_schedule_lag are left to k6's summary. */
+export const AGGREGATED_METRICS: ReadonlySet<string> = new Set([
+  "pos_ops",
+  "pos_op_duration",
+  "pos_timeouts",
+  "pos_retries",
+  "pos_skipped",
+  "pos_reversal_events",
+  "pos_session_changes",
+  "pos_unsettled",
+]);
+
+/** The metric a k6 `Point` line names, without parsing it (k6 writes `{"metric":"…",…`); else undefined. */
+function pointMetric(line: string): string | undefined {
+  const prefix = '{"metric":"';
+  if (!line.startsWith(prefix)) return undefined;
+  const end = line.indexOf('"', prefix.length);
+  return end < 0 ? undefined : line.slice(prefix.length, end);
 }
 
 export interface AggregatorOptions {
@@ -252,8 +272,11 @@ export interface AggregateFileOptions {
   stepS?: number;
 }
 
-/** k6's samples in a run folder: `k6-results.json`, or the same gzipped once the run is over. */
-export const K6_RESULTS_FILES = ["k6-results.json", "k6-results.json.gz"] as const;
+/**
+ * k6's samples in a run folder: `k6-results.json.gz` (posstorm's lines of k6's JSON output, gzipped as the run
+ * goes), or `k6-results.json` (k6's whole output, as runs wrote it before).
+ */
+export const K6_RESULTS_FILES = [K6_RESULTS_FILE, "k6-results.json"] as const;
 
 /** The k6 results file of a run folder, if any. */
 export function k6ResultsOf(runDir: string): string | undefined {
@@ -261,25 +284,35 @@ export function k6ResultsOf(runDir: string): string | undefined {
 }
 
 /**
- * Aggregates a finished (or interrupted) run folder: k6-results.json (or .json.gz) read line by line
- * (streamed: the file can be gigabytes), then the server scrapes: `server-metrics.jsonl` when the run kept
+ * Aggregates a finished (or interrupted) run folder: k6-results.json.gz (or .json) read line by line
+ * (streamed; a gzip stream cut short is read up to where it ends), then the server scrapes: `server-metrics.jsonl` when the run kept
  * one, otherwise the final scrape in `collected/<role>.metrics.prom` (one point, at the last k6 sample).
  */
 export async function aggregateFile(runDir: string, options: AggregateFileOptions = {}): Promise<RunSeries> {
   const results = k6ResultsOf(runDir);
-  if (!results) throw new Error(`${join(runDir, "k6-results.json")}: no such file (k6 wrote no results)`);
+  if (!results) {
+    throw new Error(
+      `${join(runDir, K6_RESULTS_FILE)} or k6-results.json: no such file (k6 wrote no results)`,
+    );
+  }
   let loadStartMs = options.loadStartMs ?? loadStartOf(runDir);
   let aggregator: Aggregator | undefined =
     loadStartMs === undefined ? undefined : createAggregator({ loadStartMs, stepS: options.stepS });
   const raw = createReadStream(results);
   const lines = createInterface({
-    input: (results.endsWith(".gz") ? raw.pipe(createGunzip()) : raw).setEncoding("utf8"),
+    input: (results.endsWith(".gz")
+      ? raw.pipe(createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH }))
+      : raw
+    ).setEncoding("utf8"),
     crlfDelay: Infinity,
   });
   let lastMs = loadStartMs ?? 0;
   for await (const line of lines) {
-    // Cheap filter first: most lines are k6's own metrics (tcp_*, iterations, vus …).
+    // Cheap filters first: k6's own metrics (tcp_*, iterations, vus …) fill files of the older, whole format;
+    // the gauges and pos_schedule_lag are not aggregated.
     if (!line.includes('"pos_')) continue;
+    const metric = pointMetric(line);
+    if (metric !== undefined && !AGGREGATED_METRICS.has(metric)) continue;
     const point = parsePoint(line);
     if (!point) continue;
     if (point.timeMs > lastMs) lastMs = point.timeMs;

@@ -57,6 +57,13 @@ export interface FaultSummary {
 export interface ReportModel {
   run: RunFacts;
   verdict: Verdict;
+  /**
+   * What `posstorm run` exits with for this run: the verdict's 0 or 1 when the run completed, 2 when it did not
+   * (failed or interrupted: the figures are partial and the SLOs do not decide).
+   */
+  exitCode: 0 | 1 | 2;
+  /** The run failed or was interrupted. */
+  incomplete: boolean;
   phases: SpanStats[];
   total: SpanStats;
   phaseWindows: PhaseWindow[];
@@ -108,6 +115,7 @@ export function buildModel({ run, plan, series, ledgers, slos }: ModelInputs): R
       if (n > 0) codes[op] = { ...codes[op], [code]: n };
     }
   }
+  const incomplete = run.status === "failed" || run.status === "interrupted";
   const notes: string[] = [];
   if (slos.length === 0) notes.push("The profile defines no SLOs: the verdict is a pass by default.");
   if (run.status && run.status !== "completed") {
@@ -130,6 +138,8 @@ export function buildModel({ run, plan, series, ledgers, slos }: ModelInputs): R
       versions: run.versions ?? {},
     },
     verdict,
+    exitCode: incomplete ? 2 : verdict.exitCode,
+    incomplete,
     phases: phaseStats,
     total,
     phaseWindows: phases,

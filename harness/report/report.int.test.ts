@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { runProfile } from "../cli/run/run-profile.ts";
 import { SERVER_SAMPLES_FILE } from "./aggregate.ts";
@@ -63,11 +64,11 @@ function findRunDir(reportsDir: string): string | undefined {
   return name ? join(reportsDir, name) : undefined;
 }
 
-/** Purchase outcomes counted straight from k6's JSON lines, without the aggregator. */
+/** Purchase outcomes counted straight from k6's JSON lines (gunzipped), without the aggregator. */
 function purchaseCounts(resultsFile: string): { total: number; timeouts: number } {
   let total = 0;
   let timeouts = 0;
-  for (const line of readFileSync(resultsFile, "utf8").split("\n")) {
+  for (const line of gunzipSync(readFileSync(resultsFile)).toString("utf8").split("\n")) {
     if (!line) continue;
     const json = JSON.parse(line);
     if (json.type !== "Point" || json.metric !== "pos_ops" || json.data.tags?.op !== "purchase") continue;
@@ -92,7 +93,7 @@ describe("posstorm report on a real run", () => {
     }
 
     // The purchase timeout rate of the report equals the one computed from the raw samples.
-    const raw = purchaseCounts(join(outcome.runDir, "k6-results.json"));
+    const raw = purchaseCounts(join(outcome.runDir, "k6-results.json.gz"));
     expect(raw.total).toBeGreaterThanOrEqual(180);
     const verdict = JSON.parse(readFileSync(rendered.files.verdict, "utf8"));
     const slo = verdict.slos.find((s: { id: string }) => s.id === "timeout-rate purchase");

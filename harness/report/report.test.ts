@@ -180,7 +180,21 @@ describe("renderRun", () => {
     const dir = fakeRunFolder({ seconds: steady(5, 10), fault: null, status: "interrupted" });
     const r = await renderRun(dir, { slos: [] });
     expect(r.exitCode).toBe(2);
-    expect(readFileSync(r.files.summary, "utf8")).toContain("The run did not complete (interrupted)");
+    const summary = readFileSync(r.files.summary, "utf8");
+    expect(summary).toContain("The run did not complete (interrupted)");
+    // Every output says so: no "all SLOs met" headline or exit code 0 for partial figures.
+    expect(summary.split("\n")[0]).toMatch(/⛔ run interrupted, partial figures/);
+    expect(summary).toContain("Exit code 2.");
+    expect(JSON.parse(readFileSync(r.files.verdict, "utf8"))).toMatchObject({
+      exitCode: 2,
+      runStatus: "interrupted",
+    });
+    const junit = readFileSync(r.files.junit, "utf8");
+    expect(junit).toMatch(
+      /<testcase classname="posstorm\.[^"]+\.run" name="run completed"[^>]*>\s*<failure message="run interrupted"/,
+    );
+    expect(junit).toMatch(/<testsuites name="posstorm" tests="1" failures="1"/);
+    expect(readFileSync(r.files.html, "utf8")).toContain('<span class="badge fail">RUN INTERRUPTED</span>');
   });
 
   it("is a harness failure without run.json, without any results, or with invalid SLOs", async () => {

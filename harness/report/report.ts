@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../k6/plan.ts";
 import { loadProfile } from "../profile/compile.ts";
-import { aggregateFile, k6ResultsOf } from "./aggregate.ts";
+import { aggregateFile, K6_RESULTS_FILES, k6ResultsOf } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";
 import { readLedgers } from "./reconcile.ts";
 import { renderHtml, uplotAssets } from "./render/html.ts";
@@ -13,7 +13,7 @@ import { type RunSeries, readSeries, SERIES_FILE, writeSeries } from "./series.t
 import { type Slo, type Verdict, validateSlos } from "./slo.ts";
 
 // `posstorm report <run-dir>`: read the run folder, evaluate, write verdict.json, summary.md, junit.xml and
-// report.html (and series.json when it had to aggregate k6-results.json).
+// report.html (and series.json when it had to aggregate k6-results.json.gz).
 
 /** A run folder that cannot be reported on: exit code 2. */
 export class ReportError extends Error {
@@ -23,7 +23,7 @@ export class ReportError extends Error {
 export interface RenderOptions {
   /** SLOs to judge by (default: those run.json recorded, else the profile file's `slos`). */
   slos?: readonly Slo[];
-  /** Aggregate k6-results.json again even when series.json exists. */
+  /** Aggregate k6-results.json.gz again even when series.json exists. */
   reaggregate?: boolean;
 }
 
@@ -56,7 +56,7 @@ function readJson<T>(file: string, what: string): T {
 }
 
 /**
- * The run's series: series.json, or k6-results.json aggregated (and, with `save`, written as series.json when
+ * The run's series: series.json, or k6-results.json.gz aggregated (and, with `save`, written as series.json when
  * the folder is writable).
  */
 export async function seriesOf(
@@ -71,7 +71,7 @@ export async function seriesOf(
     }
   }
   if (!k6ResultsOf(runDir)) {
-    throw new ReportError(`${runDir}: neither ${SERIES_FILE} nor k6-results.json: k6 did not run`);
+    throw new ReportError(`${runDir}: neither ${SERIES_FILE} nor ${K6_RESULTS_FILES[0]}: k6 did not run`);
   }
   const series = await aggregateFile(runDir);
   if (save) {
@@ -131,12 +131,11 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
   writeFileSync(files.summary, renderSummaryMarkdown(model));
   writeFileSync(files.junit, renderJUnit(model));
   writeFileSync(files.html, renderHtml(model, uplotAssets()));
-  const failedRun = run.status === "failed" || run.status === "interrupted";
   return {
     verdict: model.verdict,
     model,
     files,
-    exitCode: failedRun ? 2 : model.verdict.exitCode,
+    exitCode: model.exitCode,
     slosFrom,
   };
 }

@@ -1,3 +1,4 @@
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { REPO_ROOT } from "../../shared/repo.ts";
@@ -40,6 +41,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
       allowRemote: argv["allow-remote"],
       live: !argv.quiet,
     });
+    // In a CI job that collects step summaries (GITHUB_STEP_SUMMARY names a file), the verdict goes there too.
+    const stepSummary = process.env.GITHUB_STEP_SUMMARY;
+    const summary = join(outcome.runDir, "summary.md");
+    if (stepSummary && existsSync(summary)) appendFileSync(stepSummary, `${readFileSync(summary, "utf8")}\n`);
     process.exitCode = outcome.exitCode;
   },
 };

@@ -18,10 +18,11 @@ import { assertLoopback } from "../../lab/ports.ts";
 import { onShutdown } from "../../lab/shutdown.ts";
 import { type FleetRun, outcomeCounts, runFleet } from "../../load/fleet.ts";
 import { findK6 } from "../../load/k6.ts";
-import { LiveCounts, lineFollower, parsePoint } from "../../load/results.ts";
+import { K6_RESULTS_FILE, LiveCounts, type Point } from "../../load/results.ts";
 import { compilePlan, loadProfile, switchFleet, terminalSettings } from "../../profile/compile.ts";
 import type { Profile } from "../../profile/define.ts";
 import {
+  type Aggregator,
   createAggregator,
   renderRun,
   type Scraper,
@@ -31,6 +32,7 @@ import {
 } from "../../report/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { runStamp } from "./stamp.ts";
+import { describeEnded, watchLab } from "./watchdog.ts";
 
 // `posstorm run <profile>`: plan → lab up → k6 fleet + fault timeline → collect → lab down.
 // The run folder keeps what was collected whatever happens; Ctrl-C clears faults, stops the lab, exits 2.
@@ -127,6 +129,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   let lab: StartedLab | undefined;
   let scraper: Scraper | undefined;
   let writeSeriesNow: (() => void) | undefined;
+  /** Settles once k6 is gone and its raw results are written whole (k6-results.json.gz ended). */
+  let fleetSettled: Promise<unknown> | undefined;
   let timeline: StartedTimeline | undefined;
   let timelineResult: TimelineResult | undefined;
   const abort = new AbortController();
@@ -136,6 +140,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     timelineResult =
       timelineResult ?? (await timeline?.abort(status === "completed" ? "load ended" : status));
     if (timelineResult) run.timeline = timelineResult;
+    // The scraper's timer would otherwise keep the process alive after the run (runProfile as a library).
+    await scraper?.stop();
     if (lab) await collect(lab, runDir, log).catch((e: Error) => log(`collect: ${e.message}`));
     await lab?.stop();
     run.status = status;
@@ -151,6 +157,12 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     abort.abort(new Error("interrupted"));
     log("interrupted: clearing faults, stopping the lab, keeping what was collected");
     await finish("interrupted");
+    await fleetSettled;
+    try {
+      writeSeriesNow?.();
+    } catch (e) {
+      log(`series: ${(e as Error).message}`);
+    }
     await renderRun(runDir).catch((e: Error) => log(`partial report: ${e.message}`));
     log(`partial report in ${runDir}`);
   };
@@ -199,7 +211,16 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
 
     // Load start = the moment k6 is launched: faults at 0 are in place before the first terminal connects
     // (k6 needs a moment to initialise its VUs). The first sample's time is recorded beside it.
-    const fleet = runFleet({ plan, runDir, signal: abort.signal });
+    // k6's samples stream in as it writes them (runFleet stores them in k6-results.json.gz).
+    const live = new LiveCounts();
+    let aggregator: Aggregator | undefined;
+    const onPoint = (point: Point) => {
+      run.firstSampleAt ??= new Date(point.timeMs).toISOString();
+      live.add(point);
+      aggregator?.add(point);
+    };
+    const fleet = runFleet({ plan, runDir, signal: abort.signal, onPoint });
+    fleetSettled = fleet.catch(() => undefined);
     const loadStartMs = Date.now();
     run.loadStartedAt = new Date(loadStartMs).toISOString();
     if (chaosContext && entries.length > 0) {
@@ -211,25 +232,17 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
         timelineResult = result;
       });
     }
-    const aggregator = createAggregator({ loadStartMs });
+    const aggregate = createAggregator({ loadStartMs });
+    aggregator = aggregate;
     scraper = lab
       ? startServerScraper({
           admin: lab.admin,
           file: join(runDir, SERVER_SAMPLES_FILE),
-          onSample: (t, role, metrics) => aggregator.addServerSample(t, role, metrics),
+          onSample: (t, role, metrics) => aggregate.addServerSample(t, role, metrics),
         })
       : undefined;
-    writeSeriesNow = () => writeSeries(runDir, aggregator.result());
-    const follow = lineFollower(join(runDir, "k6-results.json"));
-    const live = new LiveCounts();
+    writeSeriesNow = () => writeSeries(runDir, aggregate.result());
     const tick = () => {
-      for (const line of follow()) {
-        const point = parsePoint(line);
-        if (!point) continue;
-        run.firstSampleAt ??= new Date(point.timeMs).toISOString();
-        live.add(point);
-        aggregator.add(point);
-      }
       if (run.firstSampleAt !== undefined && opts.live !== false) {
         const elapsedS = (Date.now() - loadStartMs) / 1000;
         const phase = phases.find((p) => elapsedS >= p.startS && elapsedS < p.endS)?.name ?? "drain";
@@ -237,15 +250,32 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       }
     };
     const ticker = setInterval(tick, 1000);
+    // A lab program that ends on its own stops the run: k6 is stopped, the faults cleared, exit 2.
+    let labFailure: string | undefined;
+    const stopWatch = lab
+      ? watchLab(lab, (ended) => {
+          labFailure = `${describeEnded(ended)}, ${((Date.now() - loadStartMs) / 1000).toFixed(1)} s into the load`;
+          log(`${labFailure}: stopping the run`);
+          abort.abort(new Error(labFailure));
+        })
+      : () => undefined;
     let result: FleetRun;
     try {
       result = await fleet;
+    } catch (error) {
+      throw new Error(labFailure ?? (error as Error).message, { cause: error });
     } finally {
       clearInterval(ticker);
-      tick();
+      stopWatch();
     }
+    if (labFailure) throw new Error(labFailure);
     if (timeline) timelineResult = await timeline.done;
-    run.k6 = { exitCode: result.exitCode, graceS: graceS(plan.terminal, plan.fleet.model) };
+    const { linesRead, bytesRead, linesKept, bytesStored } = result.results;
+    run.k6 = {
+      exitCode: result.exitCode,
+      graceS: graceS(plan.terminal, plan.fleet.model),
+      results: { file: K6_RESULTS_FILE, linesRead, bytesRead, linesKept, bytesStored },
+    };
     if (result.summary) {
       run.outcomes = outcomeCounts(result.summary);
       writeFileSync(join(runDir, "k6-summary.json"), `${JSON.stringify(result.summary.raw, null, 2)}\n`);
@@ -257,6 +287,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     }
     unregister();
     await finish("completed");
+    // The series the run aggregated as it went: the report need not read k6-results.json.gz again.
+    writeSeriesNow();
     log(`done: ${live.total} operations; run folder ${runDir}`);
     printFaults(timelineResult?.entries ?? [], log);
     const rendered = await renderRun(runDir);
@@ -271,6 +303,17 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     const message = (error as Error).message;
     log(`failed: ${message}`);
     await finish("failed", message).catch(() => undefined);
+    if (writeSeriesNow) {
+      // The load had started: what it measured until then is reported (the verdict does not decide the exit).
+      await fleetSettled;
+      try {
+        writeSeriesNow();
+        await renderRun(runDir);
+        log(`partial report in ${runDir}`);
+      } catch (e) {
+        log(`partial report: ${(e as Error).message}`);
+      }
+    }
     return { runId, runDir, status: "failed", exitCode: 2, error: message };
   }
 }

@@ -18,10 +18,12 @@ import { timeoutKind } from "./outcome.ts";
 // |                        |         |                           | over all VUs = terminals signed in at that moment        |
 // | pos_reversals_pending  | Gauge   |                           | reversals owed ON THIS VU (same caveat as pos_signed_in) |
 // | pos_reversal_events    | Counter | event: queued|settled|abandoned | Σ queued − settled − abandoned = pending, all VUs  |
-// | pos_unsettled          | Counter | tid, stan, batch, reason  | one per purchase sent and not approved at the terminal,  |
-// |                        |         |                           | when it queues the reversal: tid F41, stan F11 (6 digits),|
-// |                        |         |                           | batch F60.2 (6 digits), reason F39 of the 0400 (98/A0/06) |
-// | pos_skipped            | Counter | op, reason                | operations not attempted: no session after sign-in retries |
+// | pos_unsettled          | Counter | tid, stan, batch, reason  | one per purchase sent and not approved at the terminal:  |
+// |                        |         |                           | tid F41, stan F11 (6 digits), batch F60.2 (6 digits);    |
+// |                        |         |                           | reason: F39 of the 0400 it queues (98/A0/06), or         |
+// |                        |         |                           | declined:<F39> for a decline (nothing to reverse)        |
+// | pos_skipped            | Counter | op, reason                | operations not attempted: not-signed-in (no session after |
+// |                        |         |                           | sign-in retries) or reversal-pending (its reversal failed) |
 // | pos_schedule_lag       | Trend ms|                           | population: how late a sign-in or purchase started against |
 // |                        |         |                           | its planned time (an overloaded k6 shows here first)     |
 
@@ -61,7 +63,7 @@ export function recordReversal(event: "queued" | "settled" | "abandoned"): void 
   posReversalsPending.add(reversalsPending);
 }
 
-/** A purchase the terminal did not see approved and now owes a reversal for: its identity at the issuer. */
+/** A purchase the terminal did not see approved (declined, or owing a reversal): its identity at the issuer. */
 export function recordUnsettled(purchase: {
   tid: string;
   stan: string;
@@ -75,7 +77,7 @@ export function recordRetry(op: Operation): void {
   posRetries.add(1, { op });
 }
 
-export function recordSkipped(op: Operation, reason: "not-signed-in"): void {
+export function recordSkipped(op: Operation, reason: "not-signed-in" | "reversal-pending"): void {
   posSkipped.add(1, { op, reason });
 }
 

@@ -99,6 +99,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
+/** A purchase the terminal did not see approved, by its identity at the issuer (pos_unsettled). */
+function unsettled(original: PurchaseInput, reason: string): void {
+  recordUnsettled({ tid: original.terminalId, stan: original.stan, batch: original.batchNumber, reason });
+}
+
 export class Terminal {
   readonly tid: string;
   private readonly settings: TerminalSettings;
@@ -154,14 +159,16 @@ export class Terminal {
   }
 
   /**
-   * A purchase as a terminal makes it: first the pending reversal (if any, up to its attempts), then a
-   * sign-in when there is no session, then the 0200. Skipped (pos_skipped) when no session can be had.
-   * Nothing starts at or after the deadline unless `started`: an open-model iteration k6 started before it
-   * completes its chain (sign-in retries still stop at the deadline).
+   * A purchase as a terminal makes it: first one attempt at the pending reversal (if any), then a sign-in
+   * when there is no session, then the 0200. While a reversal is still owed after its attempt the sale is not
+   * started (pos_skipped, reason reversal-pending): the next transaction tries again, so the attempts are
+   * spread over the terminal's own pace instead of spent in one burst while the link is down. Skipped too
+   * when no session can be had. Nothing starts at or after the deadline unless `started`: an open-model
+   * iteration k6 started before it completes its chain (sign-in retries still stop at the deadline).
    */
   async transaction(started = false): Promise<void> {
     const late = () => !started && Date.now() >= this.ctx.deadline;
-    while (this.pending !== undefined) {
+    if (this.pending !== undefined) {
       if (late()) return;
       if (!this.signedIn && !(await this.signInWithRetry(started))) {
         recordSkipped("purchase", "not-signed-in");
@@ -169,6 +176,10 @@ export class Terminal {
       }
       if (late()) return;
       await this.exclusive(() => this.reversal());
+      if (this.pending !== undefined) {
+        recordSkipped("purchase", "reversal-pending");
+        return;
+      }
     }
     if (!this.signedIn && !(await this.signInWithRetry(started))) {
       recordSkipped("purchase", "not-signed-in");
@@ -430,6 +441,9 @@ export class Terminal {
     }
     this.followReply(reply.frame, code);
     if (code === "00") return this.finish("purchase", "approved", startedAt, code);
+    // Declined here, yet the issuer may have approved it (a switch that answers 98 and never reverses):
+    // reconciliation needs every purchase the terminal did not see approved, not only those it reverses.
+    unsettled(input, `declined:${code}`);
     return this.finish("purchase", "declined", startedAt, code, `response code ${code}`);
   }
 
@@ -437,12 +451,7 @@ export class Terminal {
     const original = readMessage(purchaseRequest, request);
     this.pending = { input: reversalFor(original, reason, authorizationCode), attempts: 0 };
     recordReversal("queued");
-    recordUnsettled({
-      tid: original.terminalId,
-      stan: original.stan,
-      batch: original.batchNumber,
-      reason,
-    });
+    unsettled(original, reason);
   }
 
   /** One attempt to deliver the pending reversal; settled on 00, 12 or 25, abandoned after its last attempt. */

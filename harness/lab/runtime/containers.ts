@@ -31,6 +31,8 @@ export interface StartedService extends AsyncDisposable {
   readonly role: string;
   readonly id: string;
   logs(): Promise<string>;
+  /** Undefined while the program runs (or was stopped by stop()); else how it ended (`exited with code 137`). */
+  ended(): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +88,13 @@ function wrap(role: string, started: StartedTestContainer): StartedService {
       });
       stream.destroy();
       return chunks.join("");
+    },
+    async ended() {
+      if (stopped) return undefined;
+      const client = await getContainerRuntimeClient();
+      const info = await client.container.inspect(client.container.getById(started.getId()));
+      if (info.State.Running) return undefined;
+      return `container exited with code ${info.State.ExitCode}${info.State.OOMKilled ? " (out of memory)" : ""}`;
     },
     stop,
     [Symbol.asyncDispose]: stop,

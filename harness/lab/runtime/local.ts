@@ -31,6 +31,10 @@ export async function startProcess(spec: ProcessSpec): Promise<StartedService> {
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let exit: string | undefined;
+  child.once("exit", (code, signal) => {
+    exit = signal ? `process killed by ${signal}` : `process exited with code ${code}`;
+  });
 
   try {
     await waitReady(child, spec);
@@ -58,6 +62,7 @@ export async function startProcess(spec: ProcessSpec): Promise<StartedService> {
     role: spec.role,
     id: `pid ${child.pid}`,
     logs: async () => lastLines(spec.logFile, 1_000),
+    ended: async () => (stopped ? undefined : exit),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -108,29 +108,70 @@ for (let box = 0; box < 8; box++) {
   }
 }
 
+// Key schedule tables: PC1 as byte-indexed contributions to the 28-bit halves C and D; PC2 as contributions of
+// each 7-bit chunk of C (D) to the first (last) 24 bits of a round key — PC2 takes its first 24 bits from C
+// and its last 24 from D. A schedule is then 16 lookups for PC1 and 8 per round, not a loop per bit (a
+// sign-in computes several schedules, and k6 interprets every operation).
+const PC1_C = new Int32Array(8 * 256);
+const PC1_D = new Int32Array(8 * 256);
+for (let i = 0; i < 28; i++) {
+  for (const [table, source] of [
+    [PC1_C, PC1[i]!],
+    [PC1_D, PC1[i + 28]!],
+  ] as const) {
+    const byte = (source - 1) >> 3;
+    const mask = 0x80 >> ((source - 1) & 7);
+    for (let v = 0; v < 256; v++) if (v & mask) table[byte * 256 + v]! |= 1 << (27 - i);
+  }
+}
+const PC2_C = new Int32Array(4 * 128);
+const PC2_D = new Int32Array(4 * 128);
+for (let j = 0; j < 48; j++) {
+  const table = j < 24 ? PC2_C : PC2_D;
+  const source = PC2[j]! - (j < 24 ? 1 : 29); // 0-based bit of C or D, MSB first
+  const chunk = Math.floor(source / 7);
+  const mask = 0x40 >> (source % 7);
+  for (let v = 0; v < 128; v++) if (v & mask) table[chunk * 128 + v]! |= 1 << (23 - (j % 24));
+}
+
+/** The 24 subkey bits a 28-bit half contributes through PC2. */
+function pc2Half(table: Int32Array, half: number): number {
+  return (
+    table[(half >>> 21) & 127]! |
+    table[128 + ((half >>> 14) & 127)]! |
+    table[256 + ((half >>> 7) & 127)]! |
+    table[384 + (half & 127)]!
+  );
+}
+
 /** The 16 round subkeys of one DES key: 16 × 8 six-bit groups, in round order. */
 export type DesSchedule = Int32Array;
 
 /** Computes the key schedule of an 8-byte key at `offset` (parity bits ignored). */
 export function desSchedule(key: Uint8Array, offset = 0): DesSchedule {
-  const keyBit = (n: number) => (key[offset + ((n - 1) >> 3)]! >> (7 - ((n - 1) & 7))) & 1;
   let c = 0;
   let d = 0;
-  for (let i = 0; i < 28; i++) {
-    c = (c << 1) | keyBit(PC1[i]!);
-    d = (d << 1) | keyBit(PC1[i + 28]!);
+  for (let b = 0; b < 8; b++) {
+    const v = key[offset + b]!;
+    c |= PC1_C[b * 256 + v]!;
+    d |= PC1_D[b * 256 + v]!;
   }
   const schedule = new Int32Array(128);
   for (let round = 0; round < 16; round++) {
     const s = SHIFTS[round]!;
     c = ((c << s) | (c >>> (28 - s))) & 0xfffffff;
     d = ((d << s) | (d >>> (28 - s))) & 0xfffffff;
-    const cdBit = (n: number) => (n <= 28 ? (c >>> (28 - n)) & 1 : (d >>> (56 - n)) & 1);
-    for (let group = 0; group < 8; group++) {
-      let six = 0;
-      for (let k = 0; k < 6; k++) six = (six << 1) | cdBit(PC2[group * 6 + k]!);
-      schedule[round * 8 + group] = six;
-    }
+    const left = pc2Half(PC2_C, c);
+    const right = pc2Half(PC2_D, d);
+    const k = round * 8;
+    schedule[k] = (left >>> 18) & 63;
+    schedule[k + 1] = (left >>> 12) & 63;
+    schedule[k + 2] = (left >>> 6) & 63;
+    schedule[k + 3] = left & 63;
+    schedule[k + 4] = (right >>> 18) & 63;
+    schedule[k + 5] = (right >>> 12) & 63;
+    schedule[k + 6] = (right >>> 6) & 63;
+    schedule[k + 7] = right & 63;
   }
   return schedule;
 }

@@ -124,12 +124,16 @@ export function renderHtml(model: ReportModel, assets: HtmlAssets): string {
   const title = `posstorm ${run.runId}`;
   const body: string[] = [];
   body.push(
-    `<header><h1>${escapeHtml(title)} <span class="badge ${verdict.status}">${verdict.status.toUpperCase()}</span></h1>`,
+    `<header><h1>${escapeHtml(title)} ${
+      model.incomplete
+        ? `<span class="badge fail">RUN ${escapeHtml(run.status.toUpperCase())}</span>`
+        : `<span class="badge ${verdict.status}">${verdict.status.toUpperCase()}</span>`
+    }</h1>`,
   );
   body.push(
     `<p class="muted">Profile <b>${escapeHtml(run.profile.name)}</b>${run.profile.description ? ` — ${escapeHtml(run.profile.description)}` : ""}. ` +
       `Run ${escapeHtml(run.status)}, load ${run.durationS} s from ${escapeHtml(run.loadStartedAt ?? "?")}, ` +
-      `${model.total.all.attempts.toLocaleString("en-US")} operations. Exit code ${verdict.exitCode}.</p></header>`,
+      `${model.total.all.attempts.toLocaleString("en-US")} operations. Exit code ${model.exitCode}.</p></header>`,
   );
   if (model.notes.length > 0) {
     body.push(`<div class="notes">${model.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join("")}</div>`);

@@ -14,7 +14,7 @@ export function renderVerdictJson(model: ReportModel): string {
       profile: run.profile.name,
       runStatus: run.status,
       status: verdict.status,
-      exitCode: verdict.exitCode,
+      exitCode: model.exitCode,
       counts: verdict.counts,
       slos: verdict.slos,
       phases: model.phases,

@@ -22,8 +22,8 @@ const attrs = (a: Record<string, string | number>) =>
 
 export function renderJUnit(model: ReportModel): string {
   const { run, verdict } = model;
-  const tests = verdict.slos.length;
-  const failures = verdict.counts.fail;
+  const tests = verdict.slos.length + (model.incomplete ? 1 : 0);
+  const failures = verdict.counts.fail + (model.incomplete ? 1 : 0);
   const skipped = verdict.counts["no-data"];
   const suite = `posstorm.${run.profile.name}`;
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
@@ -49,6 +49,15 @@ export function renderJUnit(model: ReportModel): string {
     lines.push(`      <property${attrs({ name, value })}/>`);
   }
   lines.push("    </properties>");
+  if (model.incomplete) {
+    // A run that did not complete fails CI whatever its partial figures say.
+    const message = `run ${run.status}${run.error ? `: ${run.error}` : ""}`;
+    lines.push(
+      `    <testcase${attrs({ classname: `${suite}.run`, name: "run completed", time: run.durationS })}>`,
+      `      <failure${attrs({ message, type: "run-incomplete" })}>${xmlEscape(message)}</failure>`,
+      "    </testcase>",
+    );
+  }
   for (const r of verdict.slos) {
     const open = `    <testcase${attrs({ classname: `${suite}.slo`, name: r.id, time: 0 })}`;
     const sentence = sloSentence(r);

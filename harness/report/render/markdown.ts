@@ -27,12 +27,15 @@ const VERDICT_HEADLINE = {
 export function renderSummaryMarkdown(model: ReportModel): string {
   const { run, verdict } = model;
   const out: string[] = [];
-  out.push(`## posstorm ${run.runId}: ${VERDICT_HEADLINE[verdict.status]}`);
+  const headline = model.incomplete
+    ? `⛔ run ${run.status}, partial figures (SLOs on them: ${verdict.status})`
+    : VERDICT_HEADLINE[verdict.status];
+  out.push(`## posstorm ${run.runId}: ${headline}`);
   out.push("");
   const description = run.profile.description ? ` (${run.profile.description})` : "";
   out.push(
     `Profile **${run.profile.name}**${description}. Run ${run.status}; load ${run.durationS} s, ` +
-      `${model.total.all.attempts.toLocaleString("en-US")} operations. Exit code ${verdict.exitCode}.`,
+      `${model.total.all.attempts.toLocaleString("en-US")} operations. Exit code ${model.exitCode}.`,
   );
   for (const note of model.notes) out.push("", `> ${note}`);
   out.push("");
