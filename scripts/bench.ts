@@ -409,9 +409,10 @@ export const suites: BenchSuite[] = [
           ...(best
             ? [
                 `At the maximum the processes measured use ${total(best).toFixed(2)} of the 2 cores, the client ` +
-                  `${best.clientCores.toFixed(2)}: the lab, not the client, is the limit. Toxiproxy logs every ` +
-                  `connection at trace level (LOG_LEVEL unset): ${f.toxiproxyLog.linesPerSignIn.toFixed(1)} JSON lines, ` +
-                  `${(f.toxiproxyLog.bytesPerSignIn / 1024).toFixed(1)} KiB per sign-in, carried by the shim and ` +
+                  `${best.clientCores.toFixed(2)}: the lab, not the client, is the limit. Toxiproxy logs at ` +
+                  `${process.env.POSSTORM_TOXIPROXY_LOG_LEVEL ?? "info"} level: ` +
+                  `${f.toxiproxyLog.linesPerSignIn.toFixed(1)} JSON lines, ` +
+                  `${(f.toxiproxyLog.bytesPerSignIn / 1024).toFixed(2)} KiB per sign-in, carried by the shim and ` +
                   "dockerd and read by the harness (the last two columns plus part of Toxiproxy's own).",
               ]
             : []),
@@ -450,8 +451,9 @@ export const suites: BenchSuite[] = [
           "few connect timeouts, resets and closes. Fault window 300–360 s: issuer a (3 purchases in 4) answers in " +
           "2 s, or for 40 % after the 30 s response timeout; each such purchase owes a reversal (pos_unsettled), sent " +
           "and approved later (issuer a's backlog drains over 10 s after the fault). Four programs scraped every " +
-          "second; the issuers' ledgers as collect() stores them (every purchase they saw, plain JSON). Then " +
-          "`posstorm report` (renderRun: series, ledgers, 9 SLOs incl. windows, recovery and one-sided, verdict.json, " +
+          "second; the issuers' ledgers as collect() stores them (every purchase they saw, one JSON entry per line, " +
+          "gzipped). Then `posstorm report` (renderRun: series, ledgers, 9 SLOs incl. windows, recovery and " +
+          "one-sided, verdict.json, " +
           "summary.md, junit.xml, report.html) in a Node process of its own per row: wall time, CPU " +
           "(process.cpuUsage) and the kernel's peak RSS of that process (resourceUsage().maxRSS). The step rows run " +
           "renderRun's steps one by one in one process (peak RSS so far).",
@@ -490,10 +492,13 @@ export const suites: BenchSuite[] = [
           ...(ledgerBytes > 0
             ? [
                 `The issuers' ledgers (${(r.ledgerEntries / 1e6).toFixed(2)} M entries) are ${megabytes(ledgerBytes)} ` +
-                  `of the ${megabytes(total)}, and the report's memory: \`readLedgers\` parses each file whole and ` +
-                  "`reconcile` indexes every entry, to look up the few unsettled purchases " +
-                  `(${r.unsettled.toLocaleString("en-US")} here). Without them the report peaks at ` +
-                  `${rawNoLedgers?.maxRssMiB.toFixed(0) ?? "?"} MiB instead of ${fromRaw?.maxRssMiB.toFixed(0) ?? "?"} MiB.`,
+                  `of the ${megabytes(total)}. \`reconcileRun\` streams them (gunzip, one line at a time) and keeps ` +
+                  "each issuer's tallies and only the entries an unsettled purchase names " +
+                  `(${r.unsettled.toLocaleString("en-US")} here): with them the report peaks at ` +
+                  `${fromSeries?.maxRssMiB.toFixed(0) ?? "?"} MiB from series.json and ` +
+                  `${fromRaw?.maxRssMiB.toFixed(0) ?? "?"} MiB from the raw file, without them at ` +
+                  `${seriesNoLedgers?.maxRssMiB.toFixed(0) ?? "?"} and ${rawNoLedgers?.maxRssMiB.toFixed(0) ?? "?"} MiB; ` +
+                  `reading them costs ${fromSeries && seriesNoLedgers ? (fromSeries.wallS - seriesNoLedgers.wallS).toFixed(1) : "?"} s.`,
               ]
             : []),
         ],

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { listManaged } from "../lab/runtime/containers.ts";
 import type { OutcomeCounts } from "../load/fleet.ts";
 import type { Reconciliation } from "../report/index.ts";
+import { readLedgers } from "../report/testing/ledgers.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import type { LedgerEntry } from "../sim/issuer/ledger.ts";
 
@@ -99,12 +100,11 @@ function misconfigured(
 
 const readJson = (runDir: string, file: string) => JSON.parse(readFileSync(join(runDir, file), "utf8"));
 
-/** Every entry of collected/issuer-*.ledger.json. */
-function ledgerEntries(runDir: string): LedgerEntry[] {
-  const dir = join(runDir, "collected");
-  const files = readdirSync(dir).filter((f) => /^issuer-.+\.ledger\.json$/.test(f));
-  expect(files.sort()).toEqual(["issuer-a.ledger.json", "issuer-b.ledger.json"]);
-  return files.flatMap((f) => readJson(dir, f).entries as LedgerEntry[]);
+/** Every entry of the issuers' ledgers in collected/. */
+async function ledgerEntries(runDir: string): Promise<LedgerEntry[]> {
+  const ledgers = await readLedgers(runDir);
+  expect(ledgers.map((l) => l.issuer)).toEqual(["issuer-a", "issuer-b"]);
+  return ledgers.flatMap((l) => l.entries);
 }
 
 const key = (t: { tid: string; stan: string; batch: string }) => `${t.tid}|${t.stan}|${t.batch}`;
@@ -134,7 +134,7 @@ describe("posstorm run exit codes", () => {
     expect(outcomes.reversals).toMatchObject({ queued: TERMINALS, settled: 0, abandoned: 0 });
 
     // The issuers' side alone: no terminal saw an approval, so each approval never reversed is one-sided.
-    const approved = ledgerEntries(runDir).filter(
+    const approved = (await ledgerEntries(runDir)).filter(
       (e) => e.status === "approved" && e.reversedAt === undefined,
     );
     expect(approved).toHaveLength(TERMINALS);
@@ -183,7 +183,7 @@ describe("posstorm run exit codes", () => {
     expect(outcomes.reversals).toMatchObject({ settled: queued, abandoned: 0 });
     expect(outcomes.byOutcome.purchase.approved).toBe(TERMINALS);
 
-    const entries = ledgerEntries(runDir);
+    const entries = await ledgerEntries(runDir);
     expect(entries.filter((e) => e.status === "reversed")).toHaveLength(queued);
     expect(entries.filter((e) => e.status === "approved")).toHaveLength(outcomes.byOutcome.purchase.approved);
 

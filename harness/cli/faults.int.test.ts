@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OUTCOMES } from "../k6/plan.ts";
 import type { OutcomeCounts } from "../load/fleet.ts";
+import { readLedgers } from "../report/testing/ledgers.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import { runProfile } from "./run/run-profile.ts";
 
@@ -25,7 +26,8 @@ interface Case {
 interface Result {
   outcomes: OutcomeCounts;
   summary: { metrics: Record<string, Record<string, number>> };
-  ledger: { entries: { status: string }[] };
+  /** issuer-a's. */
+  ledger: { entries: readonly { status: string }[] };
   run: { timeline?: { entries: { status: string; error?: string }[] } };
 }
 
@@ -57,9 +59,10 @@ async function runCase(name: string, c: Case): Promise<Result> {
   expect(outcome.status, outcome.error).toBe("completed");
   const run = JSON.parse(readFileSync(join(outcome.runDir, "run.json"), "utf8"));
   const summary = JSON.parse(readFileSync(join(outcome.runDir, "k6-summary.json"), "utf8"));
-  const ledger = JSON.parse(readFileSync(join(outcome.runDir, "collected", "issuer-a.ledger.json"), "utf8"));
+  const ledger = (await readLedgers(outcome.runDir)).find((l) => l.issuer === "issuer-a");
+  expect(ledger, "collected issuer-a ledger").toBeDefined();
   for (const entry of run.timeline?.entries ?? []) expect(entry.error, entry.error).toBeUndefined();
-  return { outcomes: run.outcomes, summary, ledger, run };
+  return { outcomes: run.outcomes, summary, ledger: ledger!, run };
 }
 
 const only = (counts: Record<string, number>) =>

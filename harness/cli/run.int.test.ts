@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listManaged } from "../lab/runtime/containers.ts";
+import { readLedgers } from "../report/testing/ledgers.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import { runProfile } from "./run/run-profile.ts";
 
@@ -46,7 +47,7 @@ describe("posstorm run", () => {
       expect(existsSync(join(outcome.runDir, file)), file).toBe(true);
     }
     expect(readdirSync(join(outcome.runDir, "collected"))).toEqual(
-      expect.arrayContaining(["issuer-a.ledger.json", "switch.metrics.prom"]),
+      expect.arrayContaining(["issuer-a.ledger.ndjson.gz", "switch.metrics.prom"]),
     );
     const run = readRun(outcome.runDir);
     expect(run.status).toBe("completed");
@@ -54,6 +55,14 @@ describe("posstorm run", () => {
     // Every purchase made was approved; on a loaded machine the last few may not start before the load ends.
     expect(run.outcomes.byOutcome.purchase.approved).toBe(run.outcomes.total.purchase);
     expect(run.outcomes.byOutcome.purchase.approved).toBeGreaterThanOrEqual(180);
+    // The issuers' ledgers, streamed gzipped into collected/, hold every approval; the report tallied them.
+    const entries = (await readLedgers(outcome.runDir)).flatMap((l) => l.entries);
+    const approvedAtIssuers = entries.filter((e) => e.status === "approved").length;
+    expect(approvedAtIssuers).toBeGreaterThanOrEqual(run.outcomes.byOutcome.purchase.approved);
+    const verdict = JSON.parse(readFileSync(join(outcome.runDir, "verdict.json"), "utf8"));
+    expect(
+      (verdict.reconciliation.issuers as { approved: number }[]).reduce((sum, i) => sum + i.approved, 0),
+    ).toBe(approvedAtIssuers);
     const fault = run.timeline.entries[0];
     expect(fault).toMatchObject({ name: "edge-latency", status: "cleared", clearedBy: "schedule" });
     expect(fault.appliedAt.sinceStartS).toBeGreaterThanOrEqual(9.5);
@@ -123,7 +132,7 @@ describe("posstorm run", () => {
     // What was measured before the crash is reported; nothing of the lab is left.
     expect(existsSync(join(outcome.runDir, "report.html"))).toBe(true);
     expect(readFileSync(join(outcome.runDir, "summary.md"), "utf8")).toMatch(/failed/i);
-    expect(existsSync(join(outcome.runDir, "collected", "issuer-a.ledger.json"))).toBe(true);
+    expect(existsSync(join(outcome.runDir, "collected", "issuer-a.ledger.ndjson.gz"))).toBe(true);
     expect((await listManaged()).filter((c) => c.session === killed)).toEqual([]);
   });
 

@@ -7,13 +7,14 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  type WriteStream,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createGzip, type Gzip } from "node:zlib";
 import type { EntryRecord, Phase } from "../chaos/index.ts";
 import { resolvePlan } from "../k6/terminal/plan-check.ts";
 import {
@@ -27,7 +28,7 @@ import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import { aggregateFile, createAggregator, SERVER_SAMPLES_FILE, type ServerSampleLine } from "./aggregate.ts";
 import { chartData } from "./charts.ts";
 import { buildModel, type RunJson } from "./model.ts";
-import { readLedgers } from "./reconcile.ts";
+import { ledgerFileOf, reconcileRun, terminalSideOf } from "./reconcile.ts";
 import { renderHtml, uplotAssets } from "./render/html.ts";
 import { renderVerdictJson } from "./render/json.ts";
 import { renderJUnit } from "./render/junit.ts";
@@ -270,7 +271,10 @@ export interface SyntheticRunOptions {
   opsPerS: number;
   /** Issuer a answers late (after the 30 s response timeout for 40 % of its purchases) in this window. */
   fault: { atS: number; forS: number };
-  /** Write the issuers' ledgers as `posstorm run` collects them: one entry per purchase an issuer saw. */
+  /**
+   * Write the issuers' ledgers as `posstorm run` collects them: one entry per purchase an issuer saw, NDJSON
+   * gzipped (collected/issuer-<name>.ledger.ndjson.gz).
+   */
   ledgers: boolean;
 }
 
@@ -375,7 +379,7 @@ const metricLine = (name: string, type: string, contains = "default") =>
   `{"type":"Metric","data":{"name":"${name}","type":"${type}","contains":"${contains}","thresholds":[],"submetrics":null},"metric":"${name}"}`;
 
 /** Appends to a file stream, waiting when it asks to. */
-async function put(out: WriteStream | ResultsRecorder, text: string): Promise<void> {
+async function put(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
 }
 
@@ -383,7 +387,7 @@ async function put(out: WriteStream | ResultsRecorder, text: string): Promise<vo
  * Writes `dir` as `posstorm run` leaves a completed run of an open-model purchase load: run.json (phases,
  * the fault's timeline, SLOs), plan.json, k6-results.json.gz (k6's JSON lines of every metric through the
  * ResultsRecorder, as runFleet stores them), server-metrics.jsonl (four programs scraped every second) and,
- * with `ledgers`, collected/issuer-{a,b}.ledger.json. No series.json: the report aggregates the raw file.
+ * with `ledgers`, collected/issuer-{a,b}.ledger.ndjson.gz. No series.json: the report aggregates the raw file.
  *
  * Outcomes: 98.8 % approved, 0.8 % declined (51/55/61), a few connect timeouts, resets and closes; in the
  * fault window issuer a (3 purchases in 4) answers in 2 s (median) or, for 40 %, after the 30 s response
@@ -412,11 +416,11 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
   };
   const ledgerOut = options.ledgers
     ? (["a", "b"] as const).map((issuer) => {
-        const out = createWriteStream(join(dir, "collected", `issuer-${issuer}.ledger.json`));
-        out.write(
-          `{"issuer":"${issuer.toUpperCase()}","issuerId":"9901000${issuer === "a" ? 0 : 1}","entries":[`,
-        );
-        return { out, first: true, rrn: 0 };
+        // as collect() stores GET /ledger?format=ndjson: gzipped as it arrives
+        const file = createWriteStream(join(dir, ledgerFileOf(`issuer-${issuer}`)));
+        const out: Gzip = createGzip();
+        out.pipe(file);
+        return { out, file, rrn: 0 };
       })
     : undefined;
   const serverOut = createWriteStream(join(dir, SERVER_SAMPLES_FILE));
@@ -595,8 +599,7 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
       for (const [issuer, entries] of ledgerLines.entries()) {
         if (entries.length === 0) continue;
         const ledger = ledgerOut[issuer]!;
-        await put(ledger.out, `${ledger.first ? "" : ","}${entries.join(",")}`);
-        ledger.first = false;
+        await put(ledger.out, `${entries.join("\n")}\n`);
         ledgerEntries += entries.length;
       }
     }
@@ -642,8 +645,8 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
     recorder.end(resolve);
   });
   for (const ledger of ledgerOut ?? []) {
-    ledger.out.end("]}");
-    await new Promise<void>((resolve) => ledger.out.once("close", () => resolve()));
+    ledger.out.end();
+    await new Promise<void>((resolve) => ledger.file.once("close", () => resolve()));
   }
   serverOut.end();
   await new Promise<void>((resolve) => serverOut.once("close", () => resolve()));
@@ -757,10 +760,10 @@ async function renderIn(dir: string, mode: RenderMode): Promise<RenderFigures> {
     const series = await aggregateFile(dir);
     writeSeries(dir, series);
     step("aggregate k6-results.json.gz, write series.json");
-    const ledgers = readLedgers(dir);
-    step("read the issuers' ledgers");
-    const model = buildModel({ run, plan, series, ledgers, slos: run.slos ?? [] });
-    step("evaluate: SLOs, reconciliation, phase figures, chart data");
+    const reconciliation = await reconcileRun(dir, terminalSideOf(series), series.loadStartMs);
+    step("reconcile: stream the issuers' ledgers");
+    const model = buildModel({ run, plan, series, reconciliation, slos: run.slos ?? [] });
+    step("evaluate: SLOs, phase figures, chart data");
     writeFileSync(join(dir, "verdict.json"), renderVerdictJson(model));
     writeFileSync(join(dir, "summary.md"), renderSummaryMarkdown(model));
     writeFileSync(join(dir, "junit.xml"), renderJUnit(model));

@@ -93,10 +93,12 @@ describe("createAggregator", () => {
     scrape(LOAD_START_MS + 2100, 3);
     const s = a.result();
     expect(Object.keys(s.server.switch!).sort()).toEqual([
+      "process_resident_memory_bytes",
       'switch_connections{mode="short"}',
       "switch_in_flight",
       "switch_late_replies_total",
     ]);
+    expect(keepServerMetric("process_heap_used_bytes")).toBe(false);
     expect(s.server.switch!.switch_in_flight).toEqual([2, null, 3]);
     expect(keepServerMetric("hsm_utilisation")).toBe(true);
     expect(keepServerMetric("issuer_queue_depth")).toBe(true);

@@ -18,6 +18,8 @@ const SERVER_ALWAYS = new Set([
   "switch_pending_reversals",
   "hsm_utilisation",
   "hsm_queue_depth",
+  // every program's memory: a soak's leaks show here
+  "process_resident_memory_bytes",
 ]);
 
 /**

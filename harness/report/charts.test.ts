@@ -44,12 +44,21 @@ describe("chartData", () => {
           ["switch_late_replies_total", s * 3],
         ]),
       );
-      a.addServerSample(LOAD_START_MS + s * 1000, "hsm", new Map([["hsm_utilisation", 0.25]]));
+      a.addServerSample(
+        LOAD_START_MS + s * 1000,
+        "hsm",
+        new Map([
+          ["hsm_utilisation", 0.25],
+          ["process_resident_memory_bytes", (64 + s) * 2 ** 20],
+        ]),
+      );
       a.addServerSample(LOAD_START_MS + s * 1000, "issuer-a", new Map([["issuer_queue_depth", 1]]));
     }
     const d = chartData(a.result(), []);
     const chart = (id: string) => d.charts.find((c) => c.id === id)!;
     expect(chart("switch").note).toBeUndefined();
+    // Memory per program, MiB: only the programs that report it.
+    expect(chart("memory").lines).toEqual([{ label: "hsm", values: [64, 65, null, 67], spanGaps: true }]);
     expect(chart("switch").lines).toEqual([
       { label: "in flight", values: [0, 1, null, 3], spanGaps: true },
       { label: "late replies/s", values: [null, 3, null, 3], spanGaps: true },

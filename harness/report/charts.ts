@@ -200,6 +200,21 @@ export function chartData(series: RunSeries, faults: readonly FaultWindow[]): Ch
     });
   }
 
+  const roles = Object.keys(series.server)
+    .filter((role) => series.server[role]?.process_resident_memory_bytes)
+    .sort();
+  if (roles.length > 0) {
+    charts.push({
+      id: "memory",
+      title: "Lab programs: resident memory",
+      unit: "MiB",
+      lines: scraped(
+        roles.map((role) => line(role, server(role, "process_resident_memory_bytes", 1 / 2 ** 20))),
+      ),
+      ...(serverNote ? { note: serverNote } : {}),
+    });
+  }
+
   return {
     x,
     faults: [...faults],

@@ -16,7 +16,13 @@ export {
   type RegressionThreshold,
 } from "./compare.ts";
 export { type PhaseWindow, phaseWindows } from "./phases.ts";
-export { type Reconciliation, readLedgers, reconcile } from "./reconcile.ts";
+export {
+  ledgerFileOf,
+  type Reconciliation,
+  reconcile,
+  reconcileRun,
+  terminalSideOf,
+} from "./reconcile.ts";
 export { REPORT_FILES, type RenderedRun, ReportError, renderRun } from "./report.ts";
 export { type Scraper, startServerScraper } from "./scrape.ts";
 export {

@@ -3,13 +3,14 @@ import type { RunPlan } from "../k6/plan.ts";
 import { maskPan } from "../protocol/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";
-import { type LedgerFile, type Reconciliation, reconcile } from "./reconcile.ts";
-import { type RunSeries, sumOver } from "./series.ts";
+import type { Reconciliation } from "./reconcile.ts";
+import type { RunSeries } from "./series.ts";
 import { evaluate, type Slo, type Verdict } from "./slo.ts";
 import { type SpanStats, summarise } from "./stats.ts";
 
-// Everything the renderers format, computed at once from the run's files (already read): the verdict, the
-// per-phase figures, the reconciliation and the chart data. Pure; report.ts does the reading and writing.
+// Everything the renderers format, computed at once from the run's files (already read) and the reconciliation
+// (reconcile.ts streams the ledgers): the verdict, the per-phase figures and the chart data. Pure; report.ts
+// does the reading and writing.
 
 /** The parts of run.json the report reads (harness/cli/run/run-profile.ts writes it). */
 export interface RunJson {
@@ -82,11 +83,12 @@ export interface ModelInputs {
   run: RunJson;
   plan?: RunPlan;
   series: RunSeries;
-  ledgers: readonly LedgerFile[];
+  /** The issuers' ledgers against the series' pos_unsettled (reconcileRun, or reconcile in memory). */
+  reconciliation: Reconciliation;
   slos: readonly Slo[];
 }
 
-export function buildModel({ run, plan, series, ledgers, slos }: ModelInputs): ReportModel {
+export function buildModel({ run, plan, series, reconciliation, slos }: ModelInputs): ReportModel {
   const entries = run.timeline?.entries ?? [];
   const durationS = plan?.durationS ?? Math.max(0, ...(run.phases ?? []).map((p) => p.endS));
   const phases = phaseWindows({
@@ -97,15 +99,6 @@ export function buildModel({ run, plan, series, ledgers, slos }: ModelInputs): R
     durationS,
     endOfDataS: series.slots * series.stepS,
   });
-  const reversalsQueued = sumOver(
-    series.reversals.queued,
-    Array.from({ length: series.slots }, (_, i) => i),
-  );
-  const reconciliation = reconcile(
-    ledgers,
-    { unsettled: series.unsettled, reversalsQueued },
-    series.loadStartMs,
-  );
   const verdict = evaluate(slos, series, phases, reconciliation);
   const { phases: phaseStats, total } = summarise(series, phases, durationS);
   const codes: Record<string, Record<string, number>> = {};

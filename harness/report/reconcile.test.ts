@@ -1,9 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { readLedgers, reconcile } from "./reconcile.ts";
+import type { LedgerEntry } from "../sim/issuer/ledger.ts";
+import { type LedgerFile, ledgerFiles, type Reconciliation, reconcile, reconcileRun } from "./reconcile.ts";
 import type { UnsettledPurchase } from "./series.ts";
+import { type LedgerFormat, readLedgers, writeLedger } from "./testing/ledgers.ts";
 import { ledgerEntry } from "./testing/run-folder.ts";
 import { LOAD_START_MS } from "./testing/series.ts";
 
@@ -119,23 +122,216 @@ describe("reconcile", () => {
   });
 });
 
-describe("readLedgers", () => {
-  it("reads collected/issuer-*.ledger.json, named after the file", () => {
+// Ledgers of every kind reconciliation meets, and the terminals' samples against them.
+const fixture: { ledgers: LedgerFile[]; unsettled: UnsettledPurchase[]; reversalsQueued: number } = {
+  ledgers: [
+    {
+      issuer: "issuer-a",
+      entries: [
+        ledgerEntry({ tid: "POS00001", stan: "000001" }), // approved, terminal saw it: fine
+        ledgerEntry({ tid: "POS00002", stan: "000002", repliedAt: LOAD_START_MS + 9000 }), // one-sided
+        ledgerEntry({
+          tid: "POS00003",
+          stan: "000003",
+          status: "reversed",
+          reversedAt: LOAD_START_MS + 8000,
+        }),
+        ledgerEntry({ tid: "POS00004", stan: "000004", status: "declined", responseCode: "51" }),
+        // one-sided, PAN whole in the ledger, no auth code
+        ledgerEntry({ tid: "POS00005", stan: "000005", pan: "6222021234567890123", authCode: undefined }),
+        // a batch-less sample matches both batches
+        ledgerEntry({ tid: "POS00007", stan: "000007", batch: "000001", status: "reversed" }),
+        ledgerEntry({ tid: "POS00007", stan: "000007", batch: "000002", repliedAt: LOAD_START_MS + 3000 }),
+        ledgerEntry({ tid: "POS00008", stan: "000008", batch: "000002" }), // sample says batch 000001
+      ],
+    },
+    {
+      issuer: "issuer-b",
+      entries: [
+        ledgerEntry({ tid: "POS00006", stan: "000006", replySent: false, pan: "4111-1111-1111-1111" }),
+        ledgerEntry({ tid: "POS00007", stan: "000007", batch: "000003", status: "declined" }),
+        ledgerEntry({ tid: "POS00010", stan: "000010", status: "reversed" }),
+      ],
+    },
+  ],
+  unsettled: [
+    unsettled("POS00002", "000002"),
+    unsettled("POS00002", "000002", { reason: "06" }), // the same purchase twice: counted once
+    unsettled("POS00003", "000003"),
+    unsettled("POS00004", "000004", { reason: "declined:51" }),
+    unsettled("POS00005", "000005", { reason: undefined }),
+    unsettled("POS00006", "000006", { batch: undefined }),
+    unsettled("POS00007", "000007", { batch: undefined }),
+    unsettled("POS00008", "000008"),
+    unsettled("POS00009", "000009"), // never reached an issuer
+  ],
+  reversalsQueued: 8,
+};
+
+/** What reconcile() of the version that parsed whole ledger.json files gave for `fixture`. */
+const expected: Reconciliation = {
+  issuerSide: true,
+  terminalSide: "complete",
+  issuers: [
+    {
+      issuer: "issuer-a",
+      approved: 5,
+      declined: 1,
+      reversed: 2,
+    },
+    {
+      issuer: "issuer-b",
+      approved: 1,
+      declined: 1,
+      reversed: 1,
+    },
+  ],
+  unsettled: 9,
+  reversedAtIssuer: 2,
+  notApprovedAtIssuer: 4,
+  oneSided: 4,
+  first: [
+    {
+      issuer: "issuer-a",
+      tid: "POS00007",
+      stan: "000007",
+      batch: "000002",
+      pan: "6222 02** **** ***1 234",
+      amountMinor: 12345,
+      authCode: "123456",
+      approvedAtS: 3,
+      replySent: true,
+      terminalReason: "98",
+    },
+    {
+      issuer: "issuer-a",
+      tid: "POS00005",
+      stan: "000005",
+      batch: "000001",
+      pan: "6222 02** **** ***0 123",
+      amountMinor: 12345,
+      approvedAtS: 5.02,
+      replySent: true,
+    },
+    {
+      issuer: "issuer-b",
+      tid: "POS00006",
+      stan: "000006",
+      batch: "000001",
+      pan: "4111 11** **** 1111",
+      amountMinor: 12345,
+      authCode: "123456",
+      approvedAtS: 5.02,
+      replySent: false,
+      terminalReason: "98",
+    },
+    {
+      issuer: "issuer-a",
+      tid: "POS00002",
+      stan: "000002",
+      batch: "000001",
+      pan: "6222 02** **** ***1 234",
+      amountMinor: 12345,
+      authCode: "123456",
+      approvedAtS: 9,
+      replySent: true,
+      terminalReason: "98",
+    },
+  ],
+};
+
+function runFolder(ledgers: readonly LedgerFile[], formats: LedgerFormat[] = ["ndjson.gz"]): string {
+  const dir = mkdtempSync(join(tmpdir(), "posstorm-ledgers-"));
+  for (const [i, l] of ledgers.entries()) writeLedger(dir, l.issuer, l.entries, formats[i % formats.length]);
+  return dir;
+}
+
+const terminal = { unsettled: fixture.unsettled, reversalsQueued: fixture.reversalsQueued };
+
+describe("reconcileRun: the ledgers of a run folder, streamed", () => {
+  it("gives what the whole-file reconciliation gave, from gzipped NDJSON, from older ledger.json, or both", async () => {
+    expect(reconcile(fixture.ledgers, terminal, LOAD_START_MS)).toEqual(expected);
+    for (const formats of [["ndjson.gz"], ["json"], ["json", "ndjson.gz"]] as LedgerFormat[][]) {
+      const dir = runFolder(fixture.ledgers, formats);
+      expect(await reconcileRun(dir, terminal, LOAD_START_MS), formats.join()).toEqual(expected);
+      expect(await readLedgers(dir)).toEqual(JSON.parse(JSON.stringify(fixture.ledgers)));
+    }
+    const stored = readFileSync(join(runFolder(fixture.ledgers), "collected", "issuer-a.ledger.ndjson.gz"));
+    expect(stored.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+  });
+
+  it("tallies every issuer also when no sample is owed, or the terminal side is missing", async () => {
+    const dir = runFolder(fixture.ledgers);
+    for (const side of [
+      { unsettled: [], reversalsQueued: 0 },
+      { unsettled: [], reversalsQueued: 4 },
+      { unsettled: fixture.unsettled.slice(0, 1), reversalsQueued: 1 },
+    ]) {
+      expect(await reconcileRun(dir, side, LOAD_START_MS)).toEqual(
+        reconcile(fixture.ledgers, side, LOAD_START_MS),
+      );
+    }
+    const empty = mkdtempSync(join(tmpdir(), "posstorm-ledgers-"));
+    expect(await reconcileRun(empty, terminal, LOAD_START_MS)).toEqual(
+      reconcile([], terminal, LOAD_START_MS),
+    );
+    mkdirSync(join(empty, "collected"));
+    expect(await reconcileRun(empty, terminal, LOAD_START_MS)).toMatchObject({
+      issuerSide: false,
+      oneSided: null,
+    });
+  });
+
+  it("reads an NDJSON ledger whose last line has no newline, and skips blank lines", async () => {
     const dir = mkdtempSync(join(tmpdir(), "posstorm-ledgers-"));
-    expect(readLedgers(dir)).toEqual([]);
     mkdirSync(join(dir, "collected"));
-    writeFileSync(
-      join(dir, "collected", "issuer-b.ledger.json"),
-      JSON.stringify({ issuer: "B", issuerId: "9902", entries: [] }),
+    const lines = fixture.ledgers[0]!.entries.map((e) => JSON.stringify(e));
+    writeFileSync(join(dir, "collected", "issuer-a.ledger.ndjson.gz"), gzipSync(`\n${lines.join("\n\n")}`));
+    expect(await readLedgers(dir)).toEqual([JSON.parse(JSON.stringify(fixture.ledgers[0]))]);
+  });
+
+  it("names the file of a ledger cut short or not JSON, and does not crash", async () => {
+    const many = Array.from({ length: 5_000 }, (_, i) =>
+      ledgerEntry({ tid: "POS00001", stan: String(i).padStart(6, "0") }),
     );
-    writeFileSync(
-      join(dir, "collected", "issuer-a.ledger.json"),
-      JSON.stringify({ issuer: "A", entries: [ledgerEntry({ tid: "T", stan: "1" })] }),
+    const dir = runFolder([{ issuer: "issuer-a", entries: many }]);
+    const file = join(dir, "collected", "issuer-a.ledger.ndjson.gz");
+    const whole = readFileSync(file);
+    writeFileSync(file, whole.subarray(0, Math.floor(whole.length / 2)));
+    await expect(reconcileRun(dir, terminal, LOAD_START_MS)).rejects.toThrow(
+      new RegExp(`^${file.replaceAll(".", "\\.")}: cut short after line \\d+ \\(the gzip stream ends early`),
     );
+    writeFileSync(file, gzipSync(`${JSON.stringify(many[0])}\n{"tid":"POS0\n`));
+    await expect(reconcileRun(dir, terminal, LOAD_START_MS)).rejects.toThrow(`${file}: line 2 is not JSON`);
+    writeFileSync(file, gzipSync(`${JSON.stringify(many[0])}\n\n{"tid":"POS0`));
+    await expect(reconcileRun(dir, terminal, LOAD_START_MS)).rejects.toThrow(`${file}: line 3 is not JSON`);
+    writeFileSync(file, "not gzip at all");
+    await expect(reconcileRun(dir, terminal, LOAD_START_MS)).rejects.toThrow(
+      `${file}: incorrect header check`,
+    );
+    writeFileSync(file, whole);
+    writeFileSync(join(dir, "collected", "issuer-b.ledger.json"), '{"entries": [');
+    await expect(reconcileRun(dir, terminal, LOAD_START_MS)).rejects.toThrow(
+      `${join(dir, "collected", "issuer-b.ledger.json")}: `,
+    );
+  });
+});
+
+describe("ledgerFiles", () => {
+  it("finds collected/issuer-*.ledger.ndjson.gz and older ledger.json, named after the file, the new one first", () => {
+    const dir = mkdtempSync(join(tmpdir(), "posstorm-ledgers-"));
+    expect(ledgerFiles(dir)).toEqual([]);
+    const entries: LedgerEntry[] = [ledgerEntry({ tid: "T", stan: "1" })];
+    writeLedger(dir, "issuer-b", entries, "json");
+    writeLedger(dir, "issuer-a", entries, "json");
+    writeLedger(dir, "issuer-a", entries);
+    writeLedger(dir, "issuer-c", entries);
     writeFileSync(join(dir, "collected", "switch.metrics.prom"), "x 1\n");
-    expect(readLedgers(dir).map((l) => [l.issuer, l.entries.length])).toEqual([
-      ["issuer-a", 1],
-      ["issuer-b", 0],
+    writeFileSync(join(dir, "collected", "issuer-d.ledger.ndjson.gz.partial"), "");
+    expect(ledgerFiles(dir)).toEqual([
+      { issuer: "issuer-a", file: join(dir, "collected", "issuer-a.ledger.ndjson.gz") },
+      { issuer: "issuer-b", file: join(dir, "collected", "issuer-b.ledger.json") },
+      { issuer: "issuer-c", file: join(dir, "collected", "issuer-c.ledger.ndjson.gz") },
     ]);
   });
 });

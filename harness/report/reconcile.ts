@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createGunzip } from "node:zlib";
 import { maskPan } from "../protocol/index.ts";
 import type { LedgerEntry } from "../sim/issuer/ledger.ts";
-import type { UnsettledPurchase } from "./series.ts";
+import { type RunSeries, sumOver, type UnsettledPurchase } from "./series.ts";
 
 // Reconciliation after a run: the issuers' ledgers against what the terminals saw. A one-sided transaction is
 // a purchase the issuer approved and never reversed while its terminal did not see the approval (it timed out,
@@ -11,12 +13,31 @@ import type { UnsettledPurchase } from "./series.ts";
 //
 // The terminals' side is the k6 metric `pos_unsettled{tid, stan, batch, reason}`: one sample for each purchase
 // that was sent and not approved at the terminal (the moment it queues a reversal). Low volume by design.
+//
+// The issuers' side is large (one entry per purchase an issuer saw: ~1 M, ~300 MB of JSON for 10 minutes at
+// 2,000/s): the ledger files are read as a stream, and only the entries an unsettled sample names are kept.
 
-/** `collected/issuer-<name>.ledger.json`, as the issuer simulator's GET /ledger returns it. */
+/**
+ * A ledger in `collected/`: `issuer-<name>.ledger.ndjson.gz` (GET /ledger?format=ndjson gzipped, one entry per
+ * line), or `issuer-<name>.ledger.json` in run folders of older versions (GET /ledger's JSON document).
+ */
+export const LEDGER_FILE_SUFFIX = ".ledger.ndjson.gz";
+const OLD_LEDGER_FILE_SUFFIX = ".ledger.json";
+
+/** Where `posstorm run` stores the ledger of the lab program `issuer` (`issuer-a`), relative to the run folder. */
+export const ledgerFileOf = (issuer: string) => join("collected", `${issuer}${LEDGER_FILE_SUFFIX}`);
+
+/** A ledger held in memory (tests, and the in-memory `reconcile`). */
 export interface LedgerFile {
+  /** The lab program, e.g. `issuer-a` (the file's name). */
   issuer: string;
-  issuerId?: string;
-  entries: LedgerEntry[];
+  entries: readonly LedgerEntry[];
+}
+
+/** A ledger file of a run folder. */
+export interface LedgerSource {
+  issuer: string;
+  file: string;
 }
 
 export interface OneSidedTransaction {
@@ -80,24 +101,78 @@ function maskedPan(pan: string): string {
   return /^\d{8,19}$/.test(digits) ? maskPan(digits) : pan;
 }
 
-export function reconcile(
-  ledgers: readonly LedgerFile[],
+/** The terminals' side of a run from its series. */
+export function terminalSideOf(series: RunSeries): TerminalSide {
+  return {
+    unsettled: series.unsettled,
+    reversalsQueued: sumOver(
+      series.reversals.queued,
+      Array.from({ length: series.slots }, (_, i) => i),
+    ),
+  };
+}
+
+const terminalSideStatus = (terminal: TerminalSide): Reconciliation["terminalSide"] =>
+  terminal.unsettled.length === 0 && terminal.reversalsQueued > 0 ? "missing" : "complete";
+
+interface Matched {
+  issuer: string;
+  entry: LedgerEntry;
+}
+
+/**
+ * What reconciliation keeps of the ledgers, fed one entry at a time: each issuer's tally, and only the entries
+ * an unsettled sample names (TID + STAN + batch, as the switch reverses; TID + STAN for a sample without batch).
+ */
+class LedgerScan {
+  readonly issuers: IssuerTally[] = [];
+  /** The last entry of each wanted key, as a map of every entry would hold. */
+  readonly byKey = new Map<string, Matched>();
+  /** Every entry of each wanted TID + STAN, in ledger order. */
+  readonly byTidStan = new Map<string, Matched[]>();
+  private readonly keys = new Set<string>();
+  private readonly tidStans = new Set<string>();
+
+  constructor(unsettled: readonly UnsettledPurchase[]) {
+    for (const u of unsettled) {
+      if (u.batch !== undefined) this.keys.add(`${u.tid}|${u.stan}|${u.batch}`);
+      else this.tidStans.add(`${u.tid}|${u.stan}`);
+    }
+  }
+
+  /** Starts the next issuer's ledger; returns what takes its entries. */
+  issuer(issuer: string): (entry: LedgerEntry) => void {
+    const tally: IssuerTally = { issuer, approved: 0, declined: 0, reversed: 0 };
+    this.issuers.push(tally);
+    const { keys, tidStans, byKey, byTidStan } = this;
+    const wanted = keys.size > 0 || tidStans.size > 0;
+    return (entry) => {
+      tally[entry.status]++;
+      if (!wanted) return;
+      const tidStan = `${entry.tid}|${entry.stan}`;
+      const key = `${tidStan}|${entry.batch}`;
+      if (keys.has(key)) byKey.set(key, { issuer, entry });
+      if (tidStans.has(tidStan)) {
+        const list = byTidStan.get(tidStan);
+        if (list) list.push({ issuer, entry });
+        else byTidStan.set(tidStan, [{ issuer, entry }]);
+      }
+    };
+  }
+}
+
+function settle(
+  scan: LedgerScan,
+  issuerSide: boolean,
   terminal: TerminalSide,
   loadStartMs: number,
-  limit = 10,
+  limit: number,
 ): Reconciliation {
-  const issuers = ledgers.map((l) => {
-    const tally: IssuerTally = { issuer: l.issuer, approved: 0, declined: 0, reversed: 0 };
-    for (const e of l.entries) tally[e.status]++;
-    return tally;
-  });
-  const terminalSide =
-    terminal.unsettled.length === 0 && terminal.reversalsQueued > 0 ? "missing" : "complete";
-  const issuerSide = ledgers.length > 0;
+  const terminalSide = terminalSideStatus(terminal);
   const base = {
     issuerSide,
     terminalSide,
-    issuers,
+    issuers: scan.issuers,
     unsettled: terminal.unsettled.length,
   } as const;
   if (!issuerSide || terminalSide === "missing") {
@@ -112,18 +187,6 @@ export function reconcile(
         : `${terminal.reversalsQueued} reversal(s) queued but no pos_unsettled samples: the terminal model does not report which purchases it did not see approved`,
     };
   }
-  // Ledger keys: TID + STAN + batch, as the switch reverses; a sample without batch matches any batch.
-  const byKey = new Map<string, { issuer: string; entry: LedgerEntry }>();
-  const byTidStan = new Map<string, { issuer: string; entry: LedgerEntry }[]>();
-  for (const l of ledgers) {
-    for (const entry of l.entries) {
-      byKey.set(`${entry.tid}|${entry.stan}|${entry.batch}`, { issuer: l.issuer, entry });
-      const k = `${entry.tid}|${entry.stan}`;
-      const list = byTidStan.get(k);
-      if (list) list.push({ issuer: l.issuer, entry });
-      else byTidStan.set(k, [{ issuer: l.issuer, entry }]);
-    }
-  }
   const oneSided: OneSidedTransaction[] = [];
   let reversedAtIssuer = 0;
   let notApprovedAtIssuer = 0;
@@ -131,8 +194,8 @@ export function reconcile(
   for (const u of terminal.unsettled) {
     const matches =
       u.batch !== undefined
-        ? [byKey.get(`${u.tid}|${u.stan}|${u.batch}`)].filter((m) => m !== undefined)
-        : (byTidStan.get(`${u.tid}|${u.stan}`) ?? []);
+        ? [scan.byKey.get(`${u.tid}|${u.stan}|${u.batch}`)].filter((m) => m !== undefined)
+        : (scan.byTidStan.get(`${u.tid}|${u.stan}`) ?? []);
     if (matches.length === 0) {
       notApprovedAtIssuer++;
       continue;
@@ -169,19 +232,111 @@ export function reconcile(
   };
 }
 
-/** The ledgers in `<run dir>/collected/issuer-*.ledger.json`. */
-export function readLedgers(runDir: string): LedgerFile[] {
+/** Reconciliation of ledgers held in memory. */
+export function reconcile(
+  ledgers: readonly LedgerFile[],
+  terminal: TerminalSide,
+  loadStartMs: number,
+  limit = 10,
+): Reconciliation {
+  const scan = new LedgerScan(terminalSideStatus(terminal) === "complete" ? terminal.unsettled : []);
+  for (const l of ledgers) {
+    const add = scan.issuer(l.issuer);
+    for (const entry of l.entries) add(entry);
+  }
+  return settle(scan, ledgers.length > 0, terminal, loadStartMs, limit);
+}
+
+/**
+ * Reconciliation of a run folder's ledgers, read as a stream: memory grows with the unsettled purchases, not
+ * with the ledgers. Rejects with an Error naming the file when a ledger does not read (cut short, not JSON).
+ */
+export async function reconcileRun(
+  runDir: string,
+  terminal: TerminalSide,
+  loadStartMs: number,
+  limit = 10,
+): Promise<Reconciliation> {
+  const sources = ledgerFiles(runDir);
+  const scan = new LedgerScan(terminalSideStatus(terminal) === "complete" ? terminal.unsettled : []);
+  for (const { issuer, file } of sources) await readLedgerFile(file, scan.issuer(issuer));
+  return settle(scan, sources.length > 0, terminal, loadStartMs, limit);
+}
+
+/**
+ * The ledger files in `<run dir>/collected`, by issuer name: `issuer-*.ledger.ndjson.gz`, or for a run of an
+ * older version `issuer-*.ledger.json` (the new file when a folder has both).
+ */
+export function ledgerFiles(runDir: string): LedgerSource[] {
   const dir = join(runDir, "collected");
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => /^issuer-.+\.ledger\.json$/.test(f))
-    .sort()
-    .map((f) => {
-      const json = JSON.parse(readFileSync(join(dir, f), "utf8")) as Partial<LedgerFile>;
-      return {
-        issuer: f.replace(/\.ledger\.json$/, ""),
-        ...(json.issuerId !== undefined ? { issuerId: json.issuerId } : {}),
-        entries: json.entries ?? [],
-      };
-    });
+  const byIssuer = new Map<string, string>();
+  for (const f of readdirSync(dir)) {
+    const suffix = [LEDGER_FILE_SUFFIX, OLD_LEDGER_FILE_SUFFIX].find((s) => f.endsWith(s));
+    if (!suffix || !f.startsWith("issuer-") || f.length === "issuer-".length + suffix.length) continue;
+    const issuer = f.slice(0, -suffix.length);
+    if (suffix === LEDGER_FILE_SUFFIX || !byIssuer.has(issuer)) byIssuer.set(issuer, join(dir, f));
+  }
+  // in the order of the file names, as `issuer-a.ledger…` sorts
+  const order = (issuer: string) => `${issuer}.ledger`;
+  return [...byIssuer]
+    .map(([issuer, file]) => ({ issuer, file }))
+    .sort((a, b) => (order(a.issuer) < order(b.issuer) ? -1 : order(a.issuer) > order(b.issuer) ? 1 : 0));
+}
+
+/**
+ * Hands each entry of a ledger file to `onEntry`, in file order; resolves with the number of entries. Rejects
+ * with an Error that names the file: a gzip stream cut short, a line that is not JSON.
+ */
+export async function readLedgerFile(file: string, onEntry: (entry: LedgerEntry) => void): Promise<number> {
+  if (file.endsWith(OLD_LEDGER_FILE_SUFFIX)) {
+    let json: { entries?: LedgerEntry[] };
+    try {
+      json = JSON.parse(await readFile(file, "utf8")) as { entries?: LedgerEntry[] };
+    } catch (error) {
+      throw new Error(`${file}: ${(error as Error).message}`);
+    }
+    const entries = json.entries ?? [];
+    for (const entry of entries) onEntry(entry);
+    return entries.length;
+  }
+  let line = 0;
+  let entries = 0;
+  let notJson: Error | undefined;
+  const take = (text: string) => {
+    line++;
+    if (text.trim() === "") return;
+    let entry: LedgerEntry;
+    try {
+      entry = JSON.parse(text) as LedgerEntry;
+    } catch (error) {
+      notJson = new Error(`${file}: line ${line} is not JSON: ${(error as Error).message}`);
+      throw notJson;
+    }
+    entries++;
+    onEntry(entry);
+  };
+  const source = createReadStream(file);
+  const text = source.pipe(createGunzip({ chunkSize: 1 << 16 })).setEncoding("utf8");
+  source.once("error", (error) => text.destroy(error));
+  let rest = "";
+  try {
+    for await (const chunk of text as AsyncIterable<string>) {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop() ?? "";
+      for (const l of lines) take(l);
+    }
+  } catch (error) {
+    if (error === notJson) throw error;
+    const cut = (error as NodeJS.ErrnoException).code === "Z_BUF_ERROR";
+    throw new Error(
+      cut
+        ? `${file}: cut short after line ${line} (the gzip stream ends early)`
+        : `${file}: ${(error as Error).message}`,
+    );
+  } finally {
+    source.destroy();
+  }
+  if (rest !== "") take(rest);
+  return entries;
 }

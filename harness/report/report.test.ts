@@ -46,9 +46,10 @@ const queued = {
   tags: { event: "queued" },
 };
 
-function folder() {
+function folder(ledgerFormat?: "json") {
   return fakeRunFolder({
     seconds,
+    ...(ledgerFormat ? { ledgerFormat } : {}),
     extra: [unsettled("POS00002", "000002"), unsettled("POS00003", "000003"), queued, queued],
     ledgers: {
       "issuer-a": [
@@ -195,6 +196,23 @@ describe("renderRun", () => {
     );
     expect(junit).toMatch(/<testsuites name="posstorm" tests="1" failures="1"/);
     expect(readFileSync(r.files.html, "utf8")).toContain('<span class="badge fail">RUN INTERRUPTED</span>');
+  });
+
+  it("re-renders a run of an older version, whose ledgers are collected/issuer-*.ledger.json, the same", async () => {
+    const now = await renderRun(folder(), { slos: SLOS });
+    const old = await renderRun(folder("json"), { slos: SLOS });
+    expect(old.model.reconciliation).toEqual(now.model.reconciliation);
+    expect(old.model.reconciliation).toMatchObject({ issuerSide: true, oneSided: 1, reversedAtIssuer: 1 });
+    expect(old.verdict).toEqual(now.verdict);
+  });
+
+  it("is a harness failure naming the ledger that is cut short", async () => {
+    const dir = folder();
+    const file = join(dir, "collected", "issuer-a.ledger.ndjson.gz");
+    writeFileSync(file, readFileSync(file).subarray(0, 20));
+    const render = renderRun(dir, { slos: SLOS });
+    await expect(render).rejects.toThrow(ReportError);
+    await expect(render).rejects.toThrow(`an issuer ledger does not read: ${file}: cut short after line`);
   });
 
   it("is a harness failure without run.json, without any results, or with invalid SLOs", async () => {

@@ -4,7 +4,7 @@ import type { RunPlan } from "../k6/plan.ts";
 import { loadProfile } from "../profile/compile.ts";
 import { aggregateFile, K6_RESULTS_FILES, k6ResultsOf } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";
-import { readLedgers } from "./reconcile.ts";
+import { type Reconciliation, reconcileRun, terminalSideOf } from "./reconcile.ts";
 import { renderHtml, uplotAssets } from "./render/html.ts";
 import { renderVerdictJson } from "./render/json.ts";
 import { renderJUnit } from "./render/junit.ts";
@@ -104,11 +104,11 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
     ? readJson<RunPlan>(join(runDir, "plan.json"), "plan.json")
     : undefined;
   const series = await seriesOf(runDir, { reaggregate: options.reaggregate ?? false });
-  let ledgers: ReturnType<typeof readLedgers>;
+  let reconciliation: Reconciliation;
   try {
-    ledgers = readLedgers(runDir);
+    reconciliation = await reconcileRun(runDir, terminalSideOf(series), series.loadStartMs);
   } catch (error) {
-    throw new ReportError(`${runDir}/collected: a ledger does not parse: ${(error as Error).message}`);
+    throw new ReportError(`an issuer ledger does not read: ${(error as Error).message}`);
   }
   let slos: readonly Slo[];
   let slosFrom: RenderedRun["slosFrom"];
@@ -119,7 +119,7 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
     slosFrom = "options";
   } else ({ slos, from: slosFrom } = await slosOf(run));
 
-  const model = buildModel({ run, ...(plan ? { plan } : {}), series, ledgers, slos });
+  const model = buildModel({ run, ...(plan ? { plan } : {}), series, reconciliation, slos });
   const files = {
     verdict: join(runDir, REPORT_FILES.verdict),
     summary: join(runDir, REPORT_FILES.summary),

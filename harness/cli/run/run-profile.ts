@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import {
   type ChaosContext,
   clearKernelFaults,
@@ -24,6 +26,7 @@ import type { Profile } from "../../profile/define.ts";
 import {
   type Aggregator,
   createAggregator,
+  ledgerFileOf,
   renderRun,
   type Scraper,
   SERVER_SAMPLES_FILE,
@@ -31,6 +34,7 @@ import {
   writeSeries,
 } from "../../report/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { descriptorWarning } from "./limits.ts";
 import { runStamp } from "./stamp.ts";
 import { describeEnded, watchLab } from "./watchdog.ts";
 
@@ -177,6 +181,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     } else {
       const runtime = opts.runtime ?? profile.lab?.runtime ?? "containers";
       log(`lab up (${runtime}) …`);
+      const descriptors = descriptorWarning(terminal.mode, terminals);
+      if (descriptors) log(descriptors);
       lab = await startLab({
         runtime,
         runDir,
@@ -326,7 +332,15 @@ function printFaults(entries: EntryRecord[], log: (line: string) => void): void 
   }
 }
 
-/** What the lab knows after the run: issuer ledgers and every program's final metrics. */
+/** A ledger download that receives nothing for this long fails (the whole download may take longer). */
+const LEDGER_STALL_MS = 10_000;
+
+/**
+ * What the lab knows after the run: issuer ledgers and every program's final metrics. A ledger (one entry per
+ * purchase the issuer saw: ~300 MB of JSON for 10 minutes at 2,000/s) is streamed from GET /ledger?format=ndjson
+ * through gzip into collected/issuer-<name>.ledger.ndjson.gz, never held whole; the file appears complete or not
+ * at all.
+ */
 async function collect(lab: StartedLab, runDir: string, log: (line: string) => void): Promise<void> {
   const out = join(runDir, "collected");
   mkdirSync(out, { recursive: true });
@@ -339,10 +353,47 @@ async function collect(lab: StartedLab, runDir: string, log: (line: string) => v
       };
       try {
         writeFileSync(join(out, `${role}.metrics.prom`), await get("/metrics"));
-        if (role.startsWith("issuer-")) writeFileSync(join(out, `${role}.ledger.json`), await get("/ledger"));
+        if (role.startsWith("issuer-"))
+          await download(`${url}/ledger?format=ndjson`, join(runDir, ledgerFileOf(role)));
       } catch (error) {
         log(`collect ${role}: ${(error as Error).message}`);
       }
     }),
   );
+}
+
+/** GET `url` gzipped into `file` as it arrives (via `file`.partial, renamed once whole). */
+async function download(url: string, file: string): Promise<void> {
+  const stalled = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => stalled.abort(new Error(`${url}: no data for ${LEDGER_STALL_MS} ms`)),
+      LEDGER_STALL_MS,
+    );
+  };
+  const partial = `${file}.partial`;
+  try {
+    watch();
+    const response = await fetch(url, { signal: stalled.signal });
+    if (!response.ok || !response.body) throw new Error(`${url}: HTTP ${response.status}`);
+    await pipeline(
+      response.body,
+      async function* (chunks: AsyncIterable<Uint8Array>) {
+        for await (const chunk of chunks) {
+          watch();
+          yield chunk;
+        }
+      },
+      createGzip(),
+      createWriteStream(partial),
+    );
+    renameSync(partial, file);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw stalled.signal.aborted ? stalled.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+  }
 }

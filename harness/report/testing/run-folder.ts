@@ -6,6 +6,7 @@ import { DEFAULT_TERMINAL, type RunPlan } from "../../k6/plan.ts";
 import type { Point } from "../../load/results.ts";
 import type { LedgerEntry } from "../../sim/issuer/ledger.ts";
 import type { RunJson } from "../model.ts";
+import { type LedgerFormat, writeLedger } from "./ledgers.ts";
 import { LOAD_START_MS, type OpSpec, opPoints } from "./series.ts";
 
 // A run folder as `posstorm run` leaves it, made by hand for tests of the report: run.json, plan.json,
@@ -17,7 +18,10 @@ export interface FakeRun {
   durationS?: number;
   /** One fault `edge-latency` on edge, applied/cleared at these seconds (default 10–20). */
   fault?: { atS: number; forS: number; appliedS?: number; clearedS?: number } | null;
+  /** By lab program (`issuer-a`); default: issuer-a's, empty. */
   ledgers?: Record<string, LedgerEntry[]>;
+  /** How the ledgers are stored (default as `posstorm run` collects them; `json`: a run of an older version). */
+  ledgerFormat?: LedgerFormat;
   status?: string;
   run?: Partial<RunJson>;
 }
@@ -112,10 +116,7 @@ export function fakeRunFolder(spec: FakeRun): string {
   writeFileSync(join(dir, "k6-results.json"), `${lines.join("\n")}\n`);
   mkdirSync(join(dir, "collected"));
   for (const [issuer, ledger] of Object.entries(spec.ledgers ?? { "issuer-a": [] })) {
-    writeFileSync(
-      join(dir, "collected", `${issuer}.ledger.json`),
-      JSON.stringify({ issuer: "A", entries: ledger }),
-    );
+    writeLedger(dir, issuer, ledger, spec.ledgerFormat);
   }
   writeFileSync(join(dir, "collected", "switch.metrics.prom"), "switch_in_flight 2\nswitch_queue_depth 0\n");
   return dir;

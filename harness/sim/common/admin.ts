@@ -1,10 +1,22 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { ConfigError, type ConfigSpec, updateConfig } from "./config.ts";
 import type { Registry } from "./metrics.ts";
 
-/** A JSON route of the admin API: returns the body to send, or throws an AdminError. */
+/** A JSON route of the admin API: returns the body to send (JSON, or a StreamedBody), or throws an AdminError. */
 export type Route = (body: unknown, url: URL) => unknown | Promise<unknown>;
+
+/** A route's answer sent as it is produced (a large NDJSON document), with backpressure, instead of as JSON. */
+export class StreamedBody {
+  readonly contentType: string;
+  readonly chunks: Iterable<string> | AsyncIterable<string>;
+  constructor(contentType: string, chunks: Iterable<string> | AsyncIterable<string>) {
+    this.contentType = contentType;
+    this.chunks = chunks;
+  }
+}
 
 export class AdminError extends Error {
   readonly status: number;
@@ -92,9 +104,18 @@ export async function startAdmin<S extends ConfigSpec>(opts: AdminOptions<S>): P
       if (!route) throw new AdminError(404, `no route ${req.method} ${url.pathname}`);
       const body = req.method === "GET" ? undefined : await readJson(req);
       const result = await route(body, url);
+      if (result instanceof StreamedBody) {
+        res.writeHead(200, { "content-type": result.contentType });
+        await pipeline(Readable.from(result.chunks), res);
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(result));
     } catch (error) {
+      if (res.headersSent) {
+        res.destroy(error as Error); // mid-stream: the client sees the body cut short
+        return;
+      }
       const status = error instanceof AdminError ? error.status : error instanceof ConfigError ? 400 : 500;
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: (error as Error).message }));

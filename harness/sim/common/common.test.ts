@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { startAdmin } from "./admin.ts";
+import { StreamedBody, startAdmin } from "./admin.ts";
 import { ConfigError, type ConfigSpec, loadConfig } from "./config.ts";
 import { parsePrometheus, Registry } from "./metrics.ts";
 
@@ -116,6 +116,45 @@ describe("admin API", () => {
         /issuerTimeoutMs = 0 \(from PUT \/config\) must be >= 1/,
       );
       expect((await fetch(`${base}/nope`)).status).toBe(404);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it("streams a StreamedBody as it is produced, and cuts the body short when producing it fails", async () => {
+    const admin = await startAdmin({
+      program: "issuer",
+      host: "127.0.0.1",
+      port: 0,
+      registry: new Registry(),
+      config: { spec, values: loadConfig("issuer", spec, {}) },
+      routes: {
+        "GET /lines": () =>
+          new StreamedBody(
+            "application/x-ndjson",
+            (function* () {
+              yield '{"n":1}\n';
+              yield '{"n":2}\n';
+            })(),
+          ),
+        "GET /broken": () =>
+          new StreamedBody(
+            "application/x-ndjson",
+            (async function* () {
+              yield '{"n":1}\n';
+              throw new Error("ledger gone");
+            })(),
+          ),
+      },
+    });
+    const base = `http://127.0.0.1:${admin.port}`;
+    try {
+      const lines = await fetch(`${base}/lines`);
+      expect(lines.headers.get("content-type")).toBe("application/x-ndjson");
+      expect(await lines.text()).toBe('{"n":1}\n{"n":2}\n');
+      const broken = await fetch(`${base}/broken`);
+      expect(broken.status).toBe(200);
+      await expect(broken.text()).rejects.toThrow();
     } finally {
       await admin.close();
     }

@@ -7,6 +7,7 @@ export {
   type LedgerStatus,
   type LedgerSummary,
   ledgerKey,
+  ledgerNdjson,
   type ReversalCode,
   type UnmatchedReversal,
 } from "./ledger.ts";

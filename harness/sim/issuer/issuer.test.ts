@@ -233,6 +233,49 @@ describe("issuer simulator: reversals", () => {
   });
 });
 
+describe("issuer simulator: ledger export", () => {
+  it("streams the ledger as NDJSON, one entry per line, filtered as the JSON one", async () => {
+    const started = await issuer();
+    const link = new Link(started.port);
+    expect((await link.request(purchase("000601"))).fields[39]).toBe("00");
+    expect((await link.request(reversal("000601"))).fields[39]).toBe("00");
+    // a long run's worth of entries, not one string: the body arrives in many chunks
+    const [first] = started.ledger.entries();
+    for (let i = 0; i < 20_000; i++) {
+      started.ledger.record({
+        ...first!,
+        stan: String(700_000 + i),
+        status: i % 10 === 0 ? "declined" : "approved",
+        reversedAt: undefined,
+      });
+    }
+    const base = `http://127.0.0.1:${started.adminPort}/ledger`;
+    const response = await fetch(`${base}?format=ndjson`);
+    expect(response.headers.get("content-type")).toBe("application/x-ndjson");
+    let chunks = 0;
+    let text = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) {
+      chunks++;
+      text += decoder.decode(chunk, { stream: true });
+    }
+    expect(chunks).toBeGreaterThan(1);
+    expect(text.endsWith("}\n")).toBe(true);
+    const lines = text.trimEnd().split("\n");
+    expect(lines.map((line) => JSON.parse(line))).toEqual(
+      JSON.parse(JSON.stringify((await ledgerOf(started)).entries)),
+    );
+    expect(lines[0]).toContain('"status":"reversed"');
+
+    const declined = await (await fetch(`${base}?format=ndjson&status=declined`)).text();
+    expect(declined.trimEnd().split("\n")).toHaveLength(2_000);
+    expect(await (await fetch(`${base}?format=ndjson&tid=NOSUCH01`)).text()).toBe("");
+    const bad = await fetch(`${base}?format=xml`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/format must be json or ndjson/);
+  });
+});
+
 describe("issuer simulator: service model", () => {
   it("with 1 worker and 200 ms per request, 5 concurrent requests take about 1 s and queue meanwhile", async () => {
     const started = await issuer({ medianMs: 200, p99Ms: 200, workers: 1 });

@@ -97,13 +97,16 @@ export class Ledger {
   }
 
   entries(filter: LedgerFilter = {}): LedgerEntry[] {
-    const out: LedgerEntry[] = [];
+    return [...this.each(filter)];
+  }
+
+  /** The entries in the order they were recorded, one at a time (a ledger of a long run is large). */
+  *each(filter: LedgerFilter = {}): Generator<LedgerEntry> {
     for (const entry of this.byKey.values()) {
       if (filter.status && entry.status !== filter.status) continue;
       if (filter.tid && entry.tid !== filter.tid) continue;
-      out.push(entry);
+      yield entry;
     }
-    return out;
   }
 
   reversalsNotFound(): UnmatchedReversal[] {
@@ -125,4 +128,20 @@ export class Ledger {
     this.byKey.clear();
     this.unmatched.clear();
   }
+}
+
+/**
+ * `entries` as NDJSON (one JSON entry per line, each line ending in \n), in chunks of about `chunkChars`:
+ * GET /ledger?format=ndjson, which `posstorm run` collects into collected/issuer-<name>.ledger.ndjson.gz.
+ */
+export function* ledgerNdjson(entries: Iterable<LedgerEntry>, chunkChars = 1 << 16): Generator<string> {
+  let chunk = "";
+  for (const entry of entries) {
+    chunk += `${JSON.stringify(entry)}\n`;
+    if (chunk.length >= chunkChars) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk) yield chunk;
 }

@@ -18,11 +18,11 @@ import {
   reversalRequest,
   reversalResponse,
 } from "../../protocol/index.ts";
-import { AdminError, startAdmin } from "../common/admin.ts";
+import { AdminError, StreamedBody, startAdmin } from "../common/admin.ts";
 import { ConfigError, updateConfig } from "../common/config.ts";
 import { Registry } from "../common/metrics.ts";
 import { type FrameConnection, type Log, startFrameServer, throttledLog } from "../common/tcp-server.ts";
-import { Ledger, type LedgerFilter, type LedgerStatus, ledgerKey } from "./ledger.ts";
+import { Ledger, type LedgerFilter, type LedgerStatus, ledgerKey, ledgerNdjson } from "./ledger.ts";
 import {
   formatResponseMix,
   parseResponseMix,
@@ -377,6 +377,11 @@ export async function startIssuer(
           }
           const tid = url.searchParams.get("tid");
           if (tid !== null) filter.tid = tid;
+          const format = url.searchParams.get("format") ?? "json";
+          if (format === "ndjson") {
+            return new StreamedBody("application/x-ndjson", ledgerNdjson(ledger.each(filter)));
+          }
+          if (format !== "json") throw new AdminError(400, `format must be json or ndjson, not ${format}`);
           return {
             issuer: config.name,
             issuerId: config.issuerId,
