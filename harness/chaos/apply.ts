@@ -9,7 +9,7 @@ import {
   type ToxicFault,
 } from "./faults.ts";
 import { type KernelControl, nftKernel } from "./kernel.ts";
-import { ChaosError, type Toxic, type ToxiproxyControl } from "./toxiproxy.ts";
+import { ChaosError, type Toxic, type ToxiproxyControl, toxicName } from "./toxiproxy.ts";
 
 // Applying one fault and clearing it again. `applyFault` either returns a handle of a fault that is in
 // effect (and verified) or throws after undoing what it had done; `handle.clear()` undoes it.
@@ -88,7 +88,15 @@ async function withTimeout<T>(what: string, timeoutMs: number, work: Promise<T>)
 const nothing = async () => ({});
 
 /** Applies `fault` and verifies it took; on failure, undoes any part already applied and throws. */
-export async function applyFault(fault: Fault, ctx: ChaosContext): Promise<AppliedFault> {
+/**
+ * `toxicPrefix` names this fault's toxics apart (`condition_latency_downstream`), so a whole-run condition and
+ * a fault of the same kind can be on one link at once.
+ */
+export async function applyFault(
+  fault: Fault,
+  ctx: ChaosContext,
+  opts: { toxicPrefix?: string } = {},
+): Promise<AppliedFault> {
   const done = (clear: AppliedFault["clear"], facts: AppliedFault["facts"] = {}): AppliedFault => ({
     fault,
     facts,
@@ -113,7 +121,10 @@ export async function applyFault(fault: Fault, ctx: ChaosContext): Promise<Appli
       return {};
     };
     try {
-      for (const toxic of toxicsOf(fault)) added.push(await ctx.toxiproxy.addToxic(fault.link, toxic));
+      for (const toxic of toxicsOf(fault)) {
+        const named = opts.toxicPrefix ? { ...toxic, name: `${opts.toxicPrefix}${toxicName(toxic)}` } : toxic;
+        added.push(await ctx.toxiproxy.addToxic(fault.link, named));
+      }
     } catch (error) {
       await removeAll().catch(() => undefined);
       throw error;

@@ -54,13 +54,23 @@ describe("validateTimeline", () => {
       "chaos[0].at: -1 must be >= 0",
       "chaos[1].fault.latencyMs: -5 must be >= 0",
       "chaos[4].for: undefined is not a number of seconds",
-      "chaos[4].duration: not a field of a timeline entry (name, at, for, fault)",
+      "chaos[4].duration: not a field of a timeline entry (name, at, for, fault, condition)",
       "chaos[3].name: x is also the name of chaos[2]",
     ]);
   });
 });
 
 describe("phasesOf", () => {
+  it("leaves whole-run conditions (a network preset) out of the phases, entry numbers kept", () => {
+    const network = { ...latency(0, 300, "network-4g-1"), condition: true };
+    expect(phasesOf([network], 300)).toEqual([{ name: "baseline", kind: "baseline", startS: 0, endS: 300 }]);
+    expect(phasesOf([network, latency(60, 30, "slow")], 300)).toEqual([
+      { name: "baseline", kind: "baseline", startS: 0, endS: 60 },
+      { name: "fault:slow", kind: "fault", startS: 60, endS: 90, entry: 1 },
+      { name: "recovery", kind: "recovery", startS: 90, endS: 300, after: "slow" },
+    ]);
+  });
+
   it("gives baseline, fault windows and a recovery after each clear", () => {
     const phases = phasesOf(
       [latency(60, 30, "slow"), { at: 120, for: 60, fault: { kind: "down", link: "hsm" } }],

@@ -1,6 +1,13 @@
 import { onShutdown } from "../lab/shutdown.ts";
 import { type AppliedFault, applyFault, type ChaosContext } from "./apply.ts";
-import { describeFault, type Fault, faultDirections, faultTarget, validateFault } from "./faults.ts";
+import {
+  describeFault,
+  type Fault,
+  faultDirections,
+  faultTarget,
+  isToxicFault,
+  validateFault,
+} from "./faults.ts";
 import { ChaosError } from "./toxiproxy.ts";
 
 // The chaos timeline: faults applied and cleared on a clock relative to load start, with the actual
@@ -15,6 +22,11 @@ export interface TimelineEntry {
   /** Seconds the fault stays; for instant faults (connection-kill, switch-restart) the window watched. */
   for: number;
   fault: Fault;
+  /**
+   * A condition of the whole run (a profile's network preset): applied and cleared like a fault, but it makes
+   * no phase of its own and is not shaded as a fault in the report.
+   */
+  condition?: boolean;
 }
 
 /** A moment of the run: wall clock and seconds since load start. */
@@ -49,6 +61,8 @@ export interface EntryRecord {
   atS: number;
   forS: number;
   status: EntryStatus;
+  /** A whole-run condition (network preset), not a fault window. */
+  condition?: boolean;
   /** When the apply call returned (the fault was in effect from then). */
   appliedAt?: Instant;
   /** When the clear call returned. */
@@ -164,9 +178,12 @@ export function validateTimeline(
       problems.push(`${at}.name: ${JSON.stringify(entry.name)} must be letters, digits and . @ # : - _`);
     }
     for (const field of Object.keys(entry)) {
-      if (!["name", "at", "for", "fault"].includes(field)) {
-        problems.push(`${at}.${field}: not a field of a timeline entry (name, at, for, fault)`);
+      if (!["name", "at", "for", "fault", "condition"].includes(field)) {
+        problems.push(`${at}.${field}: not a field of a timeline entry (name, at, for, fault, condition)`);
       }
+    }
+    if (entry.condition !== undefined && typeof entry.condition !== "boolean") {
+      problems.push(`${at}.condition: ${JSON.stringify(entry.condition)} is not true or false`);
     }
     problems.push(...validateFault(entry.fault, `${at}.fault`));
     if (problems.length > before) return;
@@ -196,6 +213,8 @@ export function validateTimeline(
       const a = valid[j]!;
       const b = valid[i]!;
       if (!conflicts(a.entry.fault, b.entry.fault)) continue;
+      // A condition's toxics are named apart from a fault's: the two stack on the link.
+      if (Boolean(a.entry.condition) !== Boolean(b.entry.condition) && isToxicFault(a.entry.fault)) continue;
       const [aStart, aEnd] = [a.entry.at, a.entry.at + a.entry.for];
       const [bStart, bEnd] = [b.entry.at, b.entry.at + b.entry.for];
       const overlap = aStart === bStart || (aStart < bEnd && bStart < aEnd);
@@ -237,6 +256,7 @@ export function startTimeline(
     atS: entry.at,
     forS: entry.for,
     status: "pending",
+    ...(entry.condition ? { condition: true } : {}),
     facts: {},
   }));
   const instant = (): Instant => {
@@ -268,7 +288,7 @@ export function startTimeline(
     record.status = "applying";
     let applied: AppliedFault;
     try {
-      applied = await applyFault(entry.fault, ctx);
+      applied = await applyFault(entry.fault, ctx, entry.condition ? { toxicPrefix: "condition_" } : {});
     } catch (error) {
       record.error = message(error);
       record.status = "failed";
@@ -346,7 +366,9 @@ export function phasesOf(entries: readonly TimelineEntry[], loadDurationS: numbe
       name: names[index]!,
       startS: Math.min(entry.at, loadDurationS),
       endS: Math.min(entry.at + entry.for, loadDurationS),
+      condition: entry.condition === true,
     }))
+    .filter((w) => !w.condition)
     .sort((a, b) => a.startS - b.startS || a.index - b.index);
   const phases: Phase[] = [];
   const firstStart = windows[0]?.startS ?? loadDurationS;

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { networkProfile, type TimelineEntry, validateTimeline } from "../chaos/index.ts";
 import { DEFAULT_TERMINAL, RUN_PLAN_VERSION, type RunPlan, type TerminalSettings } from "../k6/plan.ts";
 import { checkPlan } from "../k6/terminal/plan-check.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
@@ -29,18 +30,50 @@ export async function loadProfile(nameOrPath: string): Promise<{ profile: Profil
         : (error as Error).message;
     throw new ProfileError(file, [`cannot load the profile: ${reason}`]);
   }
-  validateProfile(module.default, file);
+  const profile = module.default;
+  validateProfile(profile, file);
   // What the terminals would refuse in k6 (combinations the profile's own checks leave open) is refused
   // here too, before a lab starts. The target is checked where it is known.
-  const { problems } = checkPlan(
-    compilePlan(module.default, { runId: "check", target: LOOPBACK_PLACEHOLDER }),
-  );
+  const { problems } = checkPlan(compilePlan(profile, { runId: "check", target: LOOPBACK_PLACEHOLDER }));
   if (problems.length > 0)
     throw new ProfileError(
       file,
       problems.map((p) => p.replace(/^plan\./, "")),
     );
-  return { profile: module.default, file };
+  // The network preset and the faults together: what the timeline would refuse once the lab is up.
+  if (profile.network) {
+    const clashes = validateTimeline(timelineOf(profile), profile.durationS, "timeline");
+    if (clashes.length > 0)
+      throw new ProfileError(
+        file,
+        clashes.map((c) => withPresetNames(c, profile)),
+      );
+  }
+  return { profile, file };
+}
+
+/** The whole-run network preset as timeline entries (conditions, not fault windows), then the profile's faults. */
+export function timelineOf(profile: Profile): TimelineEntry[] {
+  const preset: TimelineEntry[] = profile.network
+    ? networkProfile(profile.network.profile, profile.network.link ?? "edge", {
+        toxicity: profile.network.toxicity,
+      }).map((fault, i) => ({
+        name: `network-${profile.network!.profile}-${i + 1}`,
+        at: 0,
+        for: profile.durationS,
+        fault,
+        condition: true,
+      }))
+    : [];
+  return [...preset, ...(profile.chaos ?? [])];
+}
+
+/** `timeline[n]` of timelineOf's list as the profile's author wrote it: `chaos[m]` or `network (… preset)`. */
+function withPresetNames(problem: string, profile: Profile): string {
+  const presets = timelineOf(profile).length - (profile.chaos?.length ?? 0);
+  return problem.replace(/timeline\[(\d+)\]/g, (_, n: string) =>
+    Number(n) < presets ? `network (${profile.network!.profile} preset)` : `chaos[${Number(n) - presets}]`,
+  );
 }
 
 /** The terminal settings of a profile: its overrides on the defaults (PROTOCOL.md's timeouts). */

@@ -60,6 +60,25 @@ describe("profiles", () => {
     ]);
   });
 
+  it("checks the network preset and the faults together at load: toxics stack, kernel drops clash", async () => {
+    const withChaos = (name: string, fault: string) =>
+      profileFile(
+        name,
+        `{ name: "${name}", durationS: 30, network: { profile: "3g" }, fleet: ${fleet},
+           chaos: [{ name: "spike", at: 10, for: 5, fault: ${fault} }] }`,
+      );
+    await expect(
+      loadProfile(withChaos("stack", `{ kind: "latency", link: "edge", latencyMs: 500 }`)),
+    ).resolves.toBeDefined();
+    const error = await loadProfile(
+      withChaos("clash", `{ kind: "packet-loss", link: "edge", lossPercent: 5 }`),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProfileError);
+    expect((error as ProfileError).problems).toEqual([
+      "chaos[0] (packet-loss on edge, 10s–15s) overlaps network (3g preset) (0s–30s)",
+    ]);
+  });
+
   it("says when the file is missing", async () => {
     await expect(loadProfile(join(dir, "nope.ts"))).rejects.toThrow(
       /nope\.ts: 1 problem\(s\):\n {2}cannot load the profile: no such file/,

@@ -80,7 +80,7 @@ describe("counterRate", () => {
 });
 
 describe("faultWindows", () => {
-  it("takes every applied timeline entry, instant faults included, else the fault phases", () => {
+  it("takes every applied timeline entry, instant faults included (not whole-run conditions), else the fault phases", () => {
     expect(
       faultWindows(
         [
@@ -94,6 +94,15 @@ describe("faultWindows", () => {
           },
           { name: "kill", target: "edge", atS: 20, forS: 0, appliedAt: { sinceStartS: 20.05 } },
           { name: "never", target: "hsm", atS: 25, forS: 5 },
+          {
+            name: "network-4g-1",
+            target: "edge",
+            atS: 0,
+            forS: 30,
+            appliedAt: { sinceStartS: 0 },
+            clearedAt: { sinceStartS: 30 },
+            condition: true,
+          },
         ],
         [],
       ),

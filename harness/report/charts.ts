@@ -52,6 +52,7 @@ export function faultWindows(
     forS: number;
     appliedAt?: { sinceStartS: number };
     clearedAt?: { sinceStartS: number };
+    condition?: boolean;
   }[],
   phases: readonly PhaseWindow[],
 ): FaultWindow[] {
@@ -66,7 +67,7 @@ export function faultWindows(
       }));
   }
   return entries
-    .filter((e) => e.appliedAt !== undefined)
+    .filter((e) => e.appliedAt !== undefined && !e.condition)
     .map((e) => {
       const startS = e.appliedAt!.sinceStartS;
       return {

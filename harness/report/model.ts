@@ -53,6 +53,8 @@ export interface FaultSummary {
   clearedAtS?: number;
   status: string;
   error?: string;
+  /** A whole-run condition (the profile's network preset), not a fault window. */
+  condition?: boolean;
 }
 
 export interface ReportModel {
@@ -148,6 +150,7 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
       ...(e.clearedAt ? { clearedAtS: e.clearedAt.sinceStartS } : {}),
       status: e.status,
       ...(e.error ? { error: e.error } : {}),
+      ...(e.condition ? { condition: true } : {}),
     })),
     charts: chartData(series, faultWindows(entries, phases)),
     plan: plan ? maskPlan(plan) : undefined,

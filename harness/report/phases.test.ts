@@ -64,6 +64,35 @@ describe("phaseWindows", () => {
     ]);
   });
 
+  it("lets a whole-run condition (network preset) move no boundary; fault entries keep their numbers", () => {
+    const network = {
+      at: 0,
+      for: 60,
+      fault: { kind: "latency", link: "edge", latencyMs: 35 },
+      condition: true,
+    } as const;
+    const fault = {
+      name: "a",
+      at: 10,
+      for: 10,
+      fault: { kind: "latency", link: "edge", latencyMs: 100 },
+    } as const;
+    const windows = phaseWindows({
+      phases: phasesOf([network, fault], 60),
+      entries: [
+        { ...record(0, "network-4g-1", 0, 60, 0.1, 60.2), condition: true },
+        { ...record(1, "a", 10, 10, 10.2, 20.4), target: "edge" },
+      ],
+      durationS: 60,
+      endOfDataS: 61,
+    });
+    expect(windows.map((w) => [w.name, w.startS, w.endS, w.fault])).toEqual([
+      ["baseline", 0, 10.2, undefined],
+      ["fault:a", 10.2, 20.4, "a"],
+      ["recovery", 20.4, 61, "a"],
+    ]);
+  });
+
   it("keeps planned times without a timeline record", () => {
     const windows = phaseWindows({
       phases: phasesOf(

@@ -34,6 +34,7 @@ export function phaseWindows(source: PhaseSource): PhaseWindow[] {
   const entries = source.entries ?? [];
   const actual = (plannedS: number): number => {
     for (const e of entries) {
+      if (e.condition) continue; // a whole-run condition (network preset) makes no phase: its times move none
       if (e.atS === plannedS && e.appliedAt) return e.appliedAt.sinceStartS;
       if (e.atS + e.forS === plannedS && e.clearedAt) return e.clearedAt.sinceStartS;
     }

@@ -7,11 +7,9 @@ import {
   type ChaosContext,
   clearKernelFaults,
   type EntryRecord,
-  networkProfile,
   phasesOf,
   type StartedTimeline,
   startTimeline,
-  type TimelineEntry,
   type TimelineResult,
 } from "../../chaos/index.ts";
 import { graceS } from "../../k6/plan.ts";
@@ -21,7 +19,13 @@ import { onShutdown } from "../../lab/shutdown.ts";
 import { type FleetRun, outcomeCounts, runFleet } from "../../load/fleet.ts";
 import { findK6 } from "../../load/k6.ts";
 import { K6_RESULTS_FILE, LiveCounts, type Point } from "../../load/results.ts";
-import { compilePlan, loadProfile, switchFleet, terminalSettings } from "../../profile/compile.ts";
+import {
+  compilePlan,
+  loadProfile,
+  switchFleet,
+  terminalSettings,
+  timelineOf,
+} from "../../profile/compile.ts";
 import type { Profile } from "../../profile/define.ts";
 import {
   type Aggregator,
@@ -69,21 +73,6 @@ function versions(lab: StartedLab | undefined): Record<string, string> {
     // recorded as unknown
   }
   return { posstorm: pkg.version, node: process.version, k6, runtime: lab?.runtime ?? "external switch" };
-}
-
-/** The whole-run network preset as timeline entries, then the profile's own faults. */
-function timelineOf(profile: Profile): TimelineEntry[] {
-  const preset: TimelineEntry[] = profile.network
-    ? networkProfile(profile.network.profile, profile.network.link ?? "edge", {
-        toxicity: profile.network.toxicity,
-      }).map((fault, i) => ({
-        name: `network-${profile.network!.profile}-${i + 1}`,
-        at: 0,
-        for: profile.durationS,
-        fault,
-      }))
-    : [];
-  return [...preset, ...(profile.chaos ?? [])];
 }
 
 function liveLine(

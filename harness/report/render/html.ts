@@ -173,6 +173,14 @@ export function renderHtml(model: ReportModel, assets: HtmlAssets): string {
     }
     body.push("</ul>");
   }
+  const conditions = model.faults.filter((f) => f.condition);
+  if (conditions.length > 0) {
+    body.push(
+      `<p class="muted">Network conditions for the whole run (not shaded): ${conditions
+        .map((f) => `${escapeHtml(f.name)}: ${escapeHtml(f.description)}`)
+        .join("; ")}.</p>`,
+    );
+  }
 
   body.push('<h2>Charts</h2><div class="charts">');
   for (const chart of model.charts.charts) {

@@ -135,7 +135,7 @@ export function renderSummaryMarkdown(model: ReportModel): string {
       table(
         ["fault", "what", "planned", "applied", "cleared", "status"],
         model.faults.map((f) => [
-          f.name,
+          f.condition ? `${f.name} (whole-run network condition)` : f.name,
           f.description,
           `${f.plannedAtS}–${f.plannedAtS + f.plannedForS} s`,
           f.appliedAtS === undefined ? "–" : `${seconds(f.appliedAtS)} s`,
