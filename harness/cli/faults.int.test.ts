@@ -182,14 +182,10 @@ describe("faults and what the terminals see", () => {
     classified(r.outcomes);
     const purchases = r.outcomes.byOutcome.purchase;
     expect(purchases.approved).toBeGreaterThanOrEqual(60);
-    const noticed =
-      purchases.closed +
-      purchases["timeout.idle"] +
-      r.outcomes.byOutcome.echo.closed +
-      r.outcomes.byOutcome.echo["timeout.idle"] +
-      purchases.reset +
-      r.outcomes.byOutcome.echo.reset;
-    expect(noticed).toBeGreaterThan(0);
+    // Noticed: a link closed while idle is seen by its close event (no operation fails then), one closed
+    // mid-exchange fails that operation; either way each terminal opens a second link — without the kill a
+    // long-mode terminal keeps one socket for the whole run.
+    expect(r.summary.metrics.tcp_sockets?.count).toBeGreaterThanOrEqual(2 * 10);
   });
 
   it("switch restart in long mode: the terminals lose their links, sign in again and go on buying", async () => {

@@ -13,22 +13,11 @@ import {
   thinkTimeMs,
   tidOf,
 } from "../k6/terminal/schedule.ts";
+import { seededRandom } from "../sim/issuer/model.ts";
 import { outcomeCounts } from "./fleet.ts";
 import { parseSummary } from "./k6.ts";
 
 // The pure parts of the k6 terminal model (harness/k6/terminal/*, no k6 imports) and the summary reader.
-
-/** A deterministic uniform [0, 1) source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => {
@@ -87,7 +76,7 @@ describe("retryDelayMs", () => {
       [1000, 2000, 4000, 5000, 5000].map((x) => expect.closeTo(x, 1)),
     );
     expect(retryDelayMs(exp, 99, () => 0.5)).toBe(3750);
-    const random = seeded(7);
+    const random = seededRandom(7);
     const draws = Array.from({ length: 2000 }, () => retryDelayMs(exp, 2, random)!);
     expect(Math.min(...draws)).toBeGreaterThanOrEqual(1000);
     expect(Math.max(...draws)).toBeLessThanOrEqual(2000);
@@ -97,7 +86,7 @@ describe("retryDelayMs", () => {
 
 describe("sign-in curve and think time", () => {
   it("uniform spreads sign-ins over the window", () => {
-    const random = seeded(1);
+    const random = seededRandom(1);
     const xs = Array.from({ length: 5000 }, () => signInOffsetMs({ curve: "uniform", windowS: 60 }, random));
     expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...xs)).toBeLessThanOrEqual(60_000);
@@ -106,7 +95,7 @@ describe("sign-in curve and think time", () => {
   });
 
   it("normal peaks at peakAtS with sigmaS, truncated to the window", () => {
-    const random = seeded(2);
+    const random = seededRandom(2);
     const curve = { curve: "normal", windowS: 600, peakAtS: 300, sigmaS: 30 } as const;
     const xs = Array.from({ length: 5000 }, () => signInOffsetMs(curve, random));
     expect(mean(xs)).toBeCloseTo(300_000, -4);
@@ -127,8 +116,8 @@ describe("sign-in curve and think time", () => {
   });
 
   it("a zero window signs everyone in at once", () => {
-    expect(signInOffsetMs({ curve: "uniform", windowS: 0 }, seeded(3))).toBe(0);
-    expect(signInOffsetMs({ curve: "normal", windowS: 0 }, seeded(3))).toBe(0);
+    expect(signInOffsetMs({ curve: "uniform", windowS: 0 }, seededRandom(3))).toBe(0);
+    expect(signInOffsetMs({ curve: "normal", windowS: 0 }, seededRandom(3))).toBe(0);
   });
 
   it("think time is mean ± jitter seconds, never negative", () => {
@@ -173,7 +162,7 @@ describe("terminals, TIDs, cards, amounts", () => {
       { pan: "4111111111111111", weight: 1 },
       { pan: "6200000000000000", weight: 0 },
     ];
-    const random = seeded(4);
+    const random = seededRandom(4);
     const picks = Array.from({ length: 4000 }, () => pickCard(cards, random));
     expect(picks.filter((p) => p.startsWith("62220")).length / 4000).toBeCloseTo(0.75, 1);
     expect(picks).not.toContain("6200000000000000");

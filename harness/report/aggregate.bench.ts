@@ -25,6 +25,7 @@ import {
   ResultsRecorder,
 } from "../load/results.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
+import { seededRandom } from "../sim/issuer/model.ts";
 import { aggregateFile, createAggregator, SERVER_SAMPLES_FILE, type ServerSampleLine } from "./aggregate.ts";
 import { chartData } from "./charts.ts";
 import { buildModel, type RunJson } from "./model.ts";
@@ -350,18 +351,6 @@ export const REPORT_SLOS: Slo[] = [
   { id: "recovery", indicator: "recovery-time", objective: { max: 30 } },
 ];
 
-/** mulberry32: a small seeded generator of uniform draws in [0, 1) (32-bit integer arithmetic throughout). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** A standard normal draw (Box–Muller). */
 const gauss = (random: () => number) =>
   Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -397,7 +386,7 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
   const started = performance.now();
   const { seconds, opsPerS, fault } = options;
   mkdirSync(join(dir, "collected"), { recursive: true });
-  const random = mulberry32(2026);
+  const random = seededRandom(2026);
   // As in `posstorm run`: every kept sample also goes to the live counts and the streaming aggregator.
   const live = new LiveCounts();
   const aggregator = createAggregator({ loadStartMs: LOAD_START_MS });
