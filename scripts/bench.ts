@@ -364,7 +364,7 @@ export const suites: BenchSuite[] = [
         title: "Terminal fleet: the ceiling with a minimal Node client",
         intro:
           "The same containers lab (startLab, default settings) driven by `TestTerminal.signIn` " +
-          "(harness/lab/testing/terminal.ts: a new connection through `edge` per sign-in, key unwrap and check) " +
+          "(harness/sim/switch/testing/terminal.ts: a new connection through `edge` per sign-in, key unwrap and check) " +
           "from N concurrent closed loops in a Node process of their own, each loop on its own TIDs; 10 s per " +
           "level after 1 s of warm-up (harness/load/fleet.bench.ts `benchNodeCeiling`). Client cores from the " +
           "client's process.cpuUsage; the others from /proc: the Docker engine and the lab's containerd shims carry " +

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../shared/repo.ts";
 import { parsePrometheus } from "../sim/common/metrics.ts";
+import { exchange, TestTerminal } from "../sim/switch/testing/terminal.ts";
 import { address, type StartedLab, startLab } from "./lab.ts";
-import { exchange, TestTerminal } from "./testing/terminal.ts";
 
 // The reference lab on real containers and real Toxiproxy, driven from outside by a Node terminal.
 

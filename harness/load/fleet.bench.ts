@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { runProfile } from "../cli/run/run-profile.ts";
 import type { Outcome } from "../k6/plan.ts";
 import { startLab } from "../lab/lab.ts";
-import { TestTerminal } from "../lab/testing/terminal.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
+import { TestTerminal } from "../sim/switch/testing/terminal.ts";
 import type { OutcomeCounts } from "./fleet.ts";
 
 // Fleet benchmarks: the terminal fleet in k6 against the whole lab (containers), and a minimal Node client

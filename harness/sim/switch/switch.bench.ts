@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { encodeFrame, FrameReassembler, type MacKey } from "../../protocol/index.ts";
 import { parsePrometheus } from "../common/metrics.ts";
 import { startFakeHsm, startFakeIssuer } from "./testing/backends.ts";
-import { purchase, signIn, TestTerminal } from "./testing/terminal.ts";
+import { purchase, signIn, TerminalConnection } from "./testing/terminal.ts";
 
 // Throughput of the reference switch: signed-in terminals on long connections send purchases back to back
 // (one outstanding each) through the switch, running as its own process (main.ts), to an issuer that answers
@@ -88,7 +88,7 @@ export async function benchSwitch(
     await new Promise((r) => setTimeout(r, 300)); // issuer links up
     for (let i = 1; i <= terminals; i++) {
       const tid = `POS${String(i).padStart(5, "0")}`;
-      const t = await TestTerminal.connect(via?.port ?? sw.port);
+      const t = await TerminalConnection.connect(via?.port ?? sw.port);
       const { mak } = await signIn(t, tid);
       t.socket.removeAllListeners("data");
       sockets.push(t.socket);

@@ -33,14 +33,14 @@ import {
   startFakeHsm,
   startFakeIssuer,
 } from "./testing/backends.ts";
-import { HEADER, MERCHANT, purchase, signIn, TestTerminal, TPDU } from "./testing/terminal.ts";
+import { HEADER, MERCHANT, purchase, signIn, TerminalConnection, TPDU } from "./testing/terminal.ts";
 
 interface Lab {
   sw: RunningSwitch;
   hsm: FakeHsm;
   issuer: FakeIssuer;
   logs: string[];
-  terminal(): Promise<TestTerminal>;
+  terminal(): Promise<TerminalConnection>;
   metric(name: string): number;
   admin(path: string, init?: RequestInit): Promise<Response>;
 }
@@ -94,7 +94,7 @@ async function startLab(
     logs,
     metric,
     terminal: async () => {
-      const t = await TestTerminal.connect(sw.port);
+      const t = await TerminalConnection.connect(sw.port);
       cleanups.push(() => t.close());
       return t;
     },
@@ -519,7 +519,7 @@ describe("with the posstorm simulators", () => {
     cleanups.push(() => sw.close());
     const metric = (name: string) => parsePrometheus(sw.metrics.render()).get(name) ?? 0;
     await until(() => metric('switch_issuer_connections{issuer="a"}') >= 1, "issuer link");
-    const t = await TestTerminal.connect(sw.port);
+    const t = await TerminalConnection.connect(sw.port);
     cleanups.push(() => t.close());
     const { mak } = await signIn(t, "POS00001", { layout: "004" });
     const request = purchase("POS00001", "000002");
