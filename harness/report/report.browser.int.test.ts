@@ -142,7 +142,7 @@ describe("the browser check fails a broken report", () => {
 
   it("series drawn in no visible colour: no line pixels", async () => {
     const seen = await inspectEdited("invisible", (h) =>
-      h.replace("width: 1.5, spanGaps", "width: 0, spanGaps"),
+      h.replace("stroke: colour(line.label, i), width: 1.5,", "stroke: colour(line.label, i), width: 0,"),
     );
     expect(seen.pageErrors).toEqual([]);
     expect(reportProblems(seen)).toEqual(expect.arrayContaining(["chart throughput: no series line drawn"]));

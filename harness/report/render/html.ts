@@ -98,8 +98,10 @@ const CLIENT = `
       height: 240,
       scales: { x: { time: false } },
       axes: [{ label: "seconds since load start" }, { label: chart.unit }],
-      series: [{ label: "s" }].concat(chart.lines.map(function (line, i) {
-        return { label: line.label, stroke: colour(line.label, i), width: 1.5, spanGaps: !!line.spanGaps, points: { show: false } };
+      series: [{ label: "t (s)" }].concat(chart.lines.map(function (line, i) {
+        // p99 dashed: with few samples a second it often equals p95, which stays visible under it
+        return { label: line.label, stroke: colour(line.label, i), width: 1.5, dash: line.label === "p99" ? [6, 4] : undefined,
+          spanGaps: !!line.spanGaps, points: { show: false } };
       })),
       plugins: [faultWindows(data.faults)]
     };
