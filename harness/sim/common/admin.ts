@@ -70,6 +70,14 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
+/** The body of a PUT /config as settings to change; an AdminError (400) when it is not a JSON object. */
+export function settingsBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new AdminError(400, "PUT /config takes a JSON object of settings");
+  }
+  return body as Record<string, unknown>;
+}
+
 /** The admin API every simulator serves: /healthz, /metrics, /config (GET, PUT), plus its own routes. */
 export async function startAdmin<S extends ConfigSpec>(opts: AdminOptions<S>): Promise<AdminServer> {
   const started = Date.now();
@@ -78,15 +86,7 @@ export async function startAdmin<S extends ConfigSpec>(opts: AdminOptions<S>): P
     "GET /healthz": () => ({ ok: true, program: opts.program, uptimeS: (Date.now() - started) / 1000 }),
     "GET /config": () => opts.config.values,
     "PUT /config": (body) => {
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        throw new AdminError(400, "PUT /config takes a JSON object of settings");
-      }
-      const changed = updateConfig(
-        opts.program,
-        opts.config.spec,
-        opts.config.values,
-        body as Record<string, unknown>,
-      );
+      const changed = updateConfig(opts.program, opts.config.spec, opts.config.values, settingsBody(body));
       opts.config.onChange?.(changed);
       return { changed, config: opts.config.values };
     },

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { StreamedBody, startAdmin } from "./admin.ts";
 import { ConfigError, type ConfigSpec, loadConfig } from "./config.ts";
 import { parsePrometheus, Registry } from "./metrics.ts";
+import { type Listener, serveProgram } from "./program.ts";
 
 const spec = {
   issuerTimeoutMs: {
@@ -157,6 +158,57 @@ describe("admin API", () => {
       await expect(broken.text()).rejects.toThrow();
     } finally {
       await admin.close();
+    }
+  });
+});
+
+describe("serveProgram", () => {
+  const admin = (port: number) => ({
+    program: "hsm",
+    host: "127.0.0.1",
+    port,
+    registry: new Registry(),
+    config: { spec, values: loadConfig("hsm", spec, {}) },
+  });
+  const fakeListener = (events: string[]): Listener => ({
+    port: 4000,
+    close: async () => {
+      events.push("listener closed");
+    },
+  });
+
+  it("closes once: the program's work first, then the listener and the admin API", async () => {
+    const events: string[] = [];
+    const program = await serveProgram({
+      listener: fakeListener(events),
+      admin: admin(0),
+      stop: () => events.push("stopped"),
+    });
+    expect(program.port).toBe(4000);
+    const base = `http://127.0.0.1:${program.adminPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const first = program.close();
+    expect(program.close()).toBe(first);
+    expect(program[Symbol.asyncDispose]()).toBe(first);
+    await first;
+    expect(events).toEqual(["stopped", "listener closed"]);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
+  it("stops the program and closes its listener when the admin API cannot start", async () => {
+    const taken = await startAdmin(admin(0));
+    const events: string[] = [];
+    try {
+      await expect(
+        serveProgram({
+          listener: fakeListener(events),
+          admin: admin(taken.port),
+          stop: () => events.push("stopped"),
+        }),
+      ).rejects.toThrow(/EADDRINUSE/);
+      expect(events).toEqual(["stopped", "listener closed"]);
+    } finally {
+      await taken.close();
     }
   });
 });

@@ -8,7 +8,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-async function echoServer(maxFrameBytes = 64) {
+async function echoServer(maxFrameBytes = 64, log?: (line: string) => void) {
   const malformed = new Registry().counter("t_malformed_frames_total", "");
   const server = await startFrameServer({
     host: "127.0.0.1",
@@ -19,6 +19,7 @@ async function echoServer(maxFrameBytes = 64) {
       if (body[0] === 0xee) throw new Error("handler bug");
       connection.send(body);
     },
+    ...(log ? { log } : {}),
   });
   servers.push(server);
   return { server, malformed };
@@ -81,14 +82,22 @@ describe("frame server", () => {
     good.destroy();
   });
 
-  it("close() ends every connection and stops accepting", async () => {
-    const { server } = await echoServer();
+  it("close() ends every connection and stops accepting, logging each connection opened and closed", async () => {
+    const lines: string[] = [];
+    const { server } = await echoServer(64, (line) => lines.push(line));
     const sockets = await Promise.all([connect(server.port), connect(server.port)]);
+    const remotes = sockets.map((socket) => `127.0.0.1:${socket.localPort}`);
     const ended = sockets.map((socket) => collect(socket, Number.POSITIVE_INFINITY));
+    await expect.poll(() => lines.length).toBe(2);
     servers.length = 0;
     await server.close();
     expect((await Promise.all(ended)).every((result) => result.closed)).toBe(true);
     await expect(connect(server.port)).rejects.toThrow(/ECONNREFUSED/);
+    const opened = lines.slice(0, 2);
+    expect(opened.map((line) => line.replace(/^connection [12] /, "connection N ")).sort()).toEqual(
+      remotes.map((remote) => `connection N from ${remote}`).sort(),
+    );
+    expect(lines.slice(2).sort()).toEqual(opened.map((line) => `${line} closed`).sort());
   });
 });
 

@@ -37,8 +37,7 @@ export interface FrameServerOptions {
   malformedFrames: Counter;
   /** Every complete frame body (TPDU/header first, length removed). Exceptions are logged, not fatal. */
   onFrame(body: Uint8Array, connection: FrameConnection): void;
-  onOpen?(connection: FrameConnection): void;
-  onClose?(connection: FrameConnection): void;
+  /** Where the server's lines go: one per connection opened and closed, bad lengths, listener errors. */
   log?: Log;
   /** How long close() lets a connection flush and finish before it is destroyed, in ms (default 250). */
   closeGraceMs?: number;
@@ -115,11 +114,11 @@ export async function startFrameServer(options: FrameServerOptions): Promise<Fra
       }
     });
     socket.on("error", () => socket.destroy());
-    options.onOpen?.(connection);
+    log(`connection ${id} from ${remote}`);
     socket.on("close", () => {
       open = false;
       sockets.delete(socket);
-      options.onClose?.(connection);
+      log(`connection ${id} from ${remote} closed`);
     });
   });
 

@@ -1,6 +1,6 @@
 import { asciiBytes, fromHex } from "../../protocol/index.ts";
-import { startAdmin } from "../common/admin.ts";
 import { Registry } from "../common/metrics.ts";
+import { serveProgram } from "../common/program.ts";
 import { type FrameConnection, type Log, startFrameServer, throttledLog } from "../common/tcp-server.ts";
 import { CapacityModel } from "./capacity.ts";
 import { workingKeysFor } from "./keys.ts";
@@ -16,7 +16,7 @@ import {
 } from "./protocol.ts";
 import { type HsmConfig, type HsmOptions, hsmSettings, PROGRAM, resolveHsmConfig } from "./settings.ts";
 
-export interface StartedHsm {
+export interface StartedHsm extends AsyncDisposable {
   /** Host command port. */
   readonly port: number;
   readonly adminPort: number;
@@ -140,15 +140,13 @@ export async function startHsm(options: HsmOptions = {}, hooks: HsmHooks = {}): 
     maxFrameBytes: config.maxFrameBytes,
     malformedFrames: malformed,
     onFrame,
-    onOpen: (connection) => log(`connection ${connection.id} from ${connection.remote}`),
-    onClose: (connection) => log(`connection ${connection.id} from ${connection.remote} closed`),
     log,
   });
   metrics.gauge("hsm_connections", "open host connections").track(() => frames.connections);
 
-  let admin: Awaited<ReturnType<typeof startAdmin>>;
-  try {
-    admin = await startAdmin({
+  const program = await serveProgram({
+    listener: frames,
+    admin: {
       program: PROGRAM,
       host: config.host,
       port: config.adminPort,
@@ -163,25 +161,8 @@ export async function startHsm(options: HsmOptions = {}, hooks: HsmHooks = {}): 
           capacity.poke();
         },
       },
-    });
-  } catch (error) {
-    capacity.close();
-    await frames.close();
-    throw error;
-  }
-
-  let closing: Promise<void> | undefined;
-  return {
-    port: frames.port,
-    adminPort: admin.port,
-    metrics,
-    config,
-    close: () => {
-      closing ??= (async () => {
-        capacity.close();
-        await Promise.all([frames.close(), admin.close()]);
-      })();
-      return closing;
     },
-  };
+    stop: () => capacity.close(),
+  });
+  return { ...program, metrics, config };
 }

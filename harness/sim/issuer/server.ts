@@ -18,9 +18,10 @@ import {
   reversalRequest,
   reversalResponse,
 } from "../../protocol/index.ts";
-import { AdminError, StreamedBody, startAdmin } from "../common/admin.ts";
+import { AdminError, StreamedBody, settingsBody } from "../common/admin.ts";
 import { ConfigError, updateConfig } from "../common/config.ts";
 import { Registry } from "../common/metrics.ts";
+import { serveProgram } from "../common/program.ts";
 import { type FrameConnection, type Log, startFrameServer, throttledLog } from "../common/tcp-server.ts";
 import { Ledger, type LedgerFilter, type LedgerStatus, ledgerKey, ledgerNdjson } from "./ledger.ts";
 import {
@@ -41,7 +42,7 @@ import {
 } from "./settings.ts";
 import { WorkerPool } from "./workers.ts";
 
-export interface StartedIssuer {
+export interface StartedIssuer extends AsyncDisposable {
   /** ISO 8583 port. */
   readonly port: number;
   readonly adminPort: number;
@@ -321,8 +322,6 @@ export async function startIssuer(
     maxFrameBytes: config.maxFrameBytes,
     malformedFrames: malformed,
     onFrame,
-    onOpen: (connection) => log(`connection ${connection.id} from ${connection.remote}`),
-    onClose: (connection) => log(`connection ${connection.id} from ${connection.remote} closed`),
     log,
   });
   metrics.gauge("issuer_connections", "open ISO 8583 connections").track(() => frames.connections);
@@ -338,9 +337,9 @@ export async function startIssuer(
     }
   };
 
-  let admin: Awaited<ReturnType<typeof startAdmin>>;
-  try {
-    admin = await startAdmin({
+  const program = await serveProgram({
+    listener: frames,
+    admin: {
       program: PROGRAM,
       host: config.host,
       port: config.adminPort,
@@ -349,10 +348,7 @@ export async function startIssuer(
       routes: {
         // Replaces the stock PUT /config so that responseMix may be given as an object, and is checked whole.
         "PUT /config": (body) => {
-          if (typeof body !== "object" || body === null || Array.isArray(body)) {
-            throw new AdminError(400, "PUT /config takes a JSON object of settings");
-          }
-          const changes = { ...(body as Record<string, unknown>) };
+          const changes = { ...settingsBody(body) };
           if ("responseMix" in changes) {
             const parsed = parseResponseMix(changes.responseMix);
             if (typeof parsed === "string") {
@@ -395,26 +391,8 @@ export async function startIssuer(
           return { reset: true };
         },
       },
-    });
-  } catch (error) {
-    pool.close();
-    await frames.close();
-    throw error;
-  }
-
-  let closing: Promise<void> | undefined;
-  return {
-    port: frames.port,
-    adminPort: admin.port,
-    metrics,
-    config,
-    ledger,
-    close: () => {
-      closing ??= (async () => {
-        pool.close();
-        await Promise.all([frames.close(), admin.close()]);
-      })();
-      return closing;
     },
-  };
+    stop: () => pool.close(),
+  });
+  return { ...program, metrics, config, ledger };
 }

@@ -20,9 +20,10 @@ import {
   verifyFrameMac,
   withProcessingRequirement,
 } from "../../protocol/index.ts";
-import { AdminError, startAdmin } from "../common/admin.ts";
+import { settingsBody } from "../common/admin.ts";
 import { updateConfig } from "../common/config.ts";
 import type { Registry } from "../common/metrics.ts";
+import { serveProgram } from "../common/program.ts";
 import { Admission, type Job } from "./admission.ts";
 import {
   type CompiledConfig,
@@ -787,10 +788,12 @@ export async function startSwitch(
     throw error;
   }
   server.on("error", (error) => sw.log(`listener: ${error.message}`));
-  const port = (server.address() as net.AddressInfo).port;
-  let admin: Awaited<ReturnType<typeof startAdmin>>;
-  try {
-    admin = await startAdmin({
+  const program = await serveProgram({
+    listener: {
+      port: (server.address() as net.AddressInfo).port,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    },
+    admin: {
       program: PROGRAM,
       host: config.host,
       port: config.adminPort,
@@ -798,17 +801,9 @@ export async function startSwitch(
       config: { spec: switchSpec, values: config as unknown as Record<keyof typeof switchSpec, unknown> },
       routes: {
         "PUT /config": (body) => {
-          if (typeof body !== "object" || body === null || Array.isArray(body)) {
-            throw new AdminError(400, "PUT /config takes a JSON object of settings");
-          }
           const before = { ...config };
           const values = config as unknown as Record<keyof typeof switchSpec, unknown>;
-          const changed = updateConfig(
-            PROGRAM,
-            switchSpec,
-            values,
-            normalizeSwitchInput(body as Record<string, unknown>),
-          );
+          const changed = updateConfig(PROGRAM, switchSpec, values, normalizeSwitchInput(settingsBody(body)));
           try {
             sw.compiled = compileConfig(config);
           } catch (error) {
@@ -831,26 +826,8 @@ export async function startSwitch(
         },
         "GET /reversals": () => ({ pending: sw.saf.list() }),
       },
-    });
-  } catch (error) {
-    sw.close();
-    server.close();
-    throw error;
-  }
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      sw.close();
-      await Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), admin.close()]);
-    })();
-    return closing;
-  };
-  return {
-    port,
-    adminPort: admin.port,
-    metrics: sw.metrics.registry,
-    config,
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+    },
+    stop: () => sw.close(),
+  });
+  return { ...program, metrics: sw.metrics.registry, config };
 }
