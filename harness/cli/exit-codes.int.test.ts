@@ -32,6 +32,8 @@ interface CliRun {
   code: number | null;
   output: string;
   runDir: string;
+  /** What the run appended to $GITHUB_STEP_SUMMARY ("" when nothing). */
+  stepSummary: string;
 }
 
 /** `bin/posstorm run <profile>` as CI calls it, the profile written to a temporary file. */
@@ -43,8 +45,11 @@ async function posstormRun(profile: { name: string } & Record<string, unknown>):
     `import { defineProfile } from ${define};\nexport default defineProfile(${JSON.stringify(profile)} as never);\n`,
   );
   const reports = join(dir, "reports");
+  // As in a CI job that collects step summaries.
+  const stepSummaryFile = join(dir, "step-summary.md");
   const child = spawn(join(REPO_ROOT, "bin/posstorm"), ["run", file, "--reports-dir", reports, "--quiet"], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, GITHUB_STEP_SUMMARY: stepSummaryFile },
   });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -56,7 +61,8 @@ async function posstormRun(profile: { name: string } & Record<string, unknown>):
   const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
   const runs = existsSync(reports) ? readdirSync(reports) : [];
   expect(runs, output).toHaveLength(1);
-  return { code, output, runDir: join(reports, runs[0]!) };
+  const stepSummary = existsSync(stepSummaryFile) ? readFileSync(stepSummaryFile, "utf8") : "";
+  return { code, output, runDir: join(reports, runs[0]!), stepSummary };
 }
 
 function misconfigured(
@@ -122,10 +128,13 @@ async function leftContainers(session: string) {
 
 describe("posstorm run exit codes", () => {
   it("1: approvals the terminals never saw and never reversed breach the one-sided SLO", async () => {
-    const { code, output, runDir } = await posstormRun(
+    const { code, output, runDir, stepSummary } = await posstormRun(
       misconfigured("one-sided", { durationS: 12, perTerminal: 1, thinkS: 2 }),
     );
     expect(code, output).toBe(1);
+    // The CI job's step summary gets the verdict table.
+    expect(stepSummary).toBe(`${readFileSync(join(runDir, "summary.md"), "utf8")}\n`);
+    expect(stepSummary.split("\n")[0]).toMatch(/❌ SLO breached/);
     const run = readJson(runDir, "run.json");
     expect(run.status).toBe("completed");
     const outcomes = run.outcomes as OutcomeCounts;

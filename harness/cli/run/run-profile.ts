@@ -143,6 +143,20 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     save();
   };
 
+  // A run that stops early still reports what its load measured until then (exit 2 whatever the verdict).
+  const partialReport = async () => {
+    await fleetSettled;
+    try {
+      writeSeriesNow?.();
+    } catch (e) {
+      log(`series: ${(e as Error).message}`);
+    }
+    await renderRun(runDir).then(
+      () => log(`partial report in ${runDir}`),
+      (e: Error) => log(`partial report: ${e.message}`),
+    );
+  };
+
   // Interrupt handling: cleanups run newest first, so this one is registered again once the lab is up
   // (it must collect from the lab before the lab's own cleanups stop its programs).
   const onInterrupt = async () => {
@@ -150,14 +164,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     abort.abort(new Error("interrupted"));
     log("interrupted: clearing faults, stopping the lab, keeping what was collected");
     await finish("interrupted");
-    await fleetSettled;
-    try {
-      writeSeriesNow?.();
-    } catch (e) {
-      log(`series: ${(e as Error).message}`);
-    }
-    await renderRun(runDir).catch((e: Error) => log(`partial report: ${e.message}`));
-    log(`partial report in ${runDir}`);
+    await partialReport();
   };
   let unregister = onShutdown(onInterrupt);
 
@@ -298,17 +305,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     const message = (error as Error).message;
     log(`failed: ${message}`);
     await finish("failed", message).catch(() => undefined);
-    if (writeSeriesNow) {
-      // The load had started: what it measured until then is reported (the verdict does not decide the exit).
-      await fleetSettled;
-      try {
-        writeSeriesNow();
-        await renderRun(runDir);
-        log(`partial report in ${runDir}`);
-      } catch (e) {
-        log(`partial report: ${(e as Error).message}`);
-      }
-    }
+    if (writeSeriesNow) await partialReport(); // the load had started
     return { runId, runDir, status: "failed", exitCode: 2, error: message };
   }
 }
