@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from "yargs";
 import { address, type Runtime, startLab } from "../../lab/lab.ts";
 import { listManaged, removeManaged } from "../../lab/runtime/containers.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { runStamp } from "../run/stamp.ts";
 
 const REPORTS = join(REPO_ROOT, "reports");
 
@@ -24,7 +25,7 @@ const up: CommandModule<object, UpArgs> = {
       .option("issuers", { type: "array", string: true, default: ["a", "b"], describe: "issuer names" })
       .option("issuer-timeout-ms", { type: "number", describe: "switch → issuer timeout, ms" }),
   handler: async (argv) => {
-    const runDir = join(REPORTS, `lab-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}`);
+    const runDir = join(REPORTS, `lab-${runStamp(new Date())}`);
     const lab = await startLab({
       runtime: argv.runtime,
       runDir,
