@@ -1,29 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeRunFolder } from "../../report/testing/run-folder.ts";
 import { steady } from "../../report/testing/series.ts";
 import { compareCommandRun, mergeThresholds } from "./compare.ts";
+import { capture, profileWith } from "./testing/io.ts";
 
 // Exit codes: 0 no regression beyond a threshold, 1 a regression, 2 a run folder or argument that is wrong.
-
-const capture = () => {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
-};
-
-function profileWith(slos: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), "p.ts");
-  writeFileSync(
-    file,
-    `export default { name: "p", durationS: 10, fleet: { model: "population", terminals: 1, vus: 1,
-       signIn: { curve: "uniform", windowS: 1 }, purchases: { perTerminal: 1, thinkTimeS: { mean: 0, jitter: 0 } } },
-       slos: ${slos}, compare: { maxRegressionPct: { p50: 50 } } };\n`,
-  );
-  return file;
-}
 
 describe("posstorm compare", () => {
   it("exits 1 on a regression beyond a threshold, 0 otherwise, 2 for a missing run", async () => {

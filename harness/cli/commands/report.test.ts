@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,25 +6,9 @@ import { fakeRunFolder } from "../../report/testing/run-folder.ts";
 import { steady } from "../../report/testing/series.ts";
 import { buildParser } from "../parser.ts";
 import { reportRun, resolveRunDir } from "./report.ts";
+import { capture, profileWith } from "./testing/io.ts";
 
 // Exit codes are a contract: 0 SLOs met, 1 an SLO breached, 2 harness failure (and the same for compare).
-
-const capture = () => {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
-};
-
-function profileWith(slos: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), "p.ts");
-  writeFileSync(
-    file,
-    `export default { name: "p", durationS: 10, fleet: { model: "population", terminals: 1, vus: 1,
-       signIn: { curve: "uniform", windowS: 1 }, purchases: { perTerminal: 1, thinkTimeS: { mean: 0, jitter: 0 } } },
-       slos: ${slos}, compare: { maxRegressionPct: { p50: 50 } } };\n`,
-  );
-  return file;
-}
 
 describe("posstorm report", () => {
   afterEach(() => {
