@@ -8,6 +8,7 @@ import type { Operation, Outcome } from "../k6/plan.ts";
 import type { RunPlanInput } from "../k6/terminal/plan-check.ts";
 import type { StartedLab } from "../lab/lab.ts";
 import { startLab } from "../lab/lab.ts";
+import { freePort } from "../lab/ports.ts";
 import {
   buildMessage,
   DEFAULT_LAB_KEY_HEX,
@@ -138,14 +139,6 @@ async function scriptedServer(
   return scripted;
 }
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** The MAK every scripted sign-in hands out. */
 const MAK = fromHex("FEDCBA9876543210");
 
@@ -194,7 +187,7 @@ describe("fleet.ts against scripted servers: one outcome per failure", () => {
   it("a closed port: refused, and the fixed retry policy retries", async () => {
     const { counts } = await fleet(
       plan(
-        { host: "127.0.0.1", port: await closedPort() },
+        { host: "127.0.0.1", port: await freePort() },
         { terminal: { retry: { policy: "fixed", delayMs: 50, maxAttempts: 3 } } },
       ),
     );

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../lab/ports.ts";
 import { findK6, type K6Summary, runK6 } from "./k6.ts";
 
 // The real k6 binary (scripts/build-k6.sh) runs the smoke script against servers started here.
@@ -59,15 +60,6 @@ async function startServer(mode: "echo" | "silent"): Promise<TestServer> {
   return result;
 }
 
-/** A loopback port with nothing listening (bound, read, released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A Writable that keeps what it is given. */
 function textSink(): { stream: Writable; lines(): string[] } {
   const chunks: Buffer[] = [];
@@ -115,7 +107,7 @@ describe("k6 with k6/x/tcp: harness/k6/smoke/tcp-echo.ts", () => {
   });
 
   it("reports every connect to a closed port as refused, and no check passes", async () => {
-    const { exitCode, stderr, summary } = await smoke(await closedPort());
+    const { exitCode, stderr, summary } = await smoke(await freePort());
 
     expect(exitCode, stderr).toBe(0);
     expect(stat(summary, "iterations", "count")).toBe(20);
