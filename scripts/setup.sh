@@ -19,6 +19,7 @@ fi
 
 bash "$scripts/build-toxiproxy.sh"
 bash "$scripts/build-k6.sh"
+bash "$scripts/system.sh"
 bash "$scripts/engine.sh"
 bash "$scripts/images.sh"
 bash "$scripts/browser.sh"

@@ -8,6 +8,7 @@ import {
   type LinkName,
   type ToxicFault,
 } from "./faults.ts";
+import { type JournalEntry, journalAdd, journalRemove } from "./journal.ts";
 import { type KernelControl, nftKernel } from "./kernel.ts";
 import { ChaosError, type Toxic, type ToxiproxyControl, toxicName } from "./toxiproxy.ts";
 
@@ -16,7 +17,9 @@ import { ChaosError, type Toxic, type ToxiproxyControl, toxicName } from "./toxi
 
 /** What a fault needs from the running lab. Tests pass fakes. */
 export interface ChaosContext {
-  toxiproxy: Pick<ToxiproxyControl, "addToxic" | "removeToxic" | "setEnabled" | "getProxy">;
+  toxiproxy: Pick<ToxiproxyControl, "addToxic" | "removeToxic" | "setEnabled" | "getProxy"> &
+    /** When known, each change is journalled (journal.ts) so that a crashed process's faults can be undone. */
+    Partial<Pick<ToxiproxyControl, "apiUrl">>;
   /** Each link's proxy listen address (StartedLab.links fits). */
   links: Partial<Record<LinkName, { listen: { host: string; port: number } }>>;
   /** Admin API base URL by role: `switch`, `hsm`, `issuer-a`, … (StartedLab.admin fits). */
@@ -103,6 +106,12 @@ export async function applyFault(
     clear,
   });
 
+  const apiUrl = ctx.toxiproxy.apiUrl;
+  const toxicEntry = (proxy: string, toxic: string): JournalEntry | undefined =>
+    apiUrl === undefined ? undefined : { kind: "toxic", apiUrl, proxy, toxic };
+  const note = (entry: JournalEntry | undefined) => entry && journalAdd(entry);
+  const unnote = (entry: JournalEntry | undefined) => entry && journalRemove(entry);
+
   if (isToxicFault(fault)) {
     const added: string[] = [];
     const removeAll = async () => {
@@ -110,6 +119,7 @@ export async function applyFault(
       for (const name of [...added].reverse()) {
         try {
           await ctx.toxiproxy.removeToxic(fault.link, name);
+          unnote(toxicEntry(fault.link, name));
           added.splice(added.indexOf(name), 1);
         } catch (error) {
           failures.push((error as Error).message);
@@ -123,7 +133,9 @@ export async function applyFault(
     try {
       for (const toxic of toxicsOf(fault)) {
         const named = opts.toxicPrefix ? { ...toxic, name: `${opts.toxicPrefix}${toxicName(toxic)}` } : toxic;
-        added.push(await ctx.toxiproxy.addToxic(fault.link, named));
+        const name = await ctx.toxiproxy.addToxic(fault.link, named);
+        note(toxicEntry(fault.link, name));
+        added.push(name);
       }
     } catch (error) {
       await removeAll().catch(() => undefined);
@@ -134,14 +146,21 @@ export async function applyFault(
 
   switch (fault.kind) {
     case "down": {
+      const downEntry: JournalEntry | undefined =
+        apiUrl === undefined ? undefined : { kind: "down", apiUrl, proxy: fault.link };
+      note(downEntry);
       try {
         await ctx.toxiproxy.setEnabled(fault.link, false);
       } catch (error) {
-        await ctx.toxiproxy.setEnabled(fault.link, true).catch(() => undefined);
+        await ctx.toxiproxy.setEnabled(fault.link, true).then(
+          () => unnote(downEntry),
+          () => undefined,
+        );
         throw error;
       }
       return done(async () => {
         await ctx.toxiproxy.setEnabled(fault.link, true);
+        unnote(downEntry);
         return {};
       });
     }

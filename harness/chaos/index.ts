@@ -27,7 +27,20 @@ export {
   isIncidentId,
   type LoadChange,
 } from "./incidents.ts";
-export { clearKernelFaults, type KernelControl, nftKernel } from "./kernel.ts";
+export {
+  clearKernelFaults,
+  type KernelControl,
+  nftKernel,
+  type ProbeResult,
+  probeNftables,
+  probeSs,
+} from "./kernel.ts";
+export {
+  clearFaultLeftovers,
+  describeFaultLeftovers,
+  type FaultLeftovers,
+  findFaultLeftovers,
+} from "./leftovers.ts";
 export {
   isNetworkProfileName,
   NETWORK_PROFILES,

@@ -2,14 +2,18 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { promisify } from "node:util";
+import { describeFaultLeftovers, findFaultLeftovers, probeNftables, probeSs } from "../chaos/index.ts";
 import { labInputsDigest } from "../lab/images.ts";
+import { ownerIsDead } from "../lab/labels.ts";
 import { canBind, LOOPBACK } from "../lab/ports.ts";
+import { listManaged } from "../lab/runtime/containers.ts";
 import { pinnedVersions } from "../shared/repo.ts";
 import { findTool, toolsDir } from "../shared/tools.ts";
 
 const run = promisify(execFile);
 
-export type Status = "ok" | "missing";
+/** `warn`: something to act on that does not stop a run (leftovers of a crashed run); doctor still exits 0. */
+export type Status = "ok" | "missing" | "warn";
 
 export interface CheckResult {
   name: string;
@@ -227,31 +231,66 @@ export async function checkImages(ctx: DoctorContext): Promise<CheckResult[]> {
 
 const CAP_NET_ADMIN = 12;
 
-export async function checkPacketLoss(ctx: DoctorContext): Promise<CheckResult> {
-  const name = "packet loss (net admin)";
+function hasNetAdmin(): boolean {
   const status = readFileSync("/proc/self/status", "utf8");
   const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"}`);
-  const hasCap = (capEff >> BigInt(CAP_NET_ADMIN)) & 1n;
-  const tool = findTool("nft", { env: ctx.env }).path ?? findTool("iptables", { env: ctx.env }).path;
-  if (!hasCap) {
-    return {
-      name,
-      status: "missing",
-      version: "-",
-      detail: "this process lacks CAP_NET_ADMIN (kernel packet drops need root or that capability)",
-      fix: "run as root, or grant CAP_NET_ADMIN (setcap / docker --cap-add NET_ADMIN)",
-    };
+  return ((capEff >> BigInt(CAP_NET_ADMIN)) & 1n) === 1n;
+}
+
+const NO_NET_ADMIN: Omit<CheckResult, "name"> = {
+  status: "missing",
+  version: "-",
+  detail:
+    "this process lacks CAP_NET_ADMIN (kernel packet drops and connection kills need root or that capability)",
+  fix: "run as root, or grant CAP_NET_ADMIN (setcap / docker --cap-add NET_ADMIN)",
+};
+
+/** nftables as the packet-loss and SYN-drop faults use it: a table of the probe's own created and deleted. */
+export async function checkNftables(ctx: DoctorContext): Promise<CheckResult> {
+  const name = "nftables (packet loss)";
+  if (!hasNetAdmin()) return { name, ...NO_NET_ADMIN };
+  const probe = await probeNftables(ctx.env);
+  if (!probe.ok) return { name, status: "missing", version: "-", detail: probe.detail, fix: probe.fix };
+  return {
+    name,
+    status: "ok",
+    version: probe.version,
+    detail: `${probe.path} (probe table created and deleted)`,
+  };
+}
+
+/** `ss -K` as the connection-kill fault uses it: a loopback connection of the probe's own, killed. */
+export async function checkSs(ctx: DoctorContext): Promise<CheckResult> {
+  const name = "ss (connection kill)";
+  if (!hasNetAdmin()) return { name, ...NO_NET_ADMIN };
+  const probe = await probeSs(ctx.env);
+  if (!probe.ok) return { name, status: "missing", version: "-", detail: probe.detail, fix: probe.fix };
+  return { name, status: "ok", version: probe.version, detail: `${probe.path} (probe connection killed)` };
+}
+
+/** What a crashed or killed run left behind: containers of dead owners, the nftables table, toxics. */
+export async function checkLeftovers(ctx: DoctorContext): Promise<CheckResult> {
+  const name = "leftovers";
+  const found: string[] = [];
+  // No engine answering: no container can be left on it (the engine check says what is wrong).
+  const stale =
+    (await checkEngine(ctx)).status === "ok"
+      ? (await listManaged()).filter((c) => ownerIsDead(c.ownerPid))
+      : [];
+  if (stale.length > 0) {
+    found.push(`${stale.length} stale container(s) of dead runs: ${stale.map((c) => c.role).join(", ")}`);
   }
-  if (!tool) {
-    return {
-      name,
-      status: "missing",
-      version: "-",
-      detail: "neither nft nor iptables is on PATH",
-      fix: "apt-get install nftables",
-    };
+  found.push(...describeFaultLeftovers(await findFaultLeftovers()));
+  if (found.length === 0) {
+    return { name, status: "ok", version: "-", detail: "no stale containers, nftables table or toxics" };
   }
-  return { name, status: "ok", version: "CAP_NET_ADMIN", detail: tool };
+  return {
+    name,
+    status: "warn",
+    version: "-",
+    detail: found.join("; "),
+    fix: "bin/posstorm lab down --stale (removes what dead runs left; a running lab is kept)",
+  };
 }
 
 /** Ports posstorm's lab binds by default (Toxiproxy API); POSSTORM_DOCTOR_PORTS overrides, comma-separated. */
@@ -286,16 +325,18 @@ export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
 
 export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult[]> {
   const ctx: DoctorContext = { env, versions: pinnedVersions() };
-  const [node, k6, toxiproxy, engine, images, packetLoss, ports] = await Promise.all([
+  const [node, k6, toxiproxy, engine, images, nft, ss, ports, leftovers] = await Promise.all([
     checkNode(ctx),
     checkK6(ctx),
     checkToxiproxy(ctx),
     checkEngine(ctx),
     checkImages(ctx),
-    checkPacketLoss(ctx),
+    checkNftables(ctx),
+    checkSs(ctx),
     checkPorts(ctx),
+    checkLeftovers(ctx),
   ]);
-  return [node, k6, toxiproxy, engine, ...images, packetLoss, ports];
+  return [node, k6, toxiproxy, engine, ...images, nft, ss, ports, leftovers];
 }
 
 export function formatChecks(results: CheckResult[]): string {
@@ -303,7 +344,8 @@ export function formatChecks(results: CheckResult[]): string {
   const versionWidth = Math.max(...results.map((r) => r.version.length));
   return results
     .map((r) => {
-      const line = `${r.status === "ok" ? "ok     " : "MISSING"}  ${r.name.padEnd(nameWidth)}  ${r.version.padEnd(versionWidth)}  ${r.detail}`;
+      const status = r.status === "ok" ? "ok     " : r.status === "warn" ? "WARN   " : "MISSING";
+      const line = `${status}  ${r.name.padEnd(nameWidth)}  ${r.version.padEnd(versionWidth)}  ${r.detail}`;
       return r.fix ? `${line}\n         fix: ${r.fix}` : line;
     })
     .join("\n");

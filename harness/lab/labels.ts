@@ -1,3 +1,5 @@
+import { processIsDead } from "../shared/process.ts";
+
 /** Docker labels that mark what posstorm started, so it can find and remove its own containers. */
 export const LABEL_MANAGED = "posstorm.managed";
 /** The lab session (one `startLab`, one test file) a container belongs to. */
@@ -16,13 +18,5 @@ export function ownerLabels(session: string, role: string): Record<string, strin
   };
 }
 
-/** True when the process with this PID is gone (signal 0 probes without touching it). */
-export function ownerIsDead(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
+/** True when the process with this PID is gone: its containers are stale. */
+export const ownerIsDead = processIsDead;

@@ -12,7 +12,7 @@ export function pinnedVersions(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) out[match[1]!] = match[2]!;
+    if (match) out[match[1]!] = match[2]!.replace(/^"(.*)"$/, "$1");
   }
   return out;
 }

@@ -9,7 +9,8 @@ interface DoctorArgs {
 export const doctorCommand: CommandModule<object, DoctorArgs> = {
   command: "doctor",
   describe:
-    "Check every prerequisite (Node, k6 + k6/x/tcp, Toxiproxy, Docker engine, images, net admin, ports; Chromium optional)",
+    "Check every prerequisite (Node, k6 + k6/x/tcp, Toxiproxy, Docker engine, images, nftables and ss with a " +
+    "real probe, ports; Chromium optional) and report what a crashed run left behind; exit 0 only when all are ready",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "print the checks as JSON" }),
   handler: async (argv) => {
     const [results, chromium] = await Promise.all([runChecks(process.env), checkChromium(process.env)]);
@@ -21,7 +22,7 @@ export const doctorCommand: CommandModule<object, DoctorArgs> = {
       console.log(formatChecks(results));
       console.log(`\noptional (report browser check):\n${formatChecks(optional)}`);
     }
-    const missing = results.filter((r) => r.status !== "ok").length;
+    const missing = results.filter((r) => r.status === "missing").length;
     if (!argv.json)
       console.log(missing === 0 ? "\nall prerequisites ready" : `\n${missing} prerequisite(s) missing`);
     process.exitCode = missing === 0 ? 0 : 2;

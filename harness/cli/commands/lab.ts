@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import { clearFaultLeftovers } from "../../chaos/index.ts";
 import { address, type Runtime, startLab } from "../../lab/lab.ts";
 import { listManaged, removeManaged } from "../../lab/runtime/containers.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
@@ -81,14 +82,24 @@ const status: CommandModule<object, object> = {
 
 const down: CommandModule<object, { stale: boolean }> = {
   command: "down",
-  describe: "Remove posstorm's containers (all, or only those whose process died)",
+  describe:
+    "Remove what posstorm left running: its containers, its nftables table, the toxics and disabled proxies " +
+    "of processes that died (all, or --stale: only what no live posstorm process owns)",
   builder: (y) =>
-    y.option("stale", { type: "boolean", default: false, describe: "only containers whose owner died" }),
+    y.option("stale", {
+      type: "boolean",
+      default: false,
+      describe:
+        "only what a dead process left (a crashed or killed run); a running lab keeps its containers and faults",
+    }),
   handler: async (argv) => {
     const removed = await removeManaged(argv.stale ? { stale: true } : { all: true });
     console.log(
       `removed ${removed.length} container(s)${removed.length ? `: ${removed.map((c) => c.role).join(", ")}` : ""}`,
     );
+    const faults = await clearFaultLeftovers({ all: !argv.stale });
+    for (const line of faults) console.log(line);
+    if (faults.length === 0) console.log("no faults left over");
   },
 };
 

@@ -1,0 +1,98 @@
+// Every program outside Node that posstorm's code runs (spawn / execFile), where it comes from and which
+// `posstorm doctor` check answers for it. harness/shared/programs.test.ts reads the sources and fails when
+// a program is run that is not listed here, or a listed one is not installed by setup or not checked by
+// doctor: a new dependency cannot reach a new machine unnoticed.
+
+export interface ExternalProgram {
+  /** The executable's name, as the code looks it up. */
+  program: string;
+  /**
+   * How setup provides it: a Debian package pinned in SYSTEM_DEBS (scripts/versions.env, installed by
+   * scripts/system.sh), or the script that builds or installs it.
+   */
+  provided: /** `essential`: a Debian Essential package, on every Debian system, neither pinned nor checked. */
+    | { debian: string; essential?: true }
+    | {
+        script:
+          | "scripts/engine.sh"
+          | "scripts/browser.sh"
+          | "scripts/build-toxiproxy.sh"
+          | "scripts/build-k6.sh"
+          | "scripts/setup-node.sh";
+      };
+  /** The `posstorm doctor` check (its `name`) that finds it and tells the fix; none for essential packages. */
+  doctor?: string;
+  /** What posstorm runs it for. */
+  usedFor: string;
+}
+
+export const EXTERNAL_PROGRAMS: readonly ExternalProgram[] = [
+  {
+    program: "nft",
+    provided: { debian: "nftables" },
+    doctor: "nftables (packet loss)",
+    usedFor: "kernel packet loss and SYN drops (harness/chaos/kernel.ts)",
+  },
+  {
+    program: "ss",
+    provided: { debian: "iproute2" },
+    doctor: "ss (connection kill)",
+    usedFor: "connection kills, `ss -K` (harness/chaos/kernel.ts)",
+  },
+  {
+    program: "docker",
+    provided: { script: "scripts/engine.sh" },
+    doctor: "docker engine",
+    usedFor: "building the lab image (scripts/build-lab-image.ts)",
+  },
+  {
+    program: "toxiproxy-server",
+    provided: { script: "scripts/build-toxiproxy.sh" },
+    doctor: "toxiproxy",
+    usedFor: "the lab's proxies in the `local` runtime (harness/lab/lab.ts)",
+  },
+  {
+    program: "chromium",
+    provided: { script: "scripts/browser.sh" },
+    doctor: "chromium",
+    usedFor: "the report's browser check and screenshot (harness/report/browser.ts)",
+  },
+  {
+    program: "k6",
+    provided: { script: "scripts/build-k6.sh" },
+    doctor: "k6",
+    usedFor: "the terminal fleet (harness/load/k6.ts)",
+  },
+  {
+    program: "mkfifo",
+    provided: { debian: "coreutils", essential: true },
+    usedFor: "the pipe k6's JSON output streams through (harness/load/k6.ts)",
+  },
+  {
+    program: "k6",
+    provided: { script: "scripts/build-k6.sh" },
+    doctor: "k6",
+    usedFor: "the terminal fleet (harness/load/k6.ts)",
+  },
+  {
+    program: "mkfifo",
+    provided: { debian: "coreutils", essential: true },
+    usedFor: "the pipe k6's JSON output streams through (harness/load/k6.ts)",
+  },
+  {
+    program: "node",
+    provided: { script: "scripts/setup-node.sh" },
+    doctor: "node",
+    usedFor: "lab programs and workers in the `local` runtime (process.execPath)",
+  },
+];
+
+/** The Debian packages of SYSTEM_DEBS (`name=version …`) by name. */
+export function parseSystemDebs(value: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pin of (value ?? "").split(/\s+/).filter(Boolean)) {
+    const at = pin.indexOf("=");
+    if (at > 0) out.set(pin.slice(0, at), pin.slice(at + 1));
+  }
+  return out;
+}
