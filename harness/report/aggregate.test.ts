@@ -239,7 +239,7 @@ describe("aggregateFile", () => {
 
   it("names the missing file", async () => {
     await expect(aggregateFile(mkdtempSync(join(tmpdir(), "posstorm-agg-")))).rejects.toThrow(
-      /k6-results\.json: no such file/,
+      /samples\.ndjson\.gz: no such file/,
     );
   });
 });

@@ -2,6 +2,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip, constants as zlibConstants } from "node:zlib";
+import type { Sample } from "../fleet/index.ts";
 import { K6_RESULTS_FILE, type Point, parsePoint } from "../load/results.ts";
 import { parsePrometheus } from "../sim/common/metrics.ts";
 import { type Histogram, newHistogram, recordMs } from "./histogram.ts";
@@ -65,6 +66,11 @@ export interface AggregatorOptions {
 export interface Aggregator {
   /** One k6 sample (as parsePoint returns it); anything that is not a posstorm metric is ignored. */
   add(point: Point): void;
+  /**
+   * One raw sample of the fleet engine (a line of samples.ndjson.gz). An operation counts in the second it
+   * ended (`t` + `ms`), as k6's samples did; its latency is `ms`, from its intended start.
+   */
+  addSample(sample: Sample): void;
   /** One scrape of a lab program at `tMs`: its parsed /metrics (parsePrometheus); unlisted metrics are dropped. */
   addServerSample(tMs: number, role: string, metrics: ReadonlyMap<string, number>): void;
   /** The series so far (arrays padded to the same length); the aggregator can keep going afterwards. */
@@ -99,6 +105,12 @@ const pad = <T>(values: T[], length: number, fill: T): T[] => {
   return out;
 };
 
+const TIMEOUT_KINDS: Partial<Record<string, string>> = {
+  "timeout.connect": "connect",
+  "timeout.response": "response",
+  "timeout.idle": "idle",
+};
+
 export function createAggregator(options: AggregatorOptions): Aggregator {
   const stepMs = (options.stepS ?? 1) * 1000;
   const maxSlots = options.maxSlots ?? Math.ceil((8 * 24 * 3600 * 1000) / stepMs);
@@ -112,6 +124,8 @@ export function createAggregator(options: AggregatorOptions): Aggregator {
   const latency: Record<string, (Histogram | null)[]> = {};
   const server: Record<string, Record<string, (number | null)[]>> = {};
   const unsettled: UnsettledPurchase[] = [];
+  /** Open-model arrivals dropped for want of a free terminal, per slot. */
+  const dropped: number[] = [];
   let slots = 0;
   let points = 0;
   let early = 0;
@@ -123,7 +137,7 @@ export function createAggregator(options: AggregatorOptions): Aggregator {
     return { slot, early: raw < 0 };
   };
 
-  return {
+  const aggregator: Aggregator = {
     add(point) {
       if (!point.metric.startsWith("pos_") || !Number.isFinite(point.timeMs)) return;
       const { tags } = point;
@@ -200,6 +214,63 @@ export function createAggregator(options: AggregatorOptions): Aggregator {
       points++;
     },
 
+    addSample(sample) {
+      const at = options.loadStartMs + sample.t;
+      if (!("ev" in sample)) {
+        const done = at + sample.ms;
+        const tags: Record<string, string> = { op: sample.op, outcome: sample.outcome };
+        if (sample.code !== undefined) tags.code = sample.code;
+        aggregator.add({ metric: "pos_ops", timeMs: done, value: 1, tags });
+        aggregator.add({
+          metric: "pos_op_duration",
+          timeMs: done,
+          value: sample.ms,
+          tags: { op: sample.op },
+        });
+        const kind = TIMEOUT_KINDS[sample.outcome];
+        if (kind)
+          aggregator.add({ metric: "pos_timeouts", timeMs: done, value: 1, tags: { op: sample.op, kind } });
+        return;
+      }
+      switch (sample.ev) {
+        case "session":
+          return aggregator.add({
+            metric: "pos_session_changes",
+            timeMs: at,
+            value: 1,
+            tags: { change: sample.change },
+          });
+        case "reversal":
+          return aggregator.add({
+            metric: "pos_reversal_events",
+            timeMs: at,
+            value: 1,
+            tags: { event: sample.event },
+          });
+        case "retry":
+          return aggregator.add({ metric: "pos_retries", timeMs: at, value: 1, tags: { op: sample.op } });
+        case "skipped":
+          return aggregator.add({
+            metric: "pos_skipped",
+            timeMs: at,
+            value: 1,
+            tags: { op: sample.op, reason: sample.reason },
+          });
+        case "unsettled": {
+          const { tid, stan, batch, reason } = sample;
+          return aggregator.add({
+            metric: "pos_unsettled",
+            timeMs: at,
+            value: 1,
+            tags: { tid, stan, batch, reason },
+          });
+        }
+        case "dropped":
+          bump(dropped, slotOf(at).slot, 1);
+          return;
+      }
+    },
+
     addServerSample(tMs, role, metrics) {
       const { slot } = slotOf(tMs);
       const byMetric = entry(server, role, () => ({}));
@@ -248,11 +319,13 @@ export function createAggregator(options: AggregatorOptions): Aggregator {
           ]),
         ),
         unsettled: [...unsettled],
+        dropped: pad(dropped, n, 0),
         points,
         early,
       };
     },
   };
+  return aggregator;
 }
 
 // ---- from the files of a run folder --------------------------------------------------------------------
@@ -280,6 +353,9 @@ export interface AggregateFileOptions {
  */
 export const K6_RESULTS_FILES = [K6_RESULTS_FILE, "k6-results.json"] as const;
 
+/** The fleet engine's raw samples in a run folder: one JSON object per line, gzipped (harness/fleet/samples.ts). */
+export const SAMPLES_FILE = "samples.ndjson.gz";
+
 /** The k6 results file of a run folder, if any. */
 export function k6ResultsOf(runDir: string): string | undefined {
   return K6_RESULTS_FILES.map((f) => join(runDir, f)).find((f) => existsSync(f));
@@ -291,25 +367,17 @@ export function k6ResultsOf(runDir: string): string | undefined {
  * one, otherwise the final scrape in `collected/<role>.metrics.prom` (one point, at the last k6 sample).
  */
 export async function aggregateFile(runDir: string, options: AggregateFileOptions = {}): Promise<RunSeries> {
+  const samples = join(runDir, SAMPLES_FILE);
+  if (existsSync(samples)) return await aggregateSamplesFile(runDir, samples, options);
   const results = k6ResultsOf(runDir);
   if (!results) {
-    throw new Error(
-      `${join(runDir, K6_RESULTS_FILE)} or k6-results.json: no such file (k6 wrote no results)`,
-    );
+    throw new Error(`${samples}: no such file (the fleet wrote no samples)`);
   }
   let loadStartMs = options.loadStartMs ?? loadStartOf(runDir);
   let aggregator: Aggregator | undefined =
     loadStartMs === undefined ? undefined : createAggregator({ loadStartMs, stepS: options.stepS });
-  const raw = createReadStream(results);
-  const lines = createInterface({
-    input: (results.endsWith(".gz")
-      ? raw.pipe(createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH }))
-      : raw
-    ).setEncoding("utf8"),
-    crlfDelay: Infinity,
-  });
   let lastMs = loadStartMs ?? 0;
-  for await (const line of lines) {
+  for await (const line of linesOf(results)) {
     // Cheap filters first: k6's own metrics (tcp_*, iterations, vus …) fill files of the older, whole format;
     // the gauges and pos_schedule_lag are not aggregated.
     if (!line.includes('"pos_')) continue;
@@ -325,6 +393,48 @@ export async function aggregateFile(runDir: string, options: AggregateFileOption
     aggregator.add(point);
   }
   aggregator ??= createAggregator({ loadStartMs: Date.now(), stepS: options.stepS });
+  addServerFiles(runDir, aggregator, lastMs);
+  return aggregator.result();
+}
+
+/** The lines of a text file, gunzipped when it ends in .gz (a gzip stream cut short is read up to its end). */
+function linesOf(file: string): AsyncIterable<string> {
+  const raw = createReadStream(file);
+  return createInterface({
+    input: (file.endsWith(".gz")
+      ? raw.pipe(createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH }))
+      : raw
+    ).setEncoding("utf8"),
+    crlfDelay: Infinity,
+  });
+}
+
+/** samples.ndjson.gz of a fleet-engine run; `t` counts from run.json's loadStartedAt. */
+async function aggregateSamplesFile(
+  runDir: string,
+  file: string,
+  options: AggregateFileOptions,
+): Promise<RunSeries> {
+  const loadStartMs = options.loadStartMs ?? loadStartOf(runDir);
+  if (loadStartMs === undefined) {
+    throw new Error(
+      `${join(runDir, "run.json")}: no loadStartedAt, which samples.ndjson.gz counts its times from`,
+    );
+  }
+  const aggregator = createAggregator({ loadStartMs, stepS: options.stepS });
+  let lastMs = loadStartMs;
+  for await (const line of linesOf(file)) {
+    if (line === "") continue;
+    let sample: Sample;
+    try {
+      sample = JSON.parse(line) as Sample;
+    } catch {
+      continue; // a last line cut short by an interrupted run
+    }
+    aggregator.addSample(sample);
+    const end = loadStartMs + sample.t + ("ms" in sample ? sample.ms : 0);
+    if (end > lastMs) lastMs = end;
+  }
   addServerFiles(runDir, aggregator, lastMs);
   return aggregator.result();
 }

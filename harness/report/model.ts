@@ -26,6 +26,14 @@ export interface RunJson {
   timeline?: { entries?: EntryRecord[] };
   /** SLOs the run was judged by, when the run recorded them. */
   slos?: Slo[];
+  /** The fleet engine's facts: whether the generator kept up (harness/fleet/generator-limits.ts). */
+  fleet?: { generator?: GeneratorFacts };
+}
+
+/** Whether the load generator, not the switch, was the bottleneck, and why (one line per reason). */
+export interface GeneratorFacts {
+  limited: boolean;
+  reasons: { text: string }[];
 }
 
 export interface RunFacts {
@@ -78,6 +86,11 @@ export interface ReportModel {
   /** plan.json with card numbers masked and the lab key left out. */
   plan: unknown;
   series: { slots: number; stepS: number; points: number; early: number };
+  /**
+   * The generator was the bottleneck: dropped arrivals, late starts or a blocked event loop. The figures then
+   * describe posstorm more than the switch; every output says so. Undefined for runs that did not record it.
+   */
+  generator?: { limited: boolean; reasons: string[] };
   notes: string[];
 }
 
@@ -118,6 +131,16 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
       `The run did not complete (${run.status}${run.error ? `: ${run.error}` : ""}): figures cover what was collected.`,
     );
   }
+  const generator = run.fleet?.generator && {
+    limited: run.fleet.generator.limited,
+    reasons: run.fleet.generator.reasons.map((r) => r.text),
+  };
+  if (generator?.limited) {
+    notes.unshift(
+      `The load generator was the bottleneck (${generator.reasons.join("; ")}): these figures describe posstorm ` +
+        "at least as much as the switch. Lower the load, or spread the fleet over more cores or hosts.",
+    );
+  }
   if (series.early > 0)
     notes.push(`${series.early} operation(s) ended before load start (counted in the first second).`);
   return {
@@ -155,6 +178,7 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
     charts: chartData(series, faultWindows(entries, phases)),
     plan: plan ? maskPlan(plan) : undefined,
     series: { slots: series.slots, stepS: series.stepS, points: series.points, early: series.early },
+    ...(generator ? { generator } : {}),
     notes,
   };
 }

@@ -120,6 +120,38 @@ describe("renderRun", () => {
     expect(findAll(cases[5]!, "skipped")[0]!.attributes.message).toMatch(/^no data: no fault:missing phase/);
   });
 
+  it("a generator-limited run says so in every output; one that kept up passes its check", async () => {
+    const reasons = [
+      { text: "12 arrivals dropped (no free terminal; bound 0) in seconds 3, 4" },
+      { text: "schedule lag p99 up to 31.2 ms (bound 10 ms) in second 4" },
+    ];
+    const dir = fakeRunFolder({ seconds, run: { fleet: { generator: { limited: true, reasons } } } });
+    const r = await renderRun(dir, { slos: SLOS.slice(0, 1) });
+    expect(r.exitCode).toBe(0);
+    const md = readFileSync(r.files.summary, "utf8");
+    expect(md).toMatch(/^## posstorm .*: ✅ all SLOs met — ⚠️ generator-limited$/m);
+    expect(md).toContain("> The load generator was the bottleneck (12 arrivals dropped");
+    expect(JSON.parse(readFileSync(r.files.verdict, "utf8")).generator).toEqual({
+      limited: true,
+      reasons: reasons.map((x) => x.text),
+    });
+    const root = parseXml(readFileSync(r.files.junit, "utf8"));
+    expect(root.attributes).toMatchObject({ tests: "2", failures: "1" });
+    const kept = findAll(root, "testcase").find((c) => c.attributes.name === "generator kept up")!;
+    expect(findAll(kept, "failure")[0]!.attributes.message).toBe(
+      `generator-limited: ${reasons.map((x) => x.text).join("; ")}`,
+    );
+    expect(readFileSync(r.files.html, "utf8")).toContain('<span class="badge warn">GENERATOR-LIMITED</span>');
+
+    const fine = await renderRun(
+      fakeRunFolder({ seconds, run: { fleet: { generator: { limited: false, reasons: [] } } } }),
+      { slos: SLOS.slice(0, 1) },
+    );
+    const fineCases = findAll(parseXml(readFileSync(fine.files.junit, "utf8")), "testcase");
+    expect(findAll(fineCases.find((c) => c.attributes.name === "generator kept up")!, "failure")).toEqual([]);
+    expect(readFileSync(fine.files.summary, "utf8")).not.toContain("generator-limited");
+  });
+
   it("report.html: self-contained, every chart drawn with each fault window shaded once", async () => {
     const r = await renderRun(folder(), { slos: SLOS });
     const html = readFileSync(r.files.html, "utf8");
@@ -220,7 +252,7 @@ describe("renderRun", () => {
     await expect(renderRun(empty)).rejects.toThrow(ReportError);
     await expect(renderRun(empty)).rejects.toThrow(/run\.json: run\.json: no such file/);
     writeFileSync(join(empty, "run.json"), JSON.stringify({ runId: "x", status: "failed" }));
-    await expect(renderRun(empty)).rejects.toThrow(/neither series\.json nor k6-results\.json/);
+    await expect(renderRun(empty)).rejects.toThrow(/neither series\.json nor samples\.ndjson\.gz/);
     await expect(renderRun(join(empty, "nope"))).rejects.toThrow(/no such run folder/);
     const dir = fakeRunFolder({ seconds: steady(2, 1), fault: null });
     await expect(

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../k6/plan.ts";
 import { loadProfile } from "../profile/compile.ts";
-import { aggregateFile, K6_RESULTS_FILES, k6ResultsOf } from "./aggregate.ts";
+import { aggregateFile, k6ResultsOf, SAMPLES_FILE } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";
 import { type Reconciliation, reconcileRun, terminalSideOf } from "./reconcile.ts";
 import { renderHtml, uplotAssets } from "./render/html.ts";
@@ -56,8 +56,8 @@ function readJson<T>(file: string, what: string): T {
 }
 
 /**
- * The run's series: series.json, or k6-results.json.gz aggregated (and, with `save`, written as series.json when
- * the folder is writable).
+ * The run's series: series.json, or the raw samples (samples.ndjson.gz; k6-results.json.gz of runs made before the
+ * fleet engine) aggregated (and, with `save`, written as series.json when the folder is writable).
  */
 export async function seriesOf(
   runDir: string,
@@ -70,8 +70,8 @@ export async function seriesOf(
       throw new ReportError(`${join(runDir, SERIES_FILE)}: ${(error as Error).message}`);
     }
   }
-  if (!k6ResultsOf(runDir)) {
-    throw new ReportError(`${runDir}: neither ${SERIES_FILE} nor ${K6_RESULTS_FILES[0]}: k6 did not run`);
+  if (!existsSync(join(runDir, SAMPLES_FILE)) && !k6ResultsOf(runDir)) {
+    throw new ReportError(`${runDir}: neither ${SERIES_FILE} nor ${SAMPLES_FILE}: the fleet did not run`);
   }
   const series = await aggregateFile(runDir);
   if (save) {

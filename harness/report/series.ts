@@ -61,6 +61,8 @@ export interface RunSeries {
   server: Record<string, Record<string, (number | null)[]>>;
   /** Every `pos_unsettled` sample (low volume: one per purchase owing a reversal). */
   unsettled: UnsettledPurchase[];
+  /** Open-model arrivals dropped for want of a free terminal, per slot (fleet engine runs; absent before). */
+  dropped?: number[];
   /** posstorm samples (pos_*) aggregated. */
   points: number;
   /** Samples timed before load start, counted in slot 0. */

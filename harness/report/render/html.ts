@@ -130,7 +130,7 @@ export function renderHtml(model: ReportModel, assets: HtmlAssets): string {
       model.incomplete
         ? `<span class="badge fail">RUN ${escapeHtml(run.status.toUpperCase())}</span>`
         : `<span class="badge ${verdict.status}">${verdict.status.toUpperCase()}</span>`
-    }</h1>`,
+    }${model.generator?.limited ? ' <span class="badge warn">GENERATOR-LIMITED</span>' : ""}</h1>`,
   );
   body.push(
     `<p class="muted">Profile <b>${escapeHtml(run.profile.name)}</b>${run.profile.description ? ` — ${escapeHtml(run.profile.description)}` : ""}. ` +

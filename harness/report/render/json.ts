@@ -15,6 +15,7 @@ export function renderVerdictJson(model: ReportModel): string {
       runStatus: run.status,
       status: verdict.status,
       exitCode: model.exitCode,
+      ...(model.generator ? { generator: model.generator } : {}),
       counts: verdict.counts,
       slos: verdict.slos,
       phases: model.phases,

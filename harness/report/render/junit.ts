@@ -22,8 +22,9 @@ const attrs = (a: Record<string, string | number>) =>
 
 export function renderJUnit(model: ReportModel): string {
   const { run, verdict } = model;
-  const tests = verdict.slos.length + (model.incomplete ? 1 : 0);
-  const failures = verdict.counts.fail + (model.incomplete ? 1 : 0);
+  const generator = model.generator;
+  const tests = verdict.slos.length + (model.incomplete ? 1 : 0) + (generator ? 1 : 0);
+  const failures = verdict.counts.fail + (model.incomplete ? 1 : 0) + (generator?.limited ? 1 : 0);
   const skipped = verdict.counts["no-data"];
   const suite = `posstorm.${run.profile.name}`;
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
@@ -57,6 +58,20 @@ export function renderJUnit(model: ReportModel): string {
       `      <failure${attrs({ message, type: "run-incomplete" })}>${xmlEscape(message)}</failure>`,
       "    </testcase>",
     );
+  }
+  if (generator) {
+    // A generator that could not keep its schedule measured itself: CI should see it.
+    const open = `    <testcase${attrs({ classname: `${suite}.run`, name: "generator kept up", time: 0 })}>`;
+    if (generator.limited) {
+      const message = `generator-limited: ${generator.reasons.join("; ")}`;
+      lines.push(
+        open,
+        `      <failure${attrs({ message, type: "generator-limited" })}>${xmlEscape(message)}</failure>`,
+        "    </testcase>",
+      );
+    } else {
+      lines.push(open, "    </testcase>");
+    }
   }
   for (const r of verdict.slos) {
     const open = `    <testcase${attrs({ classname: `${suite}.slo`, name: r.id, time: 0 })}`;

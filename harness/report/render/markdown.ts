@@ -30,7 +30,8 @@ export function renderSummaryMarkdown(model: ReportModel): string {
   const headline = model.incomplete
     ? `⛔ run ${run.status}, partial figures (SLOs on them: ${verdict.status})`
     : VERDICT_HEADLINE[verdict.status];
-  out.push(`## posstorm ${run.runId}: ${headline}`);
+  const limited = model.generator?.limited ? " — ⚠️ generator-limited" : "";
+  out.push(`## posstorm ${run.runId}: ${headline}${limited}`);
   out.push("");
   const description = run.profile.description ? ` (${run.profile.description})` : "";
   out.push(
