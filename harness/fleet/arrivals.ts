@@ -1,0 +1,117 @@
+import type { OpenFleet } from "../k6/plan.ts";
+
+// The open model's schedule, as k6's ramping-arrival-rate computes it: arrival n (1, 2, …) is due when the
+// integral of the rate curve from load start reaches n. The first stage holds its own rate; each later stage
+// ramps linearly from the previous stage's rate to its own; the curve is cut at durationS (an arrival due
+// exactly there still starts). Each time comes from the integral, never from adding intervals, so no drift
+// builds up (wrk2's constant throughput). Pure: unit-tested; striping lives here too.
+
+interface Stage {
+  startS: number;
+  durationS: number;
+  fromPerS: number;
+  toPerS: number;
+  /** Arrivals due before this stage (the integral at its start). */
+  doneBefore: number;
+  /** The integral at its end. */
+  endCount: number;
+}
+
+/** Arrivals due up to and including an integral of `endCount`, within float error. */
+const EPSILON = 1e-9;
+
+/** The stages cut at `durationS` (a stage crossing the cut ends there at the rate it has reached). */
+function cutStages(stages: OpenFleet["stages"], durationS: number): Stage[] {
+  const out: Stage[] = [];
+  let startS = 0;
+  let done = 0;
+  let previous = stages[0]?.ratePerS ?? 0;
+  for (const stage of stages) {
+    if (startS >= durationS) break;
+    const take = Math.min(stage.durationS, durationS - startS);
+    const toPerS = previous + ((stage.ratePerS - previous) * take) / stage.durationS;
+    const endCount = done + (take * (previous + toPerS)) / 2;
+    if (take > 0)
+      out.push({ startS, durationS: take, fromPerS: previous, toPerS, doneBefore: done, endCount });
+    startS += take;
+    done = endCount;
+    previous = stage.ratePerS;
+  }
+  return out;
+}
+
+/** Seconds into `stage` at which its integral reaches `m` (0 < m ≤ its arrivals). */
+function solve(stage: Stage, m: number): number {
+  const a = stage.fromPerS;
+  const slope = (stage.toPerS - a) / stage.durationS;
+  // a·x + slope·x²/2 = m, in the form that stays exact when slope → 0 (no cancellation).
+  const root = Math.sqrt(Math.max(0, a * a + 2 * slope * m));
+  const x = a + root > 0 ? (2 * m) / (a + root) : 0;
+  return Math.min(stage.durationS, x);
+}
+
+/**
+ * The arrivals of one stripe: arrival n (1-based) belongs to stripe (n − 1) mod `step` (so arrival k, 0-based,
+ * to segment k mod N); `first` is the stripe's index. `next()` gives each due time in ms from load start, in
+ * order, then undefined.
+ */
+export class ArrivalSchedule {
+  private readonly stages: Stage[];
+  private readonly step: number;
+  private n: number;
+  private stage = 0;
+
+  constructor(stages: OpenFleet["stages"], durationS: number, first = 0, step = 1) {
+    if (!Number.isInteger(step) || step < 1 || !Number.isInteger(first) || first < 0 || first >= step) {
+      throw new Error(`arrival stripe ${first} of ${step} is not a stripe (0 ≤ first < step)`);
+    }
+    this.stages = cutStages(stages, durationS);
+    this.step = step;
+    this.n = first + 1;
+  }
+
+  /** Arrivals due over the whole (cut) curve, all stripes together. */
+  get total(): number {
+    const last = this.stages[this.stages.length - 1];
+    return last === undefined ? 0 : Math.floor(last.endCount + EPSILON);
+  }
+
+  next(): number | undefined {
+    const n = this.n;
+    while (this.stage < this.stages.length && n > this.stages[this.stage]!.endCount + EPSILON) this.stage++;
+    const stage = this.stages[this.stage];
+    if (stage === undefined) return undefined;
+    this.n += this.step;
+    return (stage.startS + solve(stage, n - stage.doneBefore)) * 1000;
+  }
+}
+
+/** Every due time of a stripe, ms from load start (tests and small plans). */
+export function arrivalTimesMs(
+  stages: OpenFleet["stages"],
+  durationS: number,
+  first = 0,
+  step = 1,
+): number[] {
+  const schedule = new ArrivalSchedule(stages, durationS, first, step);
+  const out: number[] = [];
+  for (let t = schedule.next(); t !== undefined; t = schedule.next()) out.push(t);
+  return out;
+}
+
+/** Striped share of `total` for segment `index` of `count`: how many of 0…total−1 are ≡ index (mod count). */
+export function stripeShare(total: number, index: number, count: number): number {
+  return index >= total ? 0 : Math.ceil((total - index) / count);
+}
+
+/** The most segments a plan can use: each needs a terminal, and (open model) a share of the concurrency cap. */
+export function maxSegments(fleet: { model: "population"; terminals: number } | OpenFleetShape): number {
+  if (fleet.model === "population") return Math.max(1, fleet.terminals);
+  return Math.max(1, Math.min(fleet.terminals, fleet.maxVUs));
+}
+
+interface OpenFleetShape {
+  model: "open";
+  terminals: number;
+  maxVUs: number;
+}

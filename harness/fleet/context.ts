@@ -1,0 +1,36 @@
+import type { Operation, Outcome, RunPlan } from "../k6/plan.ts";
+import type { Random } from "../k6/terminal/schedule.ts";
+import type { Recorder } from "./recorder.ts";
+
+// What every terminal of a segment shares: the plan, the deadline, randomness, the recorder, and the
+// segment's sleeps (which an abort wakes at once). One per segment, so terminals hold a single reference.
+
+export interface FleetContext {
+  readonly plan: RunPlan;
+  /** The lab key (16 bytes); each terminal derives its TMK from it when it signs in. */
+  readonly labKey: Uint8Array;
+  /** Engine-clock time (clock.ts) at and after which no operation starts: load start + durationS. */
+  readonly deadlineMs: number;
+  readonly random: Random;
+  readonly recorder: Recorder;
+  /** Resolves after `ms`, or at once when the segment is aborted. */
+  sleep(ms: number): Promise<void>;
+  /** True once the segment is aborted: nothing more starts. */
+  readonly aborted: boolean;
+  /** `op outcome` pairs already logged by this segment (logOnce). */
+  readonly logged: Set<string>;
+}
+
+/** Logs the first occurrence of each op + outcome per segment, so a broken run explains itself without a flood. */
+export function logOnce(
+  ctx: FleetContext,
+  tid: string,
+  op: Operation,
+  outcome: Outcome,
+  detail: string,
+): void {
+  const key = `${op} ${outcome}`;
+  if (ctx.logged.has(key)) return;
+  ctx.logged.add(key);
+  ctx.recorder.log(`posstorm terminal ${tid}: ${op} → ${outcome}: ${detail}`);
+}

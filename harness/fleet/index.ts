@@ -1,0 +1,42 @@
+// harness/fleet: posstorm's own fleet engine (README.md beside this file). The terminal model on node:net,
+// the population and open load models, segments in worker threads, merged per-second histograms, raw samples
+// as gzipped NDJSON, and the generator's self-watch.
+
+export { ArrivalSchedule, arrivalTimesMs, stripeShare } from "./arrivals.ts";
+export { type FleetOptions, type FleetResult, runFleet } from "./coordinator.ts";
+export {
+  addCounts,
+  type Counts,
+  NO_CODE,
+  newCounts,
+  opsCounted,
+  type TimeoutCounts,
+  timeoutsOf,
+} from "./counts.ts";
+export {
+  GENERATOR_BOUNDS,
+  type GeneratorBounds,
+  type GeneratorReason,
+  type GeneratorVerdict,
+  judgeGenerator,
+} from "./generator-limits.ts";
+export { decodeHistogram, encodeHistogram, type Histogram, percentileOf } from "./histogram.ts";
+export { type LatencyHistograms, type LatencySummary, type MergedSecond, summarize } from "./merge.ts";
+export { classifyNetError } from "./net-errors.ts";
+export type { Recorder, ReversalEvent, SessionChange, SkipReason, UnsettledPurchase } from "./recorder.ts";
+export {
+  type DroppedSample,
+  type EventSample,
+  isOperationSample,
+  type OperationSample,
+  parseSampleLines,
+  type RetrySample,
+  type ReversalSample,
+  type Sample,
+  type SessionSample,
+  type SkippedSample,
+  type UnsettledSample,
+} from "./samples.ts";
+export type { SamplesFileStats } from "./samples-file.ts";
+export { runSegment, SAMPLE_BATCH_MS } from "./segment.ts";
+export type { SegmentInput, SegmentReport, SegmentSlice, WatchSecond, WireSecond } from "./wire.ts";

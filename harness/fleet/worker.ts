@@ -1,0 +1,33 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { errorMessage } from "../k6/terminal/outcome.ts";
+import { runSegment } from "./segment.ts";
+import type { CoordinatorMessage, SegmentMessage } from "./wire.ts";
+
+// Worker-thread entry of one segment (Node runs this .ts file by type stripping). Protocol: post `ready`;
+// on `start` run the segment, posting samples and ticks, then `done` (or `error`); `abort` stops it early.
+// workerData: { segment: number } (for messages posted before `start`).
+
+const port = parentPort;
+if (port === null)
+  throw new Error("harness/fleet/worker.ts runs as a worker thread (new Worker), not as a script");
+const segment = (workerData as { segment: number }).segment;
+const post = (message: SegmentMessage) => port.postMessage(message);
+const controller = new AbortController();
+
+port.on("message", (message: CoordinatorMessage) => {
+  if (message.type === "abort") {
+    controller.abort();
+    return;
+  }
+  runSegment(message.input, post, controller.signal).then(
+    (report) => post({ type: "done", segment, report }),
+    (error: unknown) =>
+      post({
+        type: "error",
+        segment,
+        message: errorMessage(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      }),
+  );
+});
+post({ type: "ready", segment });
