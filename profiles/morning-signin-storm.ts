@@ -22,7 +22,6 @@ export default defineProfile({
   fleet: {
     model: "population",
     terminals: 10_000,
-    vus: 20,
     signIn: { curve: "normal", windowS: 300, peakAtS: 120, sigmaS: 60 },
     purchases: { perTerminal: 1, thinkTimeS: { mean: 30, jitter: 25 } },
   },

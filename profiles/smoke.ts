@@ -11,7 +11,6 @@ export default defineProfile({
   fleet: {
     model: "population",
     terminals: 50,
-    vus: 2,
     signIn: { curve: "uniform", windowS: 5 },
     purchases: { perTerminal: 4, thinkTimeS: { mean: 4, jitter: 2 } },
   },

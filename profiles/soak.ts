@@ -13,7 +13,6 @@ export default defineProfile({
     // every 10–70 s (40 s on average: 50 purchases/s fleet-wide) until the 30 minutes are up.
     model: "population",
     terminals: 2_000,
-    vus: 10,
     signIn: { curve: "uniform", windowS: 60 },
     purchases: { perTerminal: 45, thinkTimeS: { mean: 40, jitter: 30 } },
   },

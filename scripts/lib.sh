@@ -9,7 +9,6 @@ export POSSTORM_ROOT POSSTORM_TOOLS
 source "$POSSTORM_ROOT/scripts/versions.env"
 
 export PATH="$POSSTORM_TOOLS/node/bin:$POSSTORM_TOOLS/bin:$PATH"
-export K6_AUTO_EXTENSION_RESOLUTION=false
 export TESTCONTAINERS_RYUK_DISABLED=true
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything posstorm needs on this machine, idempotently: Node 24, npm packages, toxiproxy-server and
-# k6 (built from pinned Go modules), a Docker engine, and the locally built images.
+# Everything posstorm needs on this machine, idempotently: Node 24, npm packages, toxiproxy-server (built
+# from pinned Go modules), the Debian programs the harness runs, a Docker engine, and the locally built images.
 # A second run with nothing changed only checks, in well under a minute.
 source "$(dirname "$0")/lib.sh"
 start=$SECONDS
@@ -18,7 +18,6 @@ else
 fi
 
 bash "$scripts/build-toxiproxy.sh"
-bash "$scripts/build-k6.sh"
 bash "$scripts/system.sh"
 bash "$scripts/engine.sh"
 bash "$scripts/images.sh"

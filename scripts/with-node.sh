@@ -7,5 +7,5 @@ if [ ! -x "$tools/node/bin/node" ]; then
   echo "posstorm: the project's Node is not set up in $tools/node; run: bash scripts/setup.sh" >&2
   exit 2
 fi
-export PATH="$tools/node/bin:$tools/bin:$here/node_modules/.bin:$PATH" TESTCONTAINERS_RYUK_DISABLED=true K6_AUTO_EXTENSION_RESOLUTION=false
+export PATH="$tools/node/bin:$tools/bin:$here/node_modules/.bin:$PATH" TESTCONTAINERS_RYUK_DISABLED=true
 exec "$@"

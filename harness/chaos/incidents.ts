@@ -7,7 +7,7 @@ import type { TimelineEntry } from "./timeline.ts";
 // incident takes options to change the link or issuer.
 //
 // `connection-flood` is load-side: it has no fault to inject, only a LoadChange the run planner reads
-// and turns into extra k6 work.
+// and turns into extra fleet work.
 
 export type IncidentId =
   | "unstable-network"

@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EchoServer, echoRoundTrip, startEchoServer } from "../lab/echo-server.ts";
 import { freePort } from "../lab/ports.ts";
 import { type StartedToxiproxy, startToxiproxy } from "../lab/toxiproxy.ts";
-import { runK6 } from "../load/k6.ts";
-import { REPO_ROOT } from "../shared/repo.ts";
 import { ChaosError, connectToxiproxy, type ToxiproxyControl } from "./toxiproxy.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -56,32 +53,6 @@ describe("Toxiproxy container in front of a TCP echo server", () => {
     expect(await control.listToxics("edge")).toEqual([]);
     const restored = await medianRtt(proxyPort);
     expect(restored).toBeLessThan(100);
-  });
-
-  it("k6 terminals (k6/x/tcp, TypeScript) measure the latency toxic in k6's own summary", async () => {
-    const run = (env: Record<string, string>) =>
-      runK6({
-        script: join(REPO_ROOT, "harness/k6/smoke/tcp-echo.ts"),
-        env: { TARGET_PORT: String(proxyPort), VUS: "2", ITERATIONS: "10", ...env },
-        timeoutMs: 60_000,
-      });
-    const before = await run({});
-    expect(before.exitCode).toBe(0);
-    expect(before.summary!.metrics.iterations!.values.count).toBe(10);
-    expect(before.summary!.checks).toEqual({ passes: 10, fails: 0 });
-    expect(before.summary!.metrics.echo_rtt!.values.med).toBeLessThan(100);
-
-    const name = await control.addToxic("edge", { kind: "latency", latencyMs: 300 });
-    try {
-      const during = await run({});
-      expect(during.summary!.checks).toEqual({ passes: 10, fails: 0 });
-      expect(during.summary!.metrics.echo_rtt!.values.min).toBeGreaterThanOrEqual(295);
-      // A response timer shorter than the added latency turns every exchange into timeout.response.
-      const timedOut = await run({ RESPONSE_TIMEOUT_MS: "150" });
-      expect(timedOut.summary!.metrics["echo_failures{reason:timeout.response}"]!.values.count).toBe(10);
-    } finally {
-      await control.removeToxic("edge", name);
-    }
   });
 
   it("refuses connections while the proxy is disabled", async () => {

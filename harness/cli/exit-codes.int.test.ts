@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { OutcomeCounts } from "../fleet/index.ts";
 import { listManaged } from "../lab/runtime/containers.ts";
-import type { OutcomeCounts } from "../load/fleet.ts";
 import type { Reconciliation } from "../report/index.ts";
 import { readLedgers } from "../report/testing/ledgers.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
@@ -231,7 +231,10 @@ describe("posstorm run exit codes", () => {
     expect(run.status).toBe("failed");
     expect(run.error).toMatch(/switch.*macAlgorithm = "des-cbc".*must be one of/s);
     expect(readFileSync(join(runDir, "logs", "switch.log"), "utf8")).toMatch(/macAlgorithm = "des-cbc"/);
-    expect(existsSync(join(runDir, "k6-results.json"))).toBe(false);
+    // The lab never came up: no terminal ran, so no sample file and no counts.
+    expect(existsSync(join(runDir, "samples.ndjson.gz"))).toBe(false);
+    expect(run.outcomes).toBeUndefined();
+    expect(run.loadStartedAt).toBeUndefined();
     expect(await leftContainers(run.runId)).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ try {
   if (!isInterrupted()) process.exit(process.exitCode ?? 0);
 } catch (error) {
   // After Ctrl-C the interrupt handler finishes the cleanups and exits 2; a failure it caused
-  // (an aborted k6, a stopped container) must not end the process first.
+  // (an aborted fleet, a stopped container) must not end the process first.
   if (!isInterrupted()) {
     console.error(`posstorm: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);

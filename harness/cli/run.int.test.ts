@@ -2,6 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { listManaged } from "../lab/runtime/containers.ts";
 import { readLedgers } from "../report/testing/ledgers.ts";
@@ -34,8 +35,8 @@ describe("posstorm run", () => {
       "run.json",
       "plan.json",
       "lab.json",
-      "k6-results.json.gz",
-      "k6-summary.json",
+      "samples.ndjson.gz",
+      "fleet-watch.json",
       "logs/switch.log",
       // what CI consumes and people read
       "series.json",
@@ -75,6 +76,44 @@ describe("posstorm run", () => {
     ]);
   });
 
+  it("a switch too slow for the open model's arrivals: drops counted exactly, the run marked generator-limited", async () => {
+    // The HSM serves 2 sign-ins a second; 20 arrivals a second on at most 3 busy terminals must drop most.
+    const file = profileFile(
+      "drops",
+      `{ name: "drops", durationS: 4, lab: { runtime: "containers", hsm: { capacityPerSecond: 2 } },
+         terminal: { count: 20, responseTimeoutMs: 3000, retry: { policy: "none" } },
+         fleet: { model: "open", operation: "signin", stages: [{ durationS: 4, ratePerS: 20 }], maxVUs: 3,
+                  terminals: 20 } }`,
+    );
+    const lines: string[] = [];
+    const outcome = await runProfile({ profile: file, reportsDir: reports(), log: (l) => lines.push(l) });
+    expect(outcome.status, outcome.error).toBe("completed");
+    const run = readRun(outcome.runDir);
+    const samples = gunzipSync(readFileSync(join(outcome.runDir, "samples.ndjson.gz")))
+      .toString("utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    const droppedLines = samples.filter((s) => s.ev === "dropped").length;
+    const signIns = samples.filter((s) => s.ev === undefined && s.op === "signin").length;
+    // Every one of the 80 arrivals either ran or was dropped; most were dropped.
+    expect(droppedLines + signIns).toBe(80);
+    expect(droppedLines).toBeGreaterThan(40);
+    expect(run.outcomes.dropped).toBe(droppedLines);
+    expect(run.fleet.watch.dropped).toBe(droppedLines);
+    expect(run.fleet.generator.limited).toBe(true);
+    expect(run.fleet.generator.reasons[0].text).toMatch(new RegExp(`^${droppedLines} arrivals dropped`));
+    expect(lines.some((l) => l.startsWith("generator-limited:"))).toBe(true);
+    // Every output says so.
+    expect(readFileSync(join(outcome.runDir, "summary.md"), "utf8")).toMatch(/generator-limited/);
+    const verdict = JSON.parse(readFileSync(join(outcome.runDir, "verdict.json"), "utf8"));
+    expect(verdict.generator.limited).toBe(true);
+    expect(readFileSync(join(outcome.runDir, "junit.xml"), "utf8")).toMatch(
+      /<testcase[^>]*name="generator kept up"[^>]*>\s*<failure[^>]*type="generator-limited"/,
+    );
+    expect(readFileSync(join(outcome.runDir, "report.html"), "utf8")).toContain("GENERATOR-LIMITED");
+  });
+
   it("refuses a target outside 127.0.0.0/8 before sending anything", async () => {
     const file = profileFile(
       "remote",
@@ -90,7 +129,7 @@ describe("posstorm run", () => {
     });
     expect(outcome).toMatchObject({ status: "failed", exitCode: 2 });
     expect(outcome.error).toMatch(/10\.1\.2\.3 is outside 127\.0\.0\.0\/8.*--allow-remote/);
-    expect(existsSync(join(outcome.runDir, "k6-results.json.gz"))).toBe(false);
+    expect(existsSync(join(outcome.runDir, "samples.ndjson.gz"))).toBe(false);
   });
 
   it("a lab program that dies mid-run stops the run: faults cleared, lab removed, partial report, exit 2", async () => {

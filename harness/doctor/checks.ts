@@ -73,52 +73,6 @@ export async function checkNode(ctx: DoctorContext): Promise<CheckResult> {
   return { name: "node", status: "ok", version, detail: found.path };
 }
 
-export async function checkK6(ctx: DoctorContext): Promise<CheckResult> {
-  const found = findTool("k6", { env: ctx.env, overrideVar: "POSSTORM_K6" });
-  const fix = `${SETUP} (builds k6 ${ctx.versions.K6_VERSION} with k6/x/tcp from scripts/k6)`;
-  if (!found.path) {
-    return {
-      name: "k6",
-      status: "missing",
-      version: "-",
-      detail: `not found in ${found.searched.join(", ")}`,
-      fix,
-    };
-  }
-  let text: string;
-  try {
-    text = await output(found.path, ["version"], { ...ctx.env, K6_AUTO_EXTENSION_RESOLUTION: "false" });
-  } catch (error) {
-    return {
-      name: "k6",
-      status: "missing",
-      version: "-",
-      detail: `${found.path} version failed: ${error}`,
-      fix,
-    };
-  }
-  const version = /k6 (v\d+\.\d+\.\d+\S*)/.exec(text)?.[1] ?? "?";
-  if (version !== ctx.versions.K6_VERSION) {
-    return {
-      name: "k6",
-      status: "missing",
-      version,
-      detail: `${found.path} is ${version}, posstorm pins ${ctx.versions.K6_VERSION}`,
-      fix,
-    };
-  }
-  if (!text.includes("k6/x/tcp")) {
-    return {
-      name: "k6",
-      status: "missing",
-      version,
-      detail: `${found.path} has no k6/x/tcp extension`,
-      fix,
-    };
-  }
-  return { name: "k6", status: "ok", version: `${version} +k6/x/tcp`, detail: found.path };
-}
-
 export async function checkToxiproxy(ctx: DoctorContext): Promise<CheckResult> {
   const want = ctx.versions.TOXIPROXY_VERSION!.replace(/^v/, "");
   const found = findTool("toxiproxy-server", { env: ctx.env });
@@ -325,9 +279,8 @@ export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
 
 export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult[]> {
   const ctx: DoctorContext = { env, versions: pinnedVersions() };
-  const [node, k6, toxiproxy, engine, images, nft, ss, ports, leftovers] = await Promise.all([
+  const [node, toxiproxy, engine, images, nft, ss, ports, leftovers] = await Promise.all([
     checkNode(ctx),
-    checkK6(ctx),
     checkToxiproxy(ctx),
     checkEngine(ctx),
     checkImages(ctx),
@@ -336,7 +289,7 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<C
     checkPorts(ctx),
     checkLeftovers(ctx),
   ]);
-  return [node, k6, toxiproxy, engine, ...images, nft, ss, ports, leftovers];
+  return [node, toxiproxy, engine, ...images, nft, ss, ports, leftovers];
 }
 
 export function formatChecks(results: CheckResult[]): string {

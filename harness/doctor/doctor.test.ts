@@ -69,8 +69,6 @@ describe("posstorm doctor", () => {
     const { code, lines } = await doctor(bareEnv(tools));
     expect(code).toBe(2);
     expect(byName(lines, "node").detail).toBe(`no node in ${tools}/node/bin/node, PATH`);
-    expect(byName(lines, "k6").detail).toBe(`not found in $POSSTORM_K6 (unset), ${tools}/bin/k6, PATH`);
-    expect(byName(lines, "k6").fix).toMatch(/builds k6 v2\.\d+\.\d+ with k6\/x\/tcp/);
     expect(byName(lines, "toxiproxy").detail).toBe(
       `toxiproxy-server not found in ${tools}/bin/toxiproxy-server, PATH`,
     );
@@ -90,36 +88,23 @@ describe("posstorm doctor", () => {
     expect(fixes.every((f) => typeof f === "string" && f.length > 0)).toBe(true);
   });
 
-  it("tells an old Node, a k6 without k6/x/tcp and a wrong Toxiproxy apart from missing ones", async () => {
+  it("tells an old Node and a wrong Toxiproxy apart from missing ones", async () => {
     const tools = join(base, "wrong-versions");
     fakeTool(join(tools, "node/bin"), "node", "echo v20.20.2");
-    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.2.0 (go1.26.8, linux/amd64)"');
     fakeTool(join(tools, "bin"), "toxiproxy-server", 'echo "toxiproxy-server version 2.5.0"');
     const { code, lines } = await doctor(bareEnv(tools));
     expect(code).toBe(2);
     expect(byName(lines, "node")).toMatchObject({ status: "missing", version: "v20.20.2" });
     expect(byName(lines, "node").detail).toMatch(/is older than 22\.22\.0/);
-    expect(byName(lines, "k6")).toMatchObject({ status: "missing", version: "v2.2.0" });
-    expect(byName(lines, "k6").detail).toMatch(/has no k6\/x\/tcp extension/);
     expect(byName(lines, "toxiproxy")).toMatchObject({ status: "missing", version: "2.5.0" });
-  });
-
-  it("rejects a k6 of another version even with k6/x/tcp", async () => {
-    const tools = join(base, "old-k6");
-    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v1.8.1 (go1.26.8, linux/amd64)"; echo "  k6/x/tcp v0.0.0"');
-    const { lines } = await doctor(bareEnv(tools));
-    expect(byName(lines, "k6")).toMatchObject({ status: "missing", version: "v1.8.1" });
-    expect(byName(lines, "k6").detail).toMatch(/is v1\.8\.1, posstorm pins v2\.2\.0$/);
   });
 
   it("accepts tools that report the right versions", async () => {
     const tools = join(base, "right-versions");
     fakeTool(join(tools, "node/bin"), "node", "echo v24.21.0");
-    fakeTool(join(tools, "bin"), "k6", 'echo "k6 v2.2.0 (go1.26.8, linux/amd64)"; echo "  k6/x/tcp v0.0.0"');
     fakeTool(join(tools, "bin"), "toxiproxy-server", 'echo "toxiproxy-server version 2.12.0"');
     const { lines } = await doctor(bareEnv(tools));
     expect(byName(lines, "node").status).toBe("ok");
-    expect(byName(lines, "k6").status).toBe("ok");
     expect(byName(lines, "toxiproxy").status).toBe("ok");
   });
 

@@ -1,4 +1,4 @@
-import type { OpenFleet } from "../k6/plan.ts";
+import type { OpenFleet } from "./plan.ts";
 
 // The open model's schedule, as k6's ramping-arrival-rate computes it: arrival n (1, 2, …) is due when the
 // integral of the rate curve from load start reaches n. The first stage holds its own rate; each later stage

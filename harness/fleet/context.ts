@@ -1,6 +1,6 @@
-import type { Operation, Outcome, RunPlan } from "../k6/plan.ts";
-import type { Random } from "../k6/terminal/schedule.ts";
+import type { Operation, Outcome, RunPlan } from "./plan.ts";
 import type { Recorder } from "./recorder.ts";
+import type { Random } from "./schedule.ts";
 
 // What every terminal of a segment shares: the plan, the deadline, randomness, the recorder, and the
 // segment's sleeps (which an abort wakes at once). One per segment, so terminals hold a single reference.
@@ -17,6 +17,8 @@ export interface FleetContext {
   sleep(ms: number): Promise<void>;
   /** True once the segment is aborted: nothing more starts. */
   readonly aborted: boolean;
+  /** TCP connections the segment's terminals opened (connected), for reconnection counts. */
+  readonly sockets: { opened: number };
   /** `op outcome` pairs already logged by this segment (logOnce). */
   readonly logged: Set<string>;
 }

@@ -1,6 +1,4 @@
 import { availableParallelism } from "node:os";
-import type { Operation, Outcome, RunPlan } from "../k6/plan.ts";
-import { type RunPlanInput, resolvePlan } from "../k6/terminal/plan-check.ts";
 import { maxSegments } from "./arrivals.ts";
 import { type Counts, type TimeoutCounts, timeoutsOf } from "./counts.ts";
 import {
@@ -10,6 +8,8 @@ import {
   judgeGenerator,
 } from "./generator-limits.ts";
 import { FleetMerger, type LatencySummary, type MergedSecond } from "./merge.ts";
+import type { Operation, Outcome, RunPlan } from "./plan.ts";
+import { type RunPlanInput, resolvePlan } from "./plan-check.ts";
 import { parseSampleLines, type Sample } from "./samples.ts";
 import { openSamplesFile, type SamplesFile, type SamplesFileStats } from "./samples-file.ts";
 import { type HostEvents, inProcessHost, type SegmentHost, workerHost } from "./segment-host.ts";
@@ -42,6 +42,11 @@ export interface FleetOptions {
   signal?: AbortSignal;
   /** Merged counts and histograms per intended second, about once a second (see MergedSecond). */
   onSecond?: (second: MergedSecond) => void;
+  /**
+   * Called once, with the load start (ms since the epoch), just before the segments get it: the moment the
+   * first arrival is due. A run starts its fault timeline and its aggregation here.
+   */
+  onStart?: (startAtMs: number) => void;
   /** Every raw record, in arrival order (the report's aggregator consumes these). */
   onSample?: (sample: Sample) => void;
   /** The terminals' first failure of each kind, one line each (default: stderr). */
@@ -151,6 +156,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     if (failure === undefined && !aborted) {
       startAtMs = Date.now() + START_LEAD_MS;
       cpuStart = process.cpuUsage();
+      guard("onStart", () => options.onStart?.(startAtMs), fail);
       for (const host of hosts) host.start({ plan, segment: { index: host.index, count }, startAtMs });
       started = true;
       emitTimer = setInterval(emit, EMIT_EVERY_MS);

@@ -1,5 +1,5 @@
-import type { Operation, Outcome } from "../k6/plan.ts";
-import { timeoutKind } from "../k6/terminal/outcome.ts";
+import { timeoutKind } from "./outcome.ts";
+import { OPERATIONS, type Operation, OUTCOMES, type Outcome } from "./plan.ts";
 import type { ReversalEvent, SessionChange, SkipReason } from "./recorder.ts";
 
 // Counts of what a fleet did, as plain data: per second in a segment, merged per second by the coordinator,
@@ -114,4 +114,54 @@ export function child<K extends string, V extends object>(record: Partial<Record
 /** Object.entries with the record's key type, for the partial records above. */
 function entries<K extends string, V>(record: Partial<Record<K, V>>): [K, V][] {
   return Object.entries(record) as [K, V][];
+}
+
+/** A run's counts as run.json keeps them (`outcomes`): every op and outcome listed, 0 when none. */
+export interface OutcomeCounts {
+  /** op → outcome → operations. */
+  byOutcome: Record<Operation, Record<Outcome, number>>;
+  /** op → F39 → operations that got a reply with it. */
+  byCode: Record<Operation, Record<string, number>>;
+  /** op → timeout kind → operations. */
+  timeouts: Record<Operation, { connect: number; response: number; idle: number }>;
+  /** op → retries (sign-in retries by policy; reversal attempts after the first). */
+  retries: Record<Operation, number>;
+  /** op → operations not attempted, by reason. */
+  skipped: Record<Operation, Partial<Record<SkipReason, number>>>;
+  /** op → operations of any outcome. */
+  total: Record<Operation, number>;
+  reversals: { queued: number; settled: number; abandoned: number };
+  sessions: { signedIn: number; signedOut: number };
+  /** Purchases sent and not seen approved. */
+  unsettled: number;
+  /** Open-model arrivals that found no free terminal. */
+  dropped: number;
+}
+
+export function outcomeCounts(counts: Counts): OutcomeCounts {
+  const perOp = <T>(fn: (op: Operation) => T) =>
+    Object.fromEntries(OPERATIONS.map((op) => [op, fn(op)])) as Record<Operation, T>;
+  const timeouts = timeoutsOf(counts);
+  return {
+    byOutcome: perOp(
+      (op) =>
+        Object.fromEntries(OUTCOMES.map((o) => [o, opsCounted(counts, op, o)])) as Record<Outcome, number>,
+    ),
+    byCode: perOp((op) => {
+      const byCode: Record<string, number> = {};
+      for (const codes of Object.values(counts.ops[op] ?? {})) {
+        for (const [code, n] of Object.entries(codes))
+          if (code !== NO_CODE) byCode[code] = (byCode[code] ?? 0) + n;
+      }
+      return byCode;
+    }),
+    timeouts: perOp((op) => timeouts[op] ?? { connect: 0, response: 0, idle: 0 }),
+    retries: perOp((op) => counts.retries[op] ?? 0),
+    skipped: perOp((op) => ({ ...counts.skipped[op] })),
+    total: perOp((op) => opsCounted(counts, op)),
+    reversals: { ...counts.reversals },
+    sessions: { signedIn: counts.sessions["signed-in"], signedOut: counts.sessions["signed-out"] },
+    unsettled: counts.unsettled,
+    dropped: counts.dropped,
+  };
 }

@@ -9,7 +9,9 @@ export {
   type Counts,
   NO_CODE,
   newCounts,
+  type OutcomeCounts,
   opsCounted,
+  outcomeCounts,
   type TimeoutCounts,
   timeoutsOf,
 } from "./counts.ts";

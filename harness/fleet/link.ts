@@ -1,9 +1,9 @@
 import net from "node:net";
-import type { Outcome } from "../k6/plan.ts";
-import { errorMessage } from "../k6/terminal/outcome.ts";
 import { CodecError, FrameReassembler } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
 import { classifyNetError } from "./net-errors.ts";
+import { errorMessage } from "./outcome.ts";
+import type { Outcome } from "./plan.ts";
 
 // One TCP connection of a terminal to the switch (node:net), with the terminal's own timers: connect() races
 // a timer whose expiry destroys the socket (`timeout.connect`), and every exchange has a reply timer. A link
@@ -39,9 +39,13 @@ export class Link {
   /** nowMs() of the last completed exchange (or of the connect), for the long link's heartbeat. */
   lastActivity = 0;
 
-  constructor(target: { host: string; port: number }) {
+  private readonly sockets: { opened: number } | undefined;
+
+  /** `sockets.opened` counts each connection this link opens. */
+  constructor(target: { host: string; port: number }, sockets?: { opened: number }) {
     this.host = target.host;
     this.port = target.port;
+    this.sockets = sockets;
   }
 
   get open(): boolean {
@@ -79,6 +83,7 @@ export class Link {
       };
       const onConnect = () => {
         socket.setNoDelay(true);
+        if (this.sockets) this.sockets.opened++;
         this.lastActivity = nowMs();
         done(undefined);
       };

@@ -1,6 +1,6 @@
-import type { Operation, Outcome } from "../k6/plan.ts";
 import { addCounts, type Counts, child, newCounts } from "./counts.ts";
 import { addHistogram, decodeHistogram, type Histogram, newHistogram, percentileOf } from "./histogram.ts";
+import type { Operation, Outcome } from "./plan.ts";
 import type { WatchSecond, WireSecond } from "./wire.ts";
 
 // The coordinator's side of the per-second data: segments' deltas merged per intended second (histograms

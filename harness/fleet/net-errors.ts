@@ -1,4 +1,4 @@
-import { classifySocketError, type NetworkOutcome, type SocketPhase } from "../k6/terminal/outcome.ts";
+import { classifySocketError, type NetworkOutcome, type SocketPhase } from "./outcome.ts";
 
 // node:net failures → outcomes, by the error's `code` (Node system errors and stream errors). Errors without a
 // known code fall back to the message rules k6's terminal uses (classifySocketError), so both engines agree.

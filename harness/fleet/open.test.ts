@@ -1,10 +1,10 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RunPlan } from "../k6/plan.ts";
-import { resolvePlan } from "../k6/terminal/plan-check.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import { arrivalTimesMs } from "./arrivals.ts";
 import { addCounts, newCounts, opsCounted } from "./counts.ts";
+import type { RunPlan } from "./plan.ts";
+import { resolvePlan } from "./plan-check.ts";
 import { parseSampleLines, type Sample } from "./samples.ts";
 import { runSegment } from "./segment.ts";
 import type { SegmentMessage, WatchSecond } from "./wire.ts";

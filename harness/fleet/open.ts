@@ -1,6 +1,6 @@
-import type { OpenFleet } from "../k6/plan.ts";
 import { ArrivalSchedule, stripeShare } from "./arrivals.ts";
 import { nowMs } from "./clock.ts";
+import type { OpenFleet } from "./plan.ts";
 import { type ModelRuntime, sleepUntil } from "./runtime.ts";
 
 // The open model for one segment: arrivals at the exact times of the rate curve (arrivals.ts), arrival k to

@@ -1,7 +1,7 @@
-import type { PopulationFleet } from "../k6/plan.ts";
-import { signInOffsetMs, thinkTimeMs } from "../k6/terminal/schedule.ts";
 import { nowMs } from "./clock.ts";
+import type { PopulationFleet } from "./plan.ts";
 import { type ModelRuntime, sleepUntil } from "./runtime.ts";
+import { signInOffsetMs, thinkTimeMs } from "./schedule.ts";
 
 // The population model for one segment: its terminals (i mod N = segment) each sign in at a time drawn from
 // the sign-in curve, then make `purchases.perTerminal` purchases separated by think time. Starts are taken

@@ -1,4 +1,4 @@
-import type { Operation, Outcome } from "../k6/plan.ts";
+import type { Operation, Outcome } from "./plan.ts";
 
 // What the terminal model reports, and to whom: the Node engine's replacement for k6's metrics module
 // (harness/k6/terminal/metrics.ts). A segment passes one Recorder to all its terminals; it turns each call

@@ -1,4 +1,4 @@
-import type { Operation, Outcome } from "../k6/plan.ts";
+import type { Operation, Outcome } from "./plan.ts";
 import type { ReversalEvent, SessionChange, SkipReason } from "./recorder.ts";
 
 // Raw samples: one record per operation and per fleet event, written by the coordinator as gzipped NDJSON

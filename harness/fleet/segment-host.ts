@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { errorMessage } from "../k6/terminal/outcome.ts";
+import { errorMessage } from "./outcome.ts";
 import { runSegment } from "./segment.ts";
 import type { CoordinatorMessage, SegmentInput, SegmentMessage } from "./wire.ts";
 

@@ -1,7 +1,7 @@
-import type { Operation, Outcome } from "../k6/plan.ts";
 import { nowMs } from "./clock.ts";
 import { type Counts, child, countOp, NO_CODE, newCounts } from "./counts.ts";
 import { encodeHistogram, type Histogram, newHistogram, recordValue } from "./histogram.ts";
+import type { Operation, Outcome } from "./plan.ts";
 import type { Recorder, ReversalEvent, SessionChange, SkipReason, UnsettledPurchase } from "./recorder.ts";
 import { sampleLine, tenthMs } from "./samples.ts";
 import type { WireSecond } from "./wire.ts";

@@ -1,10 +1,10 @@
-import { tidOf } from "../k6/terminal/schedule.ts";
 import { fromHex } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
 import type { FleetContext } from "./context.ts";
 import { runOpen } from "./open.ts";
 import { runPopulation } from "./population.ts";
 import { type ModelRuntime, sleepUntil } from "./runtime.ts";
+import { tidOf } from "./schedule.ts";
 import { SegmentRecorder } from "./segment-recorder.ts";
 import { ThreadWatch } from "./self-watch.ts";
 import { Terminal } from "./terminal.ts";
@@ -41,6 +41,7 @@ export async function runSegment(
     deadlineMs: startAtMs + plan.durationS * 1000,
     random: Math.random,
     recorder,
+    sockets: { opened: 0 },
     logged: new Set(),
     get aborted() {
       return aborted;
@@ -142,6 +143,7 @@ export async function runSegment(
     segment: index,
     aborted,
     terminals: created,
+    socketsOpened: ctx.sockets.opened,
     cpuUserMs: Math.round(cpu.user / 1000),
     cpuSystemMs: Math.round(cpu.system / 1000),
     heapUsedMaxBytes: watch.heapUsedMaxBytes,

@@ -1,6 +1,3 @@
-import type { Operation, Outcome, TerminalSettings } from "../k6/plan.ts";
-import { errorMessage } from "../k6/terminal/outcome.ts";
-import { drawAmount, pickCard, retryDelayMs } from "../k6/terminal/schedule.ts";
 import {
   asksSignIn,
   buildMessage,
@@ -36,6 +33,9 @@ import {
 import { nowMs } from "./clock.ts";
 import { type FleetContext, logOnce } from "./context.ts";
 import { Link, type LinkFailure, type LinkReply } from "./link.ts";
+import { errorMessage } from "./outcome.ts";
+import type { Operation, Outcome, TerminalSettings } from "./plan.ts";
+import { drawAmount, pickCard, retryDelayMs } from "./schedule.ts";
 
 // One POS terminal (DESIGN.md, "Terminal model"), ported from harness/k6/terminal/terminal.ts onto node:net:
 // TID, MID, TMK derived from the lab key (when it signs in); a session (batch, MAK) from its sign-in; at most
@@ -284,7 +284,7 @@ export class Terminal {
     const timeoutOutcome = isEcho ? "timeout.idle" : "timeout.response";
     let result: LinkReply | LinkFailure;
     if (s.mode === "short") {
-      const link = new Link(this.ctx.plan.target);
+      const link = new Link(this.ctx.plan.target, this.ctx.sockets);
       this.link = link;
       try {
         result =
@@ -294,7 +294,7 @@ export class Terminal {
         if (this.link === link) this.link = undefined;
       }
     } else {
-      this.link ??= new Link(this.ctx.plan.target);
+      this.link ??= new Link(this.ctx.plan.target, this.ctx.sockets);
       const link = this.link;
       const failed = link.open ? undefined : await link.connect(s.connectTimeoutMs);
       result = failed ?? (await link.exchange(frame, waitMs, timeoutOutcome));

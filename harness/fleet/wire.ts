@@ -1,5 +1,5 @@
-import type { Operation, Outcome, RunPlan } from "../k6/plan.ts";
 import type { Counts } from "./counts.ts";
+import type { Operation, Outcome, RunPlan } from "./plan.ts";
 
 // What a segment and the coordinator say to each other: plain data (structured-clonable), the same whether
 // the segment runs in a worker thread, in the coordinator's thread, or (later) on another host.
@@ -59,6 +59,8 @@ export interface SegmentReport {
   aborted: boolean;
   /** Terminals the segment created (each one at most once). */
   terminals: number;
+  /** TCP connections its terminals opened: one per exchange on short links, one per (re)connect on long ones. */
+  socketsOpened: number;
   /** CPU time of the segment's thread (process.threadCpuUsage), ms. */
   cpuUserMs: number;
   cpuSystemMs: number;

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { errorMessage } from "../k6/terminal/outcome.ts";
+import { errorMessage } from "./outcome.ts";
 import { runSegment } from "./segment.ts";
 import type { CoordinatorMessage, SegmentMessage } from "./wire.ts";
 

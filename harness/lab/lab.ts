@@ -7,6 +7,7 @@ import { LAB_IMAGE, type LabProgram, programEntry, TOXIPROXY_IMAGE } from "./ima
 import { freePort, LOOPBACK, waitForPort } from "./ports.ts";
 import { type StartedService, startContainer } from "./runtime/containers.ts";
 import { startProcess } from "./runtime/local.ts";
+import { toxiproxyEnv as labToxiproxyEnv } from "./toxiproxy.ts";
 
 // The lab: the switch and its backends, each link behind a Toxiproxy proxy.
 //
@@ -154,10 +155,10 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
     const apiPort = await freePort();
     const toxiproxyLog = join(logs, "toxiproxy.log");
     const toxiproxyArgs = ["-host", LOOPBACK, "-port", String(apiPort)];
-    const toxiproxyReady = /Starting Toxiproxy HTTP server/;
-    // Unset, Toxiproxy logs at trace level: about 2 KiB per connection, which costs the engine and the
-    // harness most of a core at 1,000 connections/s. Info keeps one line per connection and the ready line.
-    const toxiproxyEnv = { LOG_LEVEL: process.env.POSSTORM_TOXIPROXY_LOG_LEVEL ?? "info" };
+    // Ready when its API port accepts connections: the ready line is logged at info, below the lab's default
+    // level (error: no line per connection, see toxiproxyLogLevel).
+    const toxiproxyReady = { readyPort: apiPort };
+    const toxiproxyEnv = labToxiproxyEnv();
     if (opts.runtime === "local") {
       const binary = findTool("toxiproxy-server").path;
       if (!binary) throw new Error("toxiproxy: toxiproxy-server not found; run bash scripts/setup.sh");
@@ -166,7 +167,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
           role: "toxiproxy",
           command: [binary, ...toxiproxyArgs],
           env: toxiproxyEnv,
-          readyLog: toxiproxyReady,
+          ...toxiproxyReady,
           logFile: toxiproxyLog,
         }),
       );
@@ -178,7 +179,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
           image: TOXIPROXY_IMAGE,
           command: toxiproxyArgs,
           env: toxiproxyEnv,
-          readyLog: toxiproxyReady,
+          ...toxiproxyReady,
           logFile: toxiproxyLog,
         }),
       );

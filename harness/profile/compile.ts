@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { networkProfile, type TimelineEntry, validateTimeline } from "../chaos/index.ts";
-import { DEFAULT_TERMINAL, RUN_PLAN_VERSION, type RunPlan, type TerminalSettings } from "../k6/plan.ts";
-import { checkPlan } from "../k6/terminal/plan-check.ts";
+import { DEFAULT_TERMINAL, RUN_PLAN_VERSION, type RunPlan, type TerminalSettings } from "../fleet/plan.ts";
+import { checkPlan } from "../fleet/plan-check.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import type { Profile } from "./define.ts";
@@ -32,7 +32,7 @@ export async function loadProfile(nameOrPath: string): Promise<{ profile: Profil
   }
   const profile = module.default;
   validateProfile(profile, file);
-  // What the terminals would refuse in k6 (combinations the profile's own checks leave open) is refused
+  // What the terminals would refuse (combinations the profile's own checks leave open) is refused
   // here too, before a lab starts. The target is checked where it is known.
   const { problems } = checkPlan(compilePlan(profile, { runId: "check", target: LOOPBACK_PLACEHOLDER }));
   if (problems.length > 0)

@@ -1,11 +1,11 @@
 import type { LinkName, NetworkProfileName, TimelineEntry } from "../chaos/index.ts";
-import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../k6/plan.ts";
+import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../fleet/plan.ts";
 import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
 import type { CompareSettings, Slo } from "../report/index.ts";
 
 // A profile is a TypeScript file that default-exports defineProfile({...}): the lab, the terminal fleet
 // and its behaviour, the load shape, the fault timeline and (later) the SLOs. It compiles to a run plan
-// (plain JSON) that k6 reads; nothing here runs inside k6.
+// (plain JSON) that the fleet engine reads.
 
 export type { LinkName };
 
@@ -32,7 +32,7 @@ export interface Profile {
   lab?: LabOverrides;
   /** Drive a switch that is already running instead of starting the lab (loopback only unless --allow-remote). */
   target?: { host: string; port: number };
-  /** Terminal behaviour; defaults in harness/k6/plan.ts (DEFAULT_TERMINAL). */
+  /** Terminal behaviour; defaults in harness/fleet/plan.ts (DEFAULT_TERMINAL). */
   terminal?: Partial<Omit<TerminalSettings, "retry">> & { retry?: Partial<RetryPolicy> };
   fleet: PopulationFleet | OpenFleet;
   /** A network preset on a link for the whole run (`3g` on `edge`: the terminals' access network). */

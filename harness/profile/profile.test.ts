@@ -46,7 +46,7 @@ describe("profiles", () => {
     expect((error as Error).message).toContain(file);
   });
 
-  it("refuses at load what the terminals would refuse in k6: long links with the open model", async () => {
+  it("refuses at load what the terminals would refuse: long links with the open model", async () => {
     const file = profileFile(
       "long-open",
       `{ name: "long-open", durationS: 10, terminal: { mode: "long" },

@@ -54,7 +54,7 @@ export function validateProfile(profile: unknown, source: string): asserts profi
   if (!fleet || typeof fleet !== "object") problems.push("fleet: missing");
   else if (fleet.model === "population") {
     check("fleet.terminals", fleet.terminals, num({ min: 1, int: true }));
-    check("fleet.vus", fleet.vus, num({ min: 1, int: true }));
+    if (fleet.vus !== undefined) check("fleet.vus", fleet.vus, num({ min: 1, int: true }));
     const signIn = (fleet.signIn ?? {}) as Record<string, unknown>;
     check("fleet.signIn.curve", signIn.curve, oneOf("uniform", "normal"));
     check("fleet.signIn.windowS", signIn.windowS, num({ min: 0 }));
@@ -83,7 +83,9 @@ export function validateProfile(profile: unknown, source: string): asserts profi
         check(`fleet.stages[${i}].ratePerS`, stage.ratePerS, num({ min: 0 }));
       });
     }
-    check("fleet.preAllocatedVUs", fleet.preAllocatedVUs, num({ min: 1, int: true }));
+    if (fleet.preAllocatedVUs !== undefined) {
+      check("fleet.preAllocatedVUs", fleet.preAllocatedVUs, num({ min: 1, int: true }));
+    }
     check("fleet.maxVUs", fleet.maxVUs, num({ min: 1, int: true }));
   } else {
     problems.push(`fleet.model: ${JSON.stringify(fleet.model)} must be one of population, open`);

@@ -1,4 +1,4 @@
-// harness/protocol: the UnionPay POS dialect of ISO 8583 (PROTOCOL.md). Runs in Node and in k6: no Node APIs,
+// harness/protocol: the UnionPay POS dialect of ISO 8583 (PROTOCOL.md). Runs anywhere JavaScript runs: no Node APIs,
 // no dependencies. Folders by axis: encoding/ (BCD, ASCII, hex), prefix/ (LL, LLL), spec/ (field specs as
 // data), codec/ (MTI, bitmap, fields), framing/ (length, TPDU, header, stream reassembly), crypto/ (DES, 3DES,
 // MACs, working keys), messages/ (typed 0800-0830 builders and readers, reply matching).

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip, constants as zlibConstants } from "node:zlib";
 import type { Sample } from "../fleet/index.ts";
-import { K6_RESULTS_FILE, type Point, parsePoint } from "../load/results.ts";
 import { parsePrometheus } from "../sim/common/metrics.ts";
 import { type Histogram, newHistogram, recordMs } from "./histogram.ts";
+import { K6_RESULTS_FILE, type Point, parsePoint } from "./points.ts";
 import { type CountTable, type RunSeries, SERIES_VERSION, type UnsettledPurchase } from "./series.ts";
 
 // Streaming aggregation: k6 samples (and scrapes of the lab programs) go in one at a time, per-slot counts and
@@ -388,7 +388,7 @@ export async function aggregateFile(runDir: string, options: AggregateFileOption
     if (point.timeMs > lastMs) lastMs = point.timeMs;
     if (!aggregator) {
       loadStartMs = point.timeMs;
-      aggregator = createAggregator({ loadStartMs, stepS: options.stepS });
+      aggregator = createAggregator({ loadStartMs: point.timeMs, stepS: options.stepS });
     }
     aggregator.add(point);
   }

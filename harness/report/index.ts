@@ -3,6 +3,7 @@ export {
   aggregateFile,
   createAggregator,
   keepServerMetric,
+  SAMPLES_FILE,
   SERVER_SAMPLES_FILE,
   type ServerSampleLine,
 } from "./aggregate.ts";

@@ -1,5 +1,5 @@
 import type { EntryRecord, Phase } from "../chaos/index.ts";
-import type { RunPlan } from "../k6/plan.ts";
+import type { RunPlan } from "../fleet/plan.ts";
 import { maskPan } from "../protocol/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";

@@ -11,7 +11,7 @@ import { type RunSeries, sumOver, type UnsettledPurchase } from "./series.ts";
 // lost the connection or rejected the reply) and so owed a reversal that never arrived: the cardholder is
 // charged for a sale the merchant thinks failed.
 //
-// The terminals' side is the k6 metric `pos_unsettled{tid, stan, batch, reason}`: one sample for each purchase
+// The terminals' side is the fleet's `unsettled` samples {tid, stan, batch, reason}: one sample for each purchase
 // that was sent and not approved at the terminal (the moment it queues a reversal). Low volume by design.
 //
 // The issuers' side is large (one entry per purchase an issuer saw: ~1 M, ~300 MB of JSON for 10 minutes at

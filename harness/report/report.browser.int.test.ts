@@ -74,7 +74,7 @@ describe("report.html of a smoke run in headless Chromium", () => {
     expect(seen.sections.slice(-2)).toEqual(["Plan", "Versions"]);
     expect(JSON.parse(seen.plan!)).toMatchObject({ runId: rendered.model.run.runId });
     expect(seen.versions).toMatchObject({ posstorm: expect.any(String), node: process.version });
-    expect(seen.versions.k6).toMatch(/^k6 v\d/);
+    expect(seen.versions.fleet).toMatch(/^posstorm fleet engine \d/);
   });
 
   it("writes a screenshot 1280 px wide down to the end of the charts", async () => {

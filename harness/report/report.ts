@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunPlan } from "../k6/plan.ts";
+import type { RunPlan } from "../fleet/plan.ts";
 import { loadProfile } from "../profile/compile.ts";
 import { aggregateFile, k6ResultsOf, SAMPLES_FILE } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";

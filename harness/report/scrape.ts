@@ -3,7 +3,7 @@ import { parsePrometheus } from "../sim/common/metrics.ts";
 import { keepServerMetric, type ServerSampleLine } from "./aggregate.ts";
 
 // Server-side series while a run goes: every program's /metrics scraped once a second into the same timeline
-// as the k6 samples. Each scrape goes to `onSample` (an Aggregator's addServerSample) and, when `file` is set,
+// as the fleet's samples. Each scrape goes to `onSample` (an Aggregator's addServerSample) and, when `file` is set,
 // is appended to it as one JSON line (`<run dir>/server-metrics.jsonl`, which aggregateFile reads back).
 
 export interface ScraperOptions {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeHistogram, encodeHistogram, type Histogram, mergeHistograms } from "./histogram.ts";
 
-// The compact record of a run: what k6 and the lab programs reported, per slot (one second by default) since
+// The compact record of a run: what the fleet and the lab programs reported, per slot (one second by default) since
 // load start. Everything the verdict and the report need comes from here; nothing is sampled away (every
 // operation is counted and its duration is in a histogram). Written to `<run dir>/series.json`.
 
@@ -14,7 +14,7 @@ export type CountTable = Record<string, Record<string, number[]>>;
 
 /**
  * A purchase the terminal sent and did not see approved (a timeout, a lost connection, a bad reply): it owes a
- * reversal. From the k6 metric `pos_unsettled{tid, stan, batch, reason}` (one sample per such purchase).
+ * reversal. From the fleet's `unsettled` samples {tid, stan, batch, reason} (one sample per such purchase).
  */
 export interface UnsettledPurchase {
   /** F41. */

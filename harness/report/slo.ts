@@ -1,5 +1,5 @@
 import type { LinkName } from "../chaos/index.ts";
-import type { Operation } from "../k6/plan.ts";
+import type { Operation } from "../fleet/plan.ts";
 import type { Histogram } from "./histogram.ts";
 import { newHistogram, percentileMs } from "./histogram.ts";
 import {

@@ -54,7 +54,6 @@ function scan(): Found {
     const text = readFileSync(path, "utf8");
     const lookups = [...text.matchAll(LOOKUP)].map((m) => m[1]!);
     if (/\bfindChromium\(/.test(text)) lookups.push("chromium");
-    if (/\bfindK6\(/.test(text)) lookups.push("k6");
     for (const program of lookups) add(program, file);
     for (const match of [...text.matchAll(CALL), ...text.matchAll(PROMISIFIED)]) {
       const arg = match[1]!.trim();

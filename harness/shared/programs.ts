@@ -17,7 +17,6 @@ export interface ExternalProgram {
           | "scripts/engine.sh"
           | "scripts/browser.sh"
           | "scripts/build-toxiproxy.sh"
-          | "scripts/build-k6.sh"
           | "scripts/setup-node.sh";
       };
   /** The `posstorm doctor` check (its `name`) that finds it and tells the fix; none for essential packages. */
@@ -58,32 +57,10 @@ export const EXTERNAL_PROGRAMS: readonly ExternalProgram[] = [
     usedFor: "the report's browser check and screenshot (harness/report/browser.ts)",
   },
   {
-    program: "k6",
-    provided: { script: "scripts/build-k6.sh" },
-    doctor: "k6",
-    usedFor: "the terminal fleet (harness/load/k6.ts)",
-  },
-  {
-    program: "mkfifo",
-    provided: { debian: "coreutils", essential: true },
-    usedFor: "the pipe k6's JSON output streams through (harness/load/k6.ts)",
-  },
-  {
-    program: "k6",
-    provided: { script: "scripts/build-k6.sh" },
-    doctor: "k6",
-    usedFor: "the terminal fleet (harness/load/k6.ts)",
-  },
-  {
-    program: "mkfifo",
-    provided: { debian: "coreutils", essential: true },
-    usedFor: "the pipe k6's JSON output streams through (harness/load/k6.ts)",
-  },
-  {
     program: "node",
     provided: { script: "scripts/setup-node.sh" },
     doctor: "node",
-    usedFor: "lab programs and workers in the `local` runtime (process.execPath)",
+    usedFor: "lab programs in the `local` runtime, test and benchmark children (process.execPath)",
   },
 ];
 

@@ -2,7 +2,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { REPO_ROOT } from "./repo.ts";
 
-/** The project-local tools folder (Node, k6, toxiproxy-server): $POSSTORM_TOOLS or <repo>/.tools. */
+/** The project-local tools folder (Node, toxiproxy-server): $POSSTORM_TOOLS or <repo>/.tools. */
 export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.POSSTORM_TOOLS || join(REPO_ROOT, ".tools");
 }

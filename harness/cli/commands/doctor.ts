@@ -9,7 +9,7 @@ interface DoctorArgs {
 export const doctorCommand: CommandModule<object, DoctorArgs> = {
   command: "doctor",
   describe:
-    "Check every prerequisite (Node, k6 + k6/x/tcp, Toxiproxy, Docker engine, images, nftables and ss with a " +
+    "Check every prerequisite (Node, Toxiproxy, Docker engine, images, nftables and ss with a " +
     "real probe, ports; Chromium optional) and report what a crashed run left behind; exit 0 only when all are ready",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "print the checks as JSON" }),
   handler: async (argv) => {

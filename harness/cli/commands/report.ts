@@ -75,7 +75,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option("reaggregate", {
         type: "boolean",
         default: false,
-        describe: "aggregate k6-results.json.gz again even when series.json exists",
+        describe: "aggregate samples.ndjson.gz again even when series.json exists",
       })
       .option("quiet", {
         type: "boolean",

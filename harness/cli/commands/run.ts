@@ -14,7 +14,7 @@ interface RunArgs {
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: "run <profile>",
-  describe: "Run a profile: lab up, k6 terminals, faults on the timeline, run folder in reports/",
+  describe: "Run a profile: lab up, the terminal fleet, faults on the timeline, run folder in reports/",
   builder: (y) =>
     y
       .positional("profile", {

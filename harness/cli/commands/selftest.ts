@@ -1,22 +1,22 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { gunzipSync } from "node:zlib";
 import type { CommandModule } from "yargs";
-import { connectToxiproxy } from "../../chaos/toxiproxy.ts";
-import { startEchoServer } from "../../lab/echo-server.ts";
-import { freePort, LOOPBACK } from "../../lab/ports.ts";
+import { type OperationSample, parseSampleLines, runFleet } from "../../fleet/index.ts";
+import { type Runtime, startLab } from "../../lab/lab.ts";
 import { onShutdown } from "../../lab/shutdown.ts";
-import { startToxiproxy } from "../../lab/toxiproxy.ts";
-import { findK6, type K6Summary, runK6 } from "../../load/k6.ts";
+import { DEFAULT_LAB_KEY_HEX } from "../../protocol/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { runStamp } from "../run/stamp.ts";
 
-// The main job until the reference lab exists: the real parts end to end. k6 terminals (k6/x/tcp)
-// reach a TCP echo server through the Toxiproxy image; a latency toxic must show in k6's own figures.
+// The real parts end to end, in a minute: the fleet engine's terminals sign in to the reference lab through
+// Toxiproxy's `edge`; a latency toxic on `edge` must show in the terminals' own latencies, and clear.
 
 interface SelftestArgs {
   "latency-ms": number;
   iterations: number;
-  vus: number;
+  terminals: number;
+  runtime: Runtime;
   "reports-dir": string;
 }
 
@@ -25,49 +25,65 @@ interface Phase {
   fault?: string;
   startedAt: string;
   durationS: number;
-  iterations: number;
-  ok: number;
+  /** Sign-ins attempted, approved, failed (any other outcome), and arrivals dropped (all terminals busy). */
+  signIns: number;
+  approved: number;
   failed: number;
+  dropped: number;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
 }
 
+/** Sign-ins per second of each phase. */
+const RATE_PER_S = 10;
+/** The terminals' response timer: a latency at or above it fails the sign-ins (and the self-test). */
+const RESPONSE_TIMEOUT_MS = 5_000;
+
 const log = (line: string) => console.log(`[selftest] ${line}`);
+
+const percentile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
 
 function phaseOf(
   name: Phase["name"],
-  summary: K6Summary | undefined,
+  samplesFile: string,
   startedAt: Date,
+  dropped: number,
   fault?: string,
 ): Phase {
-  const metric = (m: string, stat: string) => summary?.metrics[m]?.values[stat] ?? 0;
+  const ops = parseSampleLines(gunzipSync(readFileSync(samplesFile)).toString("utf8")).filter(
+    (s): s is OperationSample => !("ev" in s) && s.op === "signin",
+  );
+  const ms = ops.map((s) => s.ms).sort((a, b) => a - b);
+  const approved = ops.filter((s) => s.outcome === "approved").length;
   return {
     name,
     ...(fault ? { fault } : {}),
     startedAt: startedAt.toISOString(),
     durationS: (Date.now() - startedAt.getTime()) / 1000,
-    iterations: metric("iterations", "count"),
-    ok: metric("echo_ok", "passes"),
-    failed: metric("echo_failures", "count"),
-    p50Ms: metric("echo_rtt", "med"),
-    p95Ms: metric("echo_rtt", "p(95)"),
-    maxMs: metric("echo_rtt", "max"),
+    signIns: ops.length,
+    approved,
+    failed: ops.length - approved,
+    dropped,
+    p50Ms: percentile(ms, 0.5),
+    p95Ms: percentile(ms, 0.95),
+    maxMs: ms.at(-1) ?? 0,
   };
 }
 
 function summaryMarkdown(runId: string, phases: Phase[], verdict: string, latencyMs: number): string {
   const rows = phases.map(
     (p) =>
-      `| ${p.name}${p.fault ? ` (${p.fault})` : ""} | ${p.iterations} | ${p.ok} | ${p.failed} | ${p.p50Ms.toFixed(1)} | ${p.p95Ms.toFixed(1)} | ${p.maxMs.toFixed(1)} |`,
+      `| ${p.name}${p.fault ? ` (${p.fault})` : ""} | ${p.signIns} | ${p.approved} | ${p.failed} | ${p.dropped} | ${p.p50Ms.toFixed(1)} | ${p.p95Ms.toFixed(1)} | ${p.maxMs.toFixed(1)} |`,
   );
   return [
     `# posstorm self-test ${runId}`,
     "",
-    `k6 terminals → Toxiproxy \`edge\` → TCP echo server; fault: ${latencyMs} ms latency on \`edge\`.`,
+    `Fleet engine terminals → Toxiproxy \`edge\` → reference switch (→ HSM); fault: ${latencyMs} ms latency on \`edge\`.`,
     "",
-    "| phase | iterations | ok | failed | p50 ms | p95 ms | max ms |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| phase | sign-ins | approved | failed | dropped | p50 ms | p95 ms | max ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     `**${verdict}**`,
@@ -77,35 +93,34 @@ function summaryMarkdown(runId: string, phases: Phase[], verdict: string, latenc
 
 export const selftestCommand: CommandModule<object, SelftestArgs> = {
   command: "selftest",
-  describe: "Run k6 through the Toxiproxy image with a latency fault and check that k6 measures it",
+  describe:
+    "Sign terminals in to the reference lab through Toxiproxy, add a latency fault on edge, check that the terminals measure it",
   builder: (y) =>
     y
       .option("latency-ms", { type: "number", default: 300, describe: "latency toxic on edge, ms" })
-      .option("iterations", { type: "number", default: 40, describe: "k6 iterations per phase" })
-      .option("vus", { type: "number", default: 4, describe: "k6 VUs (terminals)" })
+      .option("iterations", { type: "number", default: 40, describe: `sign-ins per phase (${RATE_PER_S}/s)` })
+      .option("terminals", {
+        type: "number",
+        default: 4,
+        describe: "terminals (at most this many sign-ins at once)",
+      })
+      .option("runtime", { choices: ["containers", "local"] as const, default: "containers" as Runtime })
       .option("reports-dir", {
         type: "string",
         default: join(REPO_ROOT, "reports"),
         describe: "where run folders go",
       }),
   handler: async (args) => {
-    const argv = { ...args, latencyMs: args["latency-ms"], reportsDir: args["reports-dir"] };
+    const latencyMs = args["latency-ms"];
     const started = new Date();
     const runId = `selftest-${runStamp(started)}`;
-    const dir = join(argv.reportsDir, runId);
+    const dir = join(args["reports-dir"], runId);
     mkdirSync(dir, { recursive: true });
     const phases: Phase[] = [];
     const report = (verdict: string, exitCode: number) => {
-      const result = {
-        runId,
-        startedAt: started.toISOString(),
-        latencyMs: argv.latencyMs,
-        phases,
-        verdict,
-        exitCode,
-      };
+      const result = { runId, startedAt: started.toISOString(), latencyMs, phases, verdict, exitCode };
       writeFileSync(join(dir, "selftest.json"), `${JSON.stringify(result, null, 2)}\n`);
-      writeFileSync(join(dir, "summary.md"), summaryMarkdown(runId, phases, verdict, argv.latencyMs));
+      writeFileSync(join(dir, "summary.md"), summaryMarkdown(runId, phases, verdict, latencyMs));
     };
     const abort = new AbortController();
     const unregister = onShutdown(async () => {
@@ -115,55 +130,73 @@ export const selftestCommand: CommandModule<object, SelftestArgs> = {
     });
 
     log(`run ${runId} → ${relative(process.cwd(), dir)}`);
-    const k6 = findK6();
-    await using echo = await startEchoServer();
-    log(`echo server on ${LOOPBACK}:${echo.port} (stand-in for the switch)`);
-    await using toxiproxy = await startToxiproxy({ session: runId });
-    const control = connectToxiproxy(toxiproxy.apiUrl);
-    const edgePort = await freePort();
-    await control.createProxy({
-      name: "edge",
-      listen: `${LOOPBACK}:${edgePort}`,
-      upstream: `${LOOPBACK}:${echo.port}`,
+    await using lab = await startLab({
+      runtime: args.runtime,
+      runDir: dir,
+      session: runId,
+      issuers: { a: {} },
+      routes: { "62": "a", "4": "a" },
+      fleet: [`POS*${args.terminals}`],
     });
-    log(`toxiproxy ${await control.version()} API ${toxiproxy.apiUrl}; proxy edge ${LOOPBACK}:${edgePort}`);
+    log(`lab up (${lab.runtime}): terminals connect to edge ${lab.edge.host}:${lab.edge.port}`);
 
-    const k6Phase = async (name: Phase["name"], fault?: string) => {
+    const phase = async (name: Phase["name"], fault?: string) => {
       const at = new Date();
-      const result = await runK6({
-        k6,
-        script: join(REPO_ROOT, "harness/k6/smoke/tcp-echo.ts"),
-        env: { TARGET_PORT: String(edgePort), VUS: String(argv.vus), ITERATIONS: String(argv.iterations) },
-        timeoutMs: 120_000,
+      const samplesFile = join(dir, `samples-${name}.ndjson.gz`);
+      const result = await runFleet({
+        plan: {
+          version: 1,
+          runId: `${runId}-${name}`,
+          target: lab.edge,
+          labKeyHex: DEFAULT_LAB_KEY_HEX,
+          terminal: {
+            count: args.terminals,
+            responseTimeoutMs: RESPONSE_TIMEOUT_MS,
+            connectTimeoutMs: RESPONSE_TIMEOUT_MS,
+            retry: { policy: "none" },
+          },
+          fleet: {
+            model: "open",
+            operation: "signin",
+            stages: [{ durationS: args.iterations / RATE_PER_S, ratePerS: RATE_PER_S }],
+            preAllocatedVUs: args.terminals,
+            maxVUs: args.terminals,
+            terminals: args.terminals,
+          },
+          durationS: args.iterations / RATE_PER_S,
+        },
+        samplesFile,
+        segments: 1,
         signal: abort.signal,
+        log,
       });
-      if (!result.summary)
-        throw new Error(`k6 exited ${result.exitCode} without a summary: ${result.stderr.trim()}`);
-      const phase = phaseOf(name, result.summary, at, fault);
-      phases.push(phase);
+      const p = phaseOf(name, samplesFile, at, result.totals.dropped, fault);
+      phases.push(p);
       log(
-        `${name.padEnd(8)} ${phase.ok}/${phase.iterations} ok  p50 ${phase.p50Ms.toFixed(1)} ms  p95 ${phase.p95Ms.toFixed(1)} ms  (${phase.durationS.toFixed(1)} s)`,
+        `${name.padEnd(8)} ${p.approved}/${p.signIns} approved${p.dropped ? `, ${p.dropped} dropped` : ""}  ` +
+          `p50 ${p.p50Ms.toFixed(1)} ms  p95 ${p.p95Ms.toFixed(1)} ms  (${p.durationS.toFixed(1)} s)`,
       );
-      return phase;
+      if (result.aborted) throw new Error("interrupted");
+      return p;
     };
 
-    const baseline = await k6Phase("baseline");
-    const toxic = await control.addToxic("edge", { kind: "latency", latencyMs: argv.latencyMs });
-    const fault = await k6Phase("fault", `latency ${argv.latencyMs} ms on edge`).finally(() =>
-      control.removeToxic("edge", toxic),
+    const baseline = await phase("baseline");
+    const toxic = await lab.toxiproxy.addToxic("edge", { kind: "latency", latencyMs });
+    const fault = await phase("fault", `latency ${latencyMs} ms on edge`).finally(() =>
+      lab.toxiproxy.removeToxic("edge", toxic),
     );
-    const recovery = await k6Phase("recovery");
+    const recovery = await phase("recovery");
     unregister();
 
     const added = fault.p50Ms - baseline.p50Ms;
     const allOk = [baseline, fault, recovery].every(
-      (p) => p.failed === 0 && p.ok === p.iterations && p.ok > 0,
+      (p) => p.failed === 0 && p.dropped === 0 && p.approved === p.signIns && p.approved > 0,
     );
-    const measured = added >= argv.latencyMs * 0.9 && recovery.p50Ms < baseline.p50Ms + argv.latencyMs / 3;
+    const measured = added >= latencyMs * 0.9 && recovery.p50Ms < baseline.p50Ms + latencyMs / 3;
     const verdict =
       allOk && measured
-        ? `PASS: the ${argv.latencyMs} ms fault added ${added.toFixed(1)} ms to the k6 median and cleared`
-        : `FAIL: fault added ${added.toFixed(1)} ms (want >= ${(argv.latencyMs * 0.9).toFixed(0)}), all ok: ${allOk}`;
+        ? `PASS: the ${latencyMs} ms fault added ${added.toFixed(1)} ms to the sign-in median and cleared`
+        : `FAIL: fault added ${added.toFixed(1)} ms (want >= ${(latencyMs * 0.9).toFixed(0)}), all approved: ${allOk}`;
     const exitCode = allOk && measured ? 0 : 1;
     report(verdict, exitCode);
     log(verdict);

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -12,13 +11,11 @@ import {
   startTimeline,
   type TimelineResult,
 } from "../../chaos/index.ts";
-import { graceS } from "../../k6/plan.ts";
+import { type FleetResult, outcomeCounts, runFleet } from "../../fleet/index.ts";
+import { graceS } from "../../fleet/plan.ts";
 import { type StartedLab, startLab } from "../../lab/lab.ts";
 import { assertLoopback } from "../../lab/ports.ts";
 import { onShutdown } from "../../lab/shutdown.ts";
-import { type FleetRun, outcomeCounts, runFleet } from "../../load/fleet.ts";
-import { findK6 } from "../../load/k6.ts";
-import { K6_RESULTS_FILE, LiveCounts, type Point } from "../../load/results.ts";
 import {
   compilePlan,
   loadProfile,
@@ -26,12 +23,12 @@ import {
   terminalSettings,
   timelineOf,
 } from "../../profile/compile.ts";
-import type { Profile } from "../../profile/define.ts";
 import {
   type Aggregator,
   createAggregator,
   ledgerFileOf,
   renderRun,
+  SAMPLES_FILE,
   type Scraper,
   SERVER_SAMPLES_FILE,
   startServerScraper,
@@ -39,10 +36,11 @@ import {
 } from "../../report/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { descriptorWarning } from "./limits.ts";
+import { LiveCounts, liveLine } from "./live.ts";
 import { runStamp } from "./stamp.ts";
 import { describeEnded, watchLab } from "./watchdog.ts";
 
-// `posstorm run <profile>`: plan → lab up → k6 fleet + fault timeline → collect → lab down.
+// `posstorm run <profile>`: plan → lab up → fleet + fault timeline → collect → lab down.
 // The run folder keeps what was collected whatever happens; Ctrl-C clears faults, stops the lab, exits 2.
 
 export interface RunOptions {
@@ -66,31 +64,12 @@ export interface RunOutcome {
 
 function versions(lab: StartedLab | undefined): Record<string, string> {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
-  let k6 = "?";
-  try {
-    k6 = execFileSync(findK6(), ["version"], { encoding: "utf8" }).split("\n")[0]!.trim();
-  } catch {
-    // recorded as unknown
-  }
-  return { posstorm: pkg.version, node: process.version, k6, runtime: lab?.runtime ?? "external switch" };
-}
-
-function liveLine(
-  elapsedS: number,
-  profile: Profile,
-  phase: string,
-  live: LiveCounts,
-  nowSecond: number,
-  terminals: number,
-): string {
-  const { ops, byOutcome } = live.window(nowSecond - 1, nowSecond);
-  const rate = (kind: string) => (ops === 0 ? 0 : ((byOutcome.get(kind) ?? 0) / ops) * 100);
-  const failed = ops - (byOutcome.get("approved") ?? 0) - (byOutcome.get("declined") ?? 0);
-  return (
-    `${String(Math.floor(elapsedS)).padStart(4)}s/${profile.durationS}s  ${phase.padEnd(18)} ops/s ${String(ops).padStart(5)}  ` +
-    `signed in ${live.signedIn}/${terminals}  timeouts: connect ${rate("timeout.connect").toFixed(1)}% ` +
-    `response ${rate("timeout.response").toFixed(1)}% idle ${rate("timeout.idle").toFixed(1)}%  other failures ${failed - (byOutcome.get("timeout.connect") ?? 0) - (byOutcome.get("timeout.response") ?? 0) - (byOutcome.get("timeout.idle") ?? 0)}`
-  );
+  return {
+    posstorm: pkg.version,
+    node: process.version,
+    fleet: `posstorm fleet engine ${pkg.version}`,
+    runtime: lab?.runtime ?? "external switch",
+  };
 }
 
 export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
@@ -122,7 +101,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   let lab: StartedLab | undefined;
   let scraper: Scraper | undefined;
   let writeSeriesNow: (() => void) | undefined;
-  /** Settles once k6 is gone and its raw results are written whole (k6-results.json.gz ended). */
+  /** Settles once the fleet has ended and its raw samples are written whole (samples.ndjson.gz closed). */
   let fleetSettled: Promise<unknown> | undefined;
   let timeline: StartedTimeline | undefined;
   let timelineResult: TimelineResult | undefined;
@@ -199,6 +178,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     run.versions = versions(lab);
     if (profile.slos) run.slos = profile.slos;
     const plan = compilePlan(profile, { runId, target });
+    writeFileSync(join(runDir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
     run.status = "running";
     save();
 
@@ -211,57 +191,64 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     if (entries.length > 0 && !chaosContext)
       throw new Error("chaos needs the lab: a profile with `target` cannot have faults");
 
-    // Load start = the moment k6 is launched: faults at 0 are in place before the first terminal connects
-    // (k6 needs a moment to initialise its VUs). The first sample's time is recorded beside it.
-    // k6's samples stream in as it writes them (runFleet stores them in k6-results.json.gz).
+    // Load start = the moment the fleet's first arrival is due (runFleet picks it once every segment is ready):
+    // the timeline, the aggregation and the scrapes start there, so faults at 0 are in place before the first
+    // terminal connects. The fleet's samples stream in as the segments send them (kept in samples.ndjson.gz).
     const live = new LiveCounts();
+    let loadStartMs: number | undefined;
     let aggregator: Aggregator | undefined;
-    const onPoint = (point: Point) => {
-      run.firstSampleAt ??= new Date(point.timeMs).toISOString();
-      live.add(point);
-      aggregator?.add(point);
-    };
-    const fleet = runFleet({ plan, runDir, signal: abort.signal, onPoint });
-    fleetSettled = fleet.catch(() => undefined);
-    const loadStartMs = Date.now();
-    run.loadStartedAt = new Date(loadStartMs).toISOString();
-    if (chaosContext && entries.length > 0) {
-      timeline = startTimeline(entries, chaosContext, {
-        loadDurationS: profile.durationS,
-        startAtMs: loadStartMs,
-      });
-      void timeline.done.then((result) => {
-        timelineResult = result;
-      });
-    }
-    const aggregate = createAggregator({ loadStartMs });
-    aggregator = aggregate;
-    scraper = lab
-      ? startServerScraper({
-          admin: lab.admin,
-          file: join(runDir, SERVER_SAMPLES_FILE),
-          onSample: (t, role, metrics) => aggregate.addServerSample(t, role, metrics),
-        })
-      : undefined;
-    writeSeriesNow = () => writeSeries(runDir, aggregate.result());
-    const tick = () => {
-      if (run.firstSampleAt !== undefined && opts.live !== false) {
-        const elapsedS = (Date.now() - loadStartMs) / 1000;
-        const phase = phases.find((p) => elapsedS >= p.startS && elapsedS < p.endS)?.name ?? "drain";
-        log(liveLine(elapsedS, profile, phase, live, Math.floor(Date.now() / 1000), terminals));
+    const onStart = (startAtMs: number) => {
+      loadStartMs = startAtMs;
+      run.loadStartedAt = new Date(startAtMs).toISOString();
+      save();
+      if (chaosContext && entries.length > 0) {
+        timeline = startTimeline(entries, chaosContext, { loadDurationS: profile.durationS, startAtMs });
+        void timeline.done.then((result) => {
+          timelineResult = result;
+        });
       }
+      const aggregate = createAggregator({ loadStartMs: startAtMs });
+      aggregator = aggregate;
+      scraper = lab
+        ? startServerScraper({
+            admin: lab.admin,
+            file: join(runDir, SERVER_SAMPLES_FILE),
+            onSample: (t, role, metrics) => aggregate.addServerSample(t, role, metrics),
+          })
+        : undefined;
+      writeSeriesNow = () => writeSeries(runDir, aggregate.result());
+    };
+    const fleet = runFleet({
+      plan,
+      samplesFile: join(runDir, SAMPLES_FILE),
+      signal: abort.signal,
+      onStart,
+      onSample: (sample) => {
+        live.add(sample);
+        aggregator?.addSample(sample);
+      },
+      log: (line) => log(line),
+    });
+    fleetSettled = fleet.catch(() => undefined);
+    const tick = () => {
+      if (loadStartMs === undefined || opts.live === false) return;
+      const elapsedS = (Date.now() - loadStartMs) / 1000;
+      if (elapsedS < 0) return;
+      const phase = phases.find((p) => elapsedS >= p.startS && elapsedS < p.endS)?.name ?? "drain";
+      log(liveLine({ elapsedS, durationS: profile.durationS, phase, live, terminals }));
     };
     const ticker = setInterval(tick, 1000);
-    // A lab program that ends on its own stops the run: k6 is stopped, the faults cleared, exit 2.
+    // A lab program that ends on its own stops the run: the fleet is stopped, the faults cleared, exit 2.
     let labFailure: string | undefined;
     const stopWatch = lab
       ? watchLab(lab, (ended) => {
-          labFailure = `${describeEnded(ended)}, ${((Date.now() - loadStartMs) / 1000).toFixed(1)} s into the load`;
+          const intoS = loadStartMs === undefined ? 0 : (Date.now() - loadStartMs) / 1000;
+          labFailure = `${describeEnded(ended)}, ${intoS.toFixed(1)} s into the load`;
           log(`${labFailure}: stopping the run`);
           abort.abort(new Error(labFailure));
         })
       : () => undefined;
-    let result: FleetRun;
+    let result: FleetResult;
     try {
       result = await fleet;
     } catch (error) {
@@ -271,26 +258,18 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       stopWatch();
     }
     if (labFailure) throw new Error(labFailure);
+    if (result.aborted) throw new Error("the fleet was stopped before the load ended");
     if (timeline) timelineResult = await timeline.done;
-    const { linesRead, bytesRead, linesKept, bytesStored } = result.results;
-    run.k6 = {
-      exitCode: result.exitCode,
-      graceS: graceS(plan.terminal, plan.fleet.model),
-      results: { file: K6_RESULTS_FILE, linesRead, bytesRead, linesKept, bytesStored },
-    };
-    if (result.summary) {
-      run.outcomes = outcomeCounts(result.summary);
-      writeFileSync(join(runDir, "k6-summary.json"), `${JSON.stringify(result.summary.raw, null, 2)}\n`);
-    }
-    if (result.exitCode !== 0 && result.exitCode !== 99) {
-      throw new Error(
-        `k6 exited ${result.exitCode}: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`,
-      );
+    run.fleet = fleetFacts(result);
+    run.outcomes = outcomeCounts(result.totals);
+    writeFileSync(join(runDir, FLEET_WATCH_FILE), `${JSON.stringify(result.selfWatch)}\n`);
+    if (result.generatorLimited.limited) {
+      log(`generator-limited: ${result.generatorLimited.reasons.map((r) => r.text).join("; ")}`);
     }
     unregister();
     await finish("completed");
-    // The series the run aggregated as it went: the report need not read k6-results.json.gz again.
-    writeSeriesNow();
+    // The series the run aggregated as it went: the report need not read samples.ndjson.gz again.
+    writeSeriesNow?.();
     log(`done: ${live.total} operations; run folder ${runDir}`);
     printFaults(timelineResult?.entries ?? [], log);
     const rendered = await renderRun(runDir);
@@ -308,6 +287,42 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     if (writeSeriesNow) await partialReport(); // the load had started
     return { runId, runDir, status: "failed", exitCode: 2, error: message };
   }
+}
+
+/** The generator's self-watch, one entry per segment and second (fleet-watch.json). */
+const FLEET_WATCH_FILE = "fleet-watch.json";
+
+/** What run.json keeps of the fleet: how it ran, whether it kept up, what it wrote. */
+function fleetFacts(result: FleetResult) {
+  const watch = result.selfWatch;
+  const max = (pick: (w: (typeof watch)[number]) => number | null) =>
+    watch.reduce((m, w) => Math.max(m, pick(w) ?? 0), 0);
+  const loadS = Math.max(0.001, (result.endedAtMs - result.startAtMs) / 1000);
+  return {
+    engine: "posstorm",
+    segments: result.segments,
+    socketsOpened: result.segmentReports.reduce((sum, r) => sum + r.socketsOpened, 0),
+    threads: result.inProcess ? "in-process" : "worker",
+    graceS: graceS(result.plan.terminal, result.plan.fleet.model),
+    generator: result.generatorLimited,
+    watch: {
+      file: FLEET_WATCH_FILE,
+      scheduleLagP99MaxMs: max((w) => w.scheduleLagP99Ms),
+      loopDelayP99MaxMs: max((w) => w.loopDelayP99Ms),
+      dropped: result.totals.dropped,
+    },
+    cpu: {
+      userMs: result.processCpuMs.user,
+      systemMs: result.processCpuMs.system,
+      averageCores: (result.processCpuMs.user + result.processCpuMs.system) / 1000 / loadS,
+    },
+    samples: {
+      file: SAMPLES_FILE,
+      records: result.samples.records,
+      bytes: result.samples.bytes,
+      gzipBytes: result.samples.gzipBytes,
+    },
+  };
 }
 
 function printFaults(entries: EntryRecord[], log: (line: string) => void): void {

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import type { RunPlanInput } from "../../k6/terminal/plan-check.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../../protocol/index.ts";
 import { parsePrometheus } from "../../sim/common/metrics.ts";
 import type { SwitchConfigInput } from "../../sim/switch/config.ts";
@@ -12,6 +11,7 @@ import {
   startFakeIssuer,
 } from "../../sim/switch/testing/backends.ts";
 import { type Counts, countOp, NO_CODE, newCounts } from "../counts.ts";
+import type { RunPlanInput } from "../plan-check.ts";
 import { parseSampleLines, type Sample } from "../samples.ts";
 
 // Test helpers of the fleet's integration tests: the reference switch in-process with scriptable backends

@@ -1,6 +1,13 @@
 import { createWriteStream } from "node:fs";
-import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from "testcontainers";
+import {
+  GenericContainer,
+  getContainerRuntimeClient,
+  type StartedTestContainer,
+  Wait,
+  type WaitStrategy,
+} from "testcontainers";
 import { LABEL_MANAGED, LABEL_OWNER_PID, LABEL_SESSION, ownerIsDead, ownerLabels } from "../labels.ts";
+import { LOOPBACK, waitForPort } from "../ports.ts";
 import { onShutdown } from "../shutdown.ts";
 import { lastLines } from "./logs.ts";
 
@@ -18,8 +25,13 @@ export interface ContainerSpec {
   image: string;
   command?: string[];
   env?: Record<string, string>;
-  /** A line the program prints once it is ready. */
-  readyLog: RegExp;
+  /** A line the program prints once it is ready (give this or readyPort). */
+  readyLog?: RegExp;
+  /**
+   * Ready once 127.0.0.1:readyPort accepts TCP connections (host network mode), for a program that prints
+   * nothing when ready at its log level (Toxiproxy above `info`).
+   */
+  readyPort?: number;
   startupTimeoutMs?: number;
   /** Files of this machine made visible in the container, read-only: host path → container path. */
   files?: Record<string, string>;
@@ -37,10 +49,12 @@ export interface StartedService extends AsyncDisposable {
 }
 
 export async function startContainer(spec: ContainerSpec): Promise<StartedService> {
+  if ((spec.readyLog === undefined) === (spec.readyPort === undefined))
+    throw new Error(`${spec.role}: give exactly one of readyLog and readyPort`);
   let container = new GenericContainer(spec.image)
     .withNetworkMode("host")
     .withLabels(ownerLabels(spec.session, spec.role))
-    .withWaitStrategy(Wait.forLogMessage(spec.readyLog))
+    .withWaitStrategy(spec.readyLog ? Wait.forLogMessage(spec.readyLog) : portWait(spec.readyPort!))
     .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
   if (spec.command) container = container.withCommand(spec.command);
   if (spec.env) container = container.withEnvironment(spec.env);
@@ -64,6 +78,41 @@ export async function startContainer(spec: ContainerSpec): Promise<StartedServic
     );
   }
   return wrap(spec.role, started);
+}
+
+/**
+ * Ready once 127.0.0.1:port accepts a connection (the container shares the host's network); fails as soon as
+ * the container has exited instead of waiting for the timeout.
+ */
+function portWait(port: number): WaitStrategy {
+  let timeoutMs = 60_000;
+  let timeoutSet = false;
+  return {
+    withStartupTimeout(ms: number) {
+      timeoutMs = ms;
+      timeoutSet = true;
+      return this;
+    },
+    isStartupTimeoutSet: () => timeoutSet,
+    getStartupTimeout: () => timeoutMs,
+    async waitUntilReady(container) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          await waitForPort(port, 500);
+          return;
+        } catch {
+          const state = (await container.inspect()).State;
+          if (!state.Running)
+            throw new Error(
+              `exited with code ${state.ExitCode} before ${LOOPBACK}:${port} accepted connections`,
+            );
+          if (Date.now() > deadline)
+            throw new Error(`${LOOPBACK}:${port} accepted no connection within ${timeoutMs} ms`);
+        }
+      }
+    },
+  };
 }
 
 function wrap(role: string, started: StartedTestContainer): StartedService {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { waitForPort } from "../ports.ts";
 import { onShutdown } from "../shutdown.ts";
 import type { StartedService } from "./containers.ts";
 import { lastLines } from "./logs.ts";
@@ -13,8 +14,10 @@ export interface ProcessSpec {
   role: string;
   command: string[];
   env?: Record<string, string>;
-  /** A line the program prints once it is ready. */
-  readyLog: RegExp;
+  /** A line the program prints once it is ready (give this or readyPort). */
+  readyLog?: RegExp;
+  /** Ready once 127.0.0.1:readyPort accepts TCP connections (a program that prints nothing when ready). */
+  readyPort?: number;
   startupTimeoutMs?: number;
   /** Where stdout and stderr are appended. */
   logFile: string;
@@ -23,6 +26,8 @@ export interface ProcessSpec {
 const GUARD = join(REPO_ROOT, "harness/lab/runtime/guard.ts");
 
 export async function startProcess(spec: ProcessSpec): Promise<StartedService> {
+  if ((spec.readyLog === undefined) === (spec.readyPort === undefined))
+    throw new Error(`${spec.role}: give exactly one of readyLog and readyPort`);
   const log = createWriteStream(spec.logFile, { flags: "a" });
   const child = spawn(process.execPath, [GUARD, ...spec.command], {
     env: { ...process.env, ...spec.env },
@@ -72,13 +77,23 @@ function waitReady(child: ChildProcess, spec: ProcessSpec): Promise<void> {
   const timeoutMs = spec.startupTimeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
     let seen = "";
+    let settled = false;
     const onData = (chunk: Buffer) => {
       seen = (seen + chunk.toString("utf8")).slice(-4096);
-      if (spec.readyLog.test(seen)) done();
+      if (spec.readyLog?.test(seen)) done();
     };
     const onExit = (code: number | null) => done(new Error(`exited with code ${code} before it was ready`));
     const timer = setTimeout(() => done(new Error(`not ready after ${timeoutMs}ms`)), timeoutMs);
+    if (spec.readyPort !== undefined) {
+      // The timer above bounds this wait; an exit ends it through onExit.
+      waitForPort(spec.readyPort, timeoutMs).then(
+        () => done(),
+        () => undefined,
+      );
+    }
     const done = (error?: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       child.stdout!.off("data", onData);
       child.stderr!.off("data", onData);

@@ -111,7 +111,7 @@ for (let box = 0; box < 8; box++) {
 // Key schedule tables: PC1 as byte-indexed contributions to the 28-bit halves C and D; PC2 as contributions of
 // each 7-bit chunk of C (D) to the first (last) 24 bits of a round key — PC2 takes its first 24 bits from C
 // and its last 24 from D. A schedule is then 16 lookups for PC1 and 8 per round, not a loop per bit (a
-// sign-in computes several schedules, and k6 interprets every operation).
+// sign-in computes several schedules, in every terminal of the fleet).
 const PC1_C = new Int32Array(8 * 256);
 const PC1_D = new Int32Array(8 * 256);
 for (let i = 0; i < 28; i++) {

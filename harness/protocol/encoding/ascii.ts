@@ -2,7 +2,7 @@ import { CodecError } from "../errors.ts";
 
 // ASCII fields (an/ans) hold one character per byte. Bytes 0x80-0xFF map to the Latin-1 code points of the same
 // value so that any received byte survives decode then encode; characters above U+00FF cannot be encoded.
-// No TextEncoder/TextDecoder: k6's JavaScript engine may not have them.
+// No TextEncoder/TextDecoder: not every JavaScript runtime has them.
 
 /** Writes `text` one byte per character at `offset`; returns the byte count. */
 export function writeAscii(out: Uint8Array, offset: number, text: string): number {

@@ -9,7 +9,7 @@ import { buildMessage, readMessage } from "../messages/layout.ts";
 import { verifyFrameMac } from "../messages/mac.ts";
 import { type PurchaseInput, purchaseRequest, withPin } from "../messages/types.ts";
 
-// The workloads of the codec benchmarks (Node and k6), runtime-neutral so k6 runs exactly the same code.
+// The workload of the codec benchmark, runtime-neutral like the codec it measures.
 // A round trip is one 0200 purchase frame encoded (with F64 unless `mac` is "none"), decoded, its MAC
 // verified and its values compared; the STAN and amount change on every call.
 //  * `codecRoundTrip`: the message is an IsoMessage whose F4/F11 are replaced each time (codec only);

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EntryRecord, Phase } from "../../chaos/index.ts";
-import { DEFAULT_TERMINAL, type RunPlan } from "../../k6/plan.ts";
-import type { Point } from "../../load/results.ts";
+import { DEFAULT_TERMINAL, type RunPlan } from "../../fleet/plan.ts";
 import type { LedgerEntry } from "../../sim/issuer/ledger.ts";
 import type { RunJson } from "../model.ts";
+import type { Point } from "../points.ts";
 import { type LedgerFormat, writeLedger } from "./ledgers.ts";
 import { LOAD_START_MS, type OpSpec, opPoints } from "./series.ts";
 

@@ -1,6 +1,6 @@
-import type { Point } from "../../load/results.ts";
 import { createAggregator } from "../aggregate.ts";
 import type { PhaseWindow } from "../phases.ts";
+import type { Point } from "../points.ts";
 import type { RunSeries } from "../series.ts";
 
 // Hand-made series for tests: describe each second's operations, get the RunSeries the aggregator makes.

@@ -31,7 +31,7 @@ import {
 // Test terminals in Node, for the switch's tests and benchmark and for the lab's tests and the fleet benchmark.
 // `TerminalConnection`: one TCP connection to the switch, frames in and out, with the sign-in / purchase steps
 // beside it. `TestTerminal`: a terminal with its own keys, STAN and batch on short connections (connect, one
-// exchange, close): sign-in with key adoption, MAC'd purchases and reversals. The k6 fleet is the real terminal
+// exchange, close): sign-in with key adoption, MAC'd purchases and reversals. The fleet engine (harness/fleet) is the real terminal
 // model; these check a switch from the outside, as any client of it could.
 
 export const TPDU: Tpdu = { id: "60", destination: "0003", source: "0000" };

@@ -1,23 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TERMINAL, graceS, type RunPlan } from "../k6/plan.ts";
-import { classifySocketError, timeoutKind } from "../k6/terminal/outcome.ts";
-import { type RunPlanInput, resolvePlan } from "../k6/terminal/plan-check.ts";
-import {
-  drawAmount,
-  openStages,
-  openTerminalIndex,
-  pickCard,
-  retryDelayMs,
-  signInOffsetMs,
-  terminalsOfVu,
-  thinkTimeMs,
-  tidOf,
-} from "../k6/terminal/schedule.ts";
 import { seededRandom } from "../sim/issuer/model.ts";
-import { outcomeCounts } from "./fleet.ts";
-import { parseSummary } from "./k6.ts";
+import { addCounts, countOp, newCounts, outcomeCounts } from "./counts.ts";
+import { classifySocketError, timeoutKind } from "./outcome.ts";
+import { DEFAULT_TERMINAL, graceS, type RunPlan } from "./plan.ts";
+import { type RunPlanInput, resolvePlan } from "./plan-check.ts";
+import { drawAmount, pickCard, retryDelayMs, signInOffsetMs, thinkTimeMs, tidOf } from "./schedule.ts";
 
-// The pure parts of the k6 terminal model (harness/k6/terminal/*, no k6 imports) and the summary reader.
+// The pure parts of the terminal model: socket failures, retry delays, the sign-in curve, TIDs, cards, the
+// plan check and the run's outcome counts.
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => {
@@ -128,27 +118,6 @@ describe("sign-in curve and think time", () => {
 });
 
 describe("terminals, TIDs, cards, amounts", () => {
-  it("spreads terminals over VUs: terminal i on VU i mod vus + 1", () => {
-    expect(terminalsOfVu(10, 3, 1)).toEqual([0, 3, 6, 9]);
-    expect(terminalsOfVu(10, 3, 3)).toEqual([2, 5, 8]);
-    const all = [1, 2, 3, 4].flatMap((vu) => terminalsOfVu(10, 4, vu)).sort((a, b) => a - b);
-    expect(all).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  });
-
-  it("open model: each VU cycles through its own terminals; never two VUs on one TID", () => {
-    const seen = new Map<number, number>();
-    for (let vu = 1; vu <= 4; vu++) {
-      const mine = Array.from({ length: 6 }, (_, iter) => openTerminalIndex(10, 4, vu, iter));
-      for (const t of mine) {
-        expect(seen.get(t) ?? vu).toBe(vu);
-        seen.set(t, vu);
-      }
-    }
-    expect([...seen.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(Array.from({ length: 4 }, (_, i) => openTerminalIndex(10, 4, 2, i))).toEqual([1, 5, 9, 1]);
-    expect(openTerminalIndex(3, 5, 5, 7)).toBe(1);
-  });
-
   it("TIDs fill 8 characters", () => {
     expect(tidOf("POS", 1)).toBe("POS00001");
     expect(tidOf("POS", 10000)).toBe("POS10000");
@@ -178,35 +147,6 @@ describe("terminals, TIDs, cards, amounts", () => {
       ]),
     );
     expect(drawAmount({ min: 7, max: 7 }, () => 0.9999999)).toBe("000000000007");
-  });
-});
-
-describe("openStages", () => {
-  it("maps stages to k6 targets and cuts them at durationS", () => {
-    expect(
-      openStages(
-        [
-          { durationS: 10, ratePerS: 5 },
-          { durationS: 20, ratePerS: 25 },
-        ],
-        20,
-      ),
-    ).toEqual({
-      timeUnit: "1s",
-      startRate: 5,
-      stages: [
-        { duration: "10000ms", target: 5 },
-        { duration: "10000ms", target: 15 },
-      ],
-    });
-  });
-
-  it("moves fractional rates to a per-minute unit", () => {
-    expect(openStages([{ durationS: 60, ratePerS: 0.5 }], 60)).toEqual({
-      timeUnit: "1m",
-      startRate: 30,
-      stages: [{ duration: "60000ms", target: 30 }],
-    });
   });
 });
 
@@ -255,7 +195,7 @@ describe("resolvePlan", () => {
         retry: { maxAttempts: 0 },
         cards: [{ pan: "62220200000000012345678", weight: 1 }],
       },
-      fleet: { ...basePlan.fleet, vus: 11 },
+      fleet: { ...basePlan.fleet, vus: 0 },
     } as RunPlanInput;
     let message = "";
     try {
@@ -307,33 +247,29 @@ describe("resolvePlan", () => {
 });
 
 describe("outcomeCounts", () => {
-  it("reads the pos_* submetrics of k6's summary; absent ones count 0", () => {
-    const summary = parseSummary({
-      metrics: {
-        "pos_ops{op:purchase,outcome:approved}": { count: 7, rate: 1, thresholds: { "count>=0": false } },
-        "pos_ops{op:purchase,outcome:timeout.response}": { count: 2, rate: 1 },
-        "pos_ops{op:purchase,code:00}": { count: 7, rate: 1 },
-        "pos_ops{op:signin,outcome:declined}": { count: 1, rate: 1 },
-        "pos_ops{op:signin,code:97}": { count: 1, rate: 1 },
-        "pos_timeouts{op:purchase,kind:response}": { count: 2, rate: 1 },
-        "pos_retries{op:signin}": { count: 4, rate: 1 },
-        "pos_reversal_events{event:queued}": { count: 2, rate: 1 },
-        "pos_reversal_events{event:settled}": { count: 1, rate: 1 },
-        "pos_session_changes{change:signed-in}": { count: 9, rate: 1 },
-      },
-    });
-    const counts = outcomeCounts(summary);
-    expect(counts.byOutcome.purchase).toMatchObject({
-      approved: 7,
-      "timeout.response": 2,
-      declined: 0,
-      mac: 0,
-    });
-    expect(counts.total).toEqual({ signin: 1, purchase: 9, reversal: 0, echo: 0 });
-    expect(counts.byCode).toEqual({ signin: { "97": 1 }, purchase: { "00": 7 }, reversal: {}, echo: {} });
-    expect(counts.timeouts.purchase).toEqual({ connect: 0, response: 2, idle: 0 });
-    expect(counts.retries.signin).toBe(4);
-    expect(counts.reversals).toEqual({ queued: 2, settled: 1, abandoned: 0 });
-    expect(counts.sessions).toEqual({ signedIn: 9, signedOut: 0 });
+  it("lists every op and outcome (0 when none), codes apart from failures without a reply", () => {
+    const counts = newCounts();
+    countOp(counts, "purchase", "approved", "00", 7);
+    countOp(counts, "purchase", "timeout.response", "", 2);
+    countOp(counts, "signin", "declined", "97", 1);
+    const more = newCounts();
+    more.retries.signin = 4;
+    more.reversals.queued = 2;
+    more.reversals.settled = 1;
+    more.sessions["signed-in"] = 9;
+    more.skipped.purchase = { "reversal-pending": 3 };
+    more.dropped = 5;
+    addCounts(counts, more);
+    const out = outcomeCounts(counts);
+    expect(out.byOutcome.purchase).toMatchObject({ approved: 7, "timeout.response": 2, declined: 0, mac: 0 });
+    expect(out.total).toEqual({ signin: 1, purchase: 9, reversal: 0, echo: 0 });
+    expect(out.byCode).toEqual({ signin: { "97": 1 }, purchase: { "00": 7 }, reversal: {}, echo: {} });
+    expect(out.timeouts.purchase).toEqual({ connect: 0, response: 2, idle: 0 });
+    expect(out.timeouts.echo).toEqual({ connect: 0, response: 0, idle: 0 });
+    expect(out.retries.signin).toBe(4);
+    expect(out.skipped.purchase).toEqual({ "reversal-pending": 3 });
+    expect(out.reversals).toEqual({ queued: 2, settled: 1, abandoned: 0 });
+    expect(out.sessions).toEqual({ signedIn: 9, signedOut: 0 });
+    expect(out.dropped).toBe(5);
   });
 });

@@ -74,14 +74,15 @@ export interface TerminalSettings {
 }
 
 /**
- * Closed population: `terminals` terminals, spread over `vus` VUs (terminal i runs on VU i mod vus + 1), each
- * signing in once at a time drawn from `signIn`, then making `purchases.perTerminal` purchases separated by
- * think time. One VU drives its terminals concurrently, so a slow switch feels the retry amplification.
+ * Closed population: `terminals` terminals, striped over the fleet's segments (terminal i in segment i mod N),
+ * each signing in once at a time drawn from `signIn`, then making `purchases.perTerminal` purchases separated
+ * by think time. Every terminal runs on its own schedule, so a slow switch feels the retry amplification.
  */
 export interface PopulationFleet {
   model: "population";
   terminals: number;
-  vus: number;
+  /** Ignored: k6's VUs, from profiles written for the k6 fleet (the engine needs no such setting). */
+  vus?: number;
   /**
    * Sign-in times, seconds from the scenario start. `uniform` over [0, windowS]; `normal` around `peakAtS`
    * (default windowS / 2) with `sigmaS` (default windowS / 6), truncated to [0, windowS].
@@ -92,16 +93,18 @@ export interface PopulationFleet {
 }
 
 /**
- * Open model: k6's `ramping-arrival-rate`. The first stage starts at its own rate; each stage ramps linearly
- * from the previous stage's rate to its own. Every iteration is one operation (a purchase signs in first when
- * its terminal has no session). Terminal i belongs to VU i mod maxVUs + 1; a VU cycles through its own
- * terminals, so two VUs never share a TID (with fewer terminals than maxVUs, VUs share them).
+ * Open model, as k6's `ramping-arrival-rate` counts time: the first stage starts at its own rate; each stage
+ * ramps linearly from the previous stage's rate to its own; arrivals come at the exact times of that curve.
+ * Every arrival is one operation (a purchase signs in first when its terminal has no session) on a free
+ * terminal; one that finds no free terminal, or `maxVUs` busy, is dropped and counted, never queued.
  */
 export interface OpenFleet {
   model: "open";
   operation: "signin" | "purchase";
   stages: { durationS: number; ratePerS: number }[];
-  preAllocatedVUs: number;
+  /** Ignored: k6's pre-allocated VUs, from profiles written for the k6 fleet. */
+  preAllocatedVUs?: number;
+  /** The most terminals busy at once (arrivals in progress); beyond it arrivals are dropped. */
   maxVUs: number;
   /** Terminals used (default terminal.count). */
   terminals?: number;

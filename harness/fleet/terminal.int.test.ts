@@ -4,8 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Operation, Outcome } from "../k6/plan.ts";
-import type { RunPlanInput } from "../k6/terminal/plan-check.ts";
 import type { StartedLab } from "../lab/lab.ts";
 import { startLab } from "../lab/lab.ts";
 import { freePort } from "../lab/ports.ts";
@@ -30,10 +28,14 @@ import {
   signInResponse,
   wrapWorkingKeys,
 } from "../protocol/index.ts";
-import { type FleetRun, outcomeCounts, runFleet } from "./fleet.ts";
+import { type FleetResult, runFleet } from "./coordinator.ts";
+import { type OutcomeCounts, outcomeCounts } from "./counts.ts";
+import type { Operation, Outcome } from "./plan.ts";
+import type { RunPlanInput } from "./plan-check.ts";
+import { parseSampleLines, type Sample } from "./samples.ts";
 
-// harness/k6/fleet.ts in the real k6 binary: against scripted loopback servers (one failure each) and against
-// the reference lab (local runtime).
+// The terminal model in the fleet engine, end to end: against scripted loopback servers (one failure each)
+// and against the reference lab (local runtime).
 
 const PAN_A = "6222020000000001234"; // BIN 62 → issuer a
 const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
@@ -57,45 +59,44 @@ function plan(target: { host: string; port: number }, overrides: Partial<RunPlan
   };
 }
 
-async function fleet(p: RunPlanInput): Promise<FleetRun & { counts: ReturnType<typeof outcomeCounts> }> {
-  const run = await runFleet({ plan: p, runDir: tempDir("posstorm-fleet-"), timeoutMs: 60_000 });
-  expect(run.summary, `k6 wrote no summary (exit ${run.exitCode}):\n${run.stderr}`).toBeDefined();
-  expect(run.exitCode, run.stderr).toBe(0);
-  return { ...run, counts: outcomeCounts(run.summary!) };
+interface FleetRun {
+  result: FleetResult;
+  counts: OutcomeCounts;
+  /** The raw samples file's records. */
+  samples: Sample[];
+  /** TCP connections the terminals opened. */
+  socketsOpened: number;
 }
 
-/** The pos_ops samples of a run's raw JSON output (k6-results.json.gz), in time order. */
-function opsTimeline(
-  resultsPath: string,
-): { op: Operation; outcome: Outcome; code?: string; time: number }[] {
-  return gunzipSync(readFileSync(resultsPath))
-    .toString("utf8")
-    .split("\n")
-    .filter((line) => line.includes('"metric":"pos_ops"') && line.includes('"type":"Point"'))
-    .map((line) => JSON.parse(line) as { data: { time: string; tags: Record<string, string> } })
-    .map(({ data }) => ({
-      op: data.tags.op as Operation,
-      outcome: data.tags.outcome as Outcome,
-      code: data.tags.code,
-      time: Date.parse(data.time),
-    }))
-    .sort((a, b) => a.time - b.time);
+async function fleet(p: RunPlanInput): Promise<FleetRun> {
+  const samplesFile = join(tempDir("posstorm-fleet-"), "samples.ndjson.gz");
+  const result = await runFleet({ plan: p, samplesFile, log: () => undefined });
+  expect(result.aborted).toBe(false);
+  const samples = parseSampleLines(gunzipSync(readFileSync(samplesFile)).toString("utf8"));
+  return {
+    result,
+    counts: outcomeCounts(result.totals),
+    samples,
+    socketsOpened: result.segmentReports.reduce((sum, r) => sum + r.socketsOpened, 0),
+  };
 }
 
-/** The pos_unsettled samples of a run's raw output: tid, stan, batch and reason, in time order. */
-function unsettledSamples(resultsPath: string): Record<string, string>[] {
-  return gunzipSync(readFileSync(resultsPath))
-    .toString("utf8")
-    .split("\n")
-    .filter((line) => line.includes('"metric":"pos_unsettled"') && line.includes('"type":"Point"'))
-    .map((line) => JSON.parse(line) as { data: { time: string; tags: Record<string, string> } })
-    .sort((a, b) => Date.parse(a.data.time) - Date.parse(b.data.time))
-    .map(({ data: { tags } }) => ({
-      tid: tags.tid!,
-      stan: tags.stan!,
-      batch: tags.batch!,
-      reason: tags.reason!,
-    }));
+/** The operations of a run's raw samples, in the order they ended. */
+function opsTimeline(run: FleetRun): { op: Operation; outcome: Outcome; code?: string; ms: number }[] {
+  return run.samples
+    .flatMap((s) =>
+      "ev" in s ? [] : [{ op: s.op, outcome: s.outcome, code: s.code, ms: s.ms, end: s.t + s.ms }],
+    )
+    .sort((a, b) => a.end - b.end)
+    .map(({ end: _end, ...op }) => op);
+}
+
+/** The unsettled purchases of a run's raw samples: tid, stan, batch and reason, in time order. */
+function unsettledSamples(run: FleetRun): Record<string, string>[] {
+  return run.samples
+    .flatMap((s) => ("ev" in s && s.ev === "unsettled" ? [s] : []))
+    .sort((a, b) => a.t - b.t)
+    .map(({ tid, stan, batch, reason }) => ({ tid, stan, batch, reason }));
 }
 
 interface Scripted {
@@ -167,19 +168,19 @@ function answer(socket: net.Socket, body: Uint8Array, message: IsoMessage): void
 const only = (counts: Record<string, number>) =>
   Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
 
-describe("fleet.ts against scripted servers: one outcome per failure", () => {
+describe("the fleet's terminals against scripted servers: one outcome per failure", () => {
   it("a server that accepts and never answers: timeout.response after responseTimeoutMs", async () => {
     const server = await scriptedServer(() => undefined);
     const started = Date.now();
-    const { counts, summary } = await fleet(
+    const run = await fleet(
       plan(
         { host: "127.0.0.1", port: server.port },
         { terminal: { responseTimeoutMs: 500, retry: { policy: "none" } } },
       ),
     );
-    expect(only(counts.byOutcome.signin)).toEqual({ "timeout.response": 3 });
-    expect(counts.timeouts.signin).toEqual({ connect: 0, response: 3, idle: 0 });
-    expect(summary!.metrics["pos_op_duration{op:signin}"]?.values.min).toBeGreaterThanOrEqual(490);
+    expect(only(run.counts.byOutcome.signin)).toEqual({ "timeout.response": 3 });
+    expect(run.counts.timeouts.signin).toEqual({ connect: 0, response: 3, idle: 0 });
+    expect(Math.min(...opsTimeline(run).map((o) => o.ms))).toBeGreaterThanOrEqual(490);
     expect(server.connections).toBe(3);
     expect(Date.now() - started).toBeLessThan(20_000); // ends once the work is done, not at durationS + grace
   });
@@ -290,9 +291,7 @@ describe("fleet.ts against scripted servers: one outcome per failure", () => {
         },
       ),
     );
-    expect(
-      opsTimeline(run.resultsPath).map((o) => `${o.op} ${o.outcome}${o.code ? ` ${o.code}` : ""}`),
-    ).toEqual([
+    expect(opsTimeline(run).map((o) => `${o.op} ${o.outcome}${o.code ? ` ${o.code}` : ""}`)).toEqual([
       "signin approved 00",
       "purchase mac",
       "signin approved 00",
@@ -307,7 +306,7 @@ describe("fleet.ts against scripted servers: one outcome per failure", () => {
     expect(run.counts.sessions).toEqual({ signedIn: 3, signedOut: 2 });
     // Reconciliation's side: every purchase not approved at the terminal, reversed or merely declined.
     const secondStan = seen[4]!.split(" ")[1];
-    expect(unsettledSamples(run.resultsPath)).toEqual([
+    expect(unsettledSamples(run)).toEqual([
       { tid: "POS00001", stan: firstStan, batch: expect.stringMatching(/^\d{6}$/), reason: "A0" },
       { tid: "POS00001", stan: secondStan, batch: expect.stringMatching(/^\d{6}$/), reason: "declined:A0" },
     ]);
@@ -343,7 +342,7 @@ describe("fleet.ts against scripted servers: one outcome per failure", () => {
   });
 });
 
-describe("fleet.ts against the reference lab (local runtime)", () => {
+describe("the fleet's terminals against the reference lab (local runtime)", () => {
   let lab: StartedLab;
   beforeAll(async () => {
     lab = await startLab({ runtime: "local", runDir: tempDir("posstorm-fleet-lab-") });
@@ -363,7 +362,7 @@ describe("fleet.ts against the reference lab (local runtime)", () => {
       }
     ).entries;
 
-  it("20 terminals over 2 VUs: every sign-in 00, every purchase approved", async () => {
+  it("20 terminals over 2 segments: every sign-in 00, every purchase approved", async () => {
     const run = await fleet(
       plan(lab.edge, {
         fleet: {
@@ -381,7 +380,7 @@ describe("fleet.ts against the reference lab (local runtime)", () => {
     expect(only(run.counts.byOutcome.purchase)).toEqual({ approved: 40 });
     expect(run.counts.sessions).toEqual({ signedIn: 20, signedOut: 0 });
     expect(run.counts.reversals).toEqual({ queued: 0, settled: 0, abandoned: 0 });
-    expect(opsTimeline(run.resultsPath)).toHaveLength(60);
+    expect(opsTimeline(run)).toHaveLength(60);
   });
 
   it("issuer slower than the terminal, faster than the switch: timeout.response, then the reversal before the next purchase", async () => {
@@ -424,7 +423,7 @@ describe("fleet.ts against the reference lab (local runtime)", () => {
       await removeToxic();
       const run = await running;
 
-      expect(opsTimeline(run.resultsPath).map((o) => `${o.op} ${o.outcome}`)).toEqual([
+      expect(opsTimeline(run).map((o) => `${o.op} ${o.outcome}`)).toEqual([
         "signin approved",
         "purchase timeout.response",
         "reversal approved",
@@ -460,10 +459,10 @@ describe("fleet.ts against the reference lab (local runtime)", () => {
     expect(run.counts.byOutcome.echo.approved).toBeGreaterThanOrEqual(5 * 3);
     expect(only(run.counts.byOutcome.echo)).toEqual({ approved: run.counts.byOutcome.echo.approved });
     // One socket per terminal for the whole run: the sign-in, purchase and echoes share it.
-    expect(run.summary!.metrics.tcp_sockets?.values.count).toBe(5);
+    expect(run.socketsOpened).toBe(5);
   });
 
-  it("open model: iterations follow the arrival rate, each a purchase (signing in first when needed)", async () => {
+  it("open model: arrivals follow the rate, each a purchase (signing in first when needed)", async () => {
     const started = Date.now();
     const run = await fleet(
       plan(lab.edge, {
@@ -479,7 +478,8 @@ describe("fleet.ts against the reference lab (local runtime)", () => {
         durationS: 4,
       }),
     );
-    const iterations = run.summary!.metrics.iterations?.values.count ?? 0;
+    const iterations = run.counts.total.purchase;
+    expect(run.counts.dropped).toBe(0);
     expect(iterations).toBeGreaterThanOrEqual(90);
     expect(iterations).toBeLessThanOrEqual(105);
     expect(only(run.counts.byOutcome.purchase)).toEqual({ approved: iterations });

@@ -5,7 +5,7 @@ import {
   RUN_PLAN_VERSION,
   type RunPlan,
   type TerminalSettings,
-} from "../plan.ts";
+} from "./plan.ts";
 
 // Checks a run plan before any terminal starts: in k6's init context (a bad plan fails the run at once) and
 // on the Node side before k6 is spawned. Missing terminal settings take DEFAULT_TERMINAL's values. Pure.
@@ -123,7 +123,7 @@ function checkTerminal(t: TerminalSettings, bad: Bad): void {
 function checkPopulation(f: PopulationFleet, t: TerminalSettings, bad: Bad): void {
   if (!isInt(f.terminals, 1, t.count))
     bad("fleet.terminals", f.terminals, `1 to terminal.count (${t.count})`);
-  if (!isInt(f.vus, 1, Math.max(1, f.terminals))) bad("fleet.vus", f.vus, "1 to fleet.terminals");
+  if (f.vus !== undefined && !isInt(f.vus, 1)) bad("fleet.vus", f.vus, "a whole number >= 1 (ignored)");
   if (f.signIn?.curve !== "uniform" && f.signIn?.curve !== "normal") {
     bad("fleet.signIn.curve", f.signIn?.curve, `"uniform" or "normal"`);
   }
@@ -154,8 +154,11 @@ function checkOpen(f: OpenFleet, t: TerminalSettings, bad: Bad): void {
       if (!isNum(s?.ratePerS, 0)) bad(`fleet.stages[${i}].ratePerS`, s?.ratePerS, "a rate >= 0");
     });
   }
-  if (!isInt(f.preAllocatedVUs, 1)) bad("fleet.preAllocatedVUs", f.preAllocatedVUs, "a whole number >= 1");
-  if (!isInt(f.maxVUs, Math.max(1, f.preAllocatedVUs))) bad("fleet.maxVUs", f.maxVUs, ">= preAllocatedVUs");
+  if (f.preAllocatedVUs !== undefined && !isInt(f.preAllocatedVUs, 1)) {
+    bad("fleet.preAllocatedVUs", f.preAllocatedVUs, "a whole number >= 1 (ignored)");
+  }
+  if (!isInt(f.maxVUs, 1))
+    bad("fleet.maxVUs", f.maxVUs, "a whole number >= 1 (the most terminals busy at once)");
   if (f.terminals !== undefined && !isInt(f.terminals, 1, t.count)) {
     bad("fleet.terminals", f.terminals, `1 to terminal.count (${t.count})`);
   }

@@ -1,4 +1,4 @@
-import type { Outcome } from "../plan.ts";
+import type { Outcome } from "./plan.ts";
 
 // Socket failures → outcomes. k6/x/tcp reports Go error texts (`dial tcp 127.0.0.1:9: connect: connection
 // refused`, `read tcp …: connection reset by peer`, `write tcp …: broken pipe`); the terminal model classifies

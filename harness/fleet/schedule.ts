@@ -1,7 +1,7 @@
-import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../plan.ts";
+import type { PopulationFleet, RetryPolicy, TerminalSettings } from "./plan.ts";
 
 // Pure parts of the fleet: when terminals sign in, how long they think, how long they wait before a retry,
-// which terminals a VU drives, what a purchase buys. Randomness comes in as `random` (uniform [0, 1)), so
+// what a purchase buys. Randomness comes in as `random` (uniform [0, 1)), so
 // Node tests pin it. No k6 imports.
 
 export type Random = () => number;
@@ -61,25 +61,6 @@ export function thinkTimeMs(
   return Math.max(0, (thinkTimeS.mean + (2 * random() - 1) * thinkTimeS.jitter) * 1000);
 }
 
-/** Terminal indexes (0-based) driven by VU `vu` (1-based) of `vus`: i with i mod vus = vu - 1. */
-export function terminalsOfVu(terminals: number, vus: number, vu: number): number[] {
-  const mine: number[] = [];
-  for (let i = vu - 1; i < terminals; i += vus) mine.push(i);
-  return mine;
-}
-
-/**
- * Open model: the terminal index of a VU's `iteration`-th iteration (both from 0 / 1 as k6 counts them: VU
- * ids from 1, iterations from 0). VU v owns terminals v-1, v-1+maxVUs, … and cycles through them; with fewer
- * terminals than VUs, VU v uses terminal (v-1) mod terminals.
- */
-export function openTerminalIndex(terminals: number, maxVUs: number, vu: number, iteration: number): number {
-  const first = (vu - 1) % terminals;
-  if (terminals <= maxVUs) return first;
-  const owned = Math.ceil((terminals - first) / maxVUs);
-  return first + (iteration % owned) * maxVUs;
-}
-
 /** The TID of terminal number `n`: prefix + n zero-padded to 8 characters in all. */
 export function tidOf(prefix: string, n: number): string {
   const digits = 8 - prefix.length;
@@ -106,44 +87,4 @@ export function pickCard(cards: TerminalSettings["cards"], random: Random = Math
 export function drawAmount(amount: TerminalSettings["amountMinor"], random: Random = Math.random): string {
   const value = amount.min + Math.floor(random() * (amount.max - amount.min + 1));
   return String(Math.min(value, amount.max)).padStart(12, "0");
-}
-
-/**
- * The open model's stages cut to `durationS`, as k6 `ramping-arrival-rate` settings. A stage crossing the cut
- * is shortened and its target scaled linearly (the rate k6 would have reached there). Rates are per second;
- * k6 wants whole numbers per time unit, so fractional rates move to a per-minute (or per-hour) unit.
- */
-export function openStages(
-  stages: OpenFleet["stages"],
-  durationS: number,
-): { timeUnit: string; startRate: number; stages: { duration: string; target: number }[] } {
-  const cut: { durationS: number; ratePerS: number }[] = [];
-  let elapsed = 0;
-  let previous = stages[0]?.ratePerS ?? 0;
-  for (const stage of stages) {
-    if (elapsed >= durationS) break;
-    const take = Math.min(stage.durationS, durationS - elapsed);
-    const rate =
-      take < stage.durationS
-        ? previous + ((stage.ratePerS - previous) * take) / stage.durationS
-        : stage.ratePerS;
-    if (take > 0) cut.push({ durationS: take, ratePerS: rate });
-    elapsed += take;
-    previous = stage.ratePerS;
-  }
-  const startRatePerS = stages[0]?.ratePerS ?? 0;
-  const rates = [startRatePerS, ...cut.map((s) => s.ratePerS)];
-  const [timeUnit, perUnit] = rates.every(Number.isInteger)
-    ? (["1s", 1] as const)
-    : rates.every((r) => Number.isInteger(Math.round(r * 60 * 1e6) / 1e6))
-      ? (["1m", 60] as const)
-      : (["1h", 3600] as const);
-  return {
-    timeUnit,
-    startRate: Math.round(startRatePerS * perUnit),
-    stages: cut.map((s) => ({
-      duration: `${Math.round(s.durationS * 1000)}ms`,
-      target: Math.round(s.ratePerS * perUnit),
-    })),
-  };
 }
