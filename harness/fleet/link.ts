@@ -7,7 +7,7 @@ import type { Outcome } from "./plan.ts";
 
 // One TCP connection of a terminal to the switch (node:net), with the terminal's own timers: connect() races
 // a timer whose expiry destroys the socket (`timeout.connect`), and every exchange has a reply timer. A link
-// serves one exchange at a time: write a frame, wait for one reply frame. Port of harness/k6/terminal/link.ts.
+// serves one exchange at a time: write a frame, wait for one reply frame.
 //
 // Memory: a link holds no reassembler while nothing is buffered (an idle long link keeps only its socket).
 

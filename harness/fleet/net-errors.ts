@@ -1,7 +1,7 @@
 import { classifySocketError, type NetworkOutcome, type SocketPhase } from "./outcome.ts";
 
 // node:net failures → outcomes, by the error's `code` (Node system errors and stream errors). Errors without a
-// known code fall back to the message rules k6's terminal uses (classifySocketError), so both engines agree.
+// known code fall back to the message rules of outcome.ts (classifySocketError).
 
 const REFUSED = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
 const RESET = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
@@ -26,9 +26,9 @@ export function errorCode(error: unknown): string | undefined {
  * - refused: ECONNREFUSED, EHOSTUNREACH, ENETUNREACH (also EHOSTDOWN, ENETDOWN): no connection could be made;
  * - reset: ECONNRESET, EPIPE (broken pipe on write), ECONNABORTED;
  * - timeout.connect: ETIMEDOUT while connecting (the kernel gave up on the SYN before our own timer); after
- *   that, ETIMEDOUT (retransmissions unacknowledged) is `closed`, as k6 classifies Go's "connection timed out";
+ *   that, ETIMEDOUT (retransmissions unacknowledged) is `closed`, as a peer that vanished;
  * - closed: EOF, a socket closed or destroyed under us (ERR_SOCKET_CLOSED, ERR_STREAM_DESTROYED, …);
- * - anything else: by message as k6's terminal does, which ends in `refused` while connecting, `closed` after.
+ * - anything else: by its message (outcome.ts), which ends in `refused` while connecting, `closed` after.
  */
 export function classifyNetError(error: unknown, phase: SocketPhase): NetworkOutcome {
   const code = errorCode(error);

@@ -1,8 +1,8 @@
 import type { Outcome } from "./plan.ts";
 
-// Socket failures → outcomes. k6/x/tcp reports Go error texts (`dial tcp 127.0.0.1:9: connect: connection
-// refused`, `read tcp …: connection reset by peer`, `write tcp …: broken pipe`); the terminal model classifies
-// them by message. Pure: no k6 imports, unit-tested in Node.
+// Socket failures → outcomes, by the error's message (`connection refused`, `connection reset by peer`,
+// `broken pipe`, Go's and libc's texts alike): net-errors.ts falls back to these rules for an error without a
+// known Node code. Pure.
 
 /** Where a socket call failed: dialing, writing the request, or reading the reply. */
 export type SocketPhase = "connect" | "write" | "read";
@@ -38,7 +38,7 @@ export function classifySocketError(message: string, phase: SocketPhase): Networ
   return phase === "connect" ? "refused" : "closed";
 }
 
-/** The message of a thrown value (xk6 errors are `Error`s whose message is the Go error text). */
+/** The message of a thrown value. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (typeof error === "object" && error !== null && "message" in error) return String(error.message);

@@ -7,8 +7,8 @@ import {
   type TerminalSettings,
 } from "./plan.ts";
 
-// Checks a run plan before any terminal starts: in k6's init context (a bad plan fails the run at once) and
-// on the Node side before k6 is spawned. Missing terminal settings take DEFAULT_TERMINAL's values. Pure.
+// Checks a run plan before any terminal starts (runFleet, and the profile's compilation before any lab comes
+// up). Missing terminal settings take DEFAULT_TERMINAL's values. Pure.
 
 /** Input of {@link resolvePlan}: a plan whose terminal settings may be partial. */
 export type RunPlanInput = Omit<RunPlan, "terminal"> & {
@@ -163,7 +163,7 @@ function checkOpen(f: OpenFleet, t: TerminalSettings, bad: Bad): void {
     bad("fleet.terminals", f.terminals, `1 to terminal.count (${t.count})`);
   }
   if (t.mode === "long") {
-    // k6 ends an iteration only once its sockets are closed, so a link cannot outlive the one operation.
+    // An open-model arrival is one operation on a free terminal: nothing keeps a link (and its echoes) between.
     bad("terminal.mode", t.mode, `"short" with the open model (long links need the population model)`);
   }
 }

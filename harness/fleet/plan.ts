@@ -1,8 +1,8 @@
-// The run plan as the k6 fleet script (harness/k6/fleet.ts) reads it: plain JSON written by the Node side
-// (harness/load/fleet.ts) and passed to k6 by file path in `POSSTORM_PLAN`. Types and defaults only: no Node
-// and no k6 imports, so both sides import this file. Durations carry their unit in the name (…Ms, …S).
+// The run plan: plain JSON compiled from a profile once (plan.json in the run folder), the input of every fleet
+// segment. Types and defaults only: no Node APIs, so it can travel to a worker or another host as it is.
+// Durations carry their unit in the name (…Ms, …S).
 
-/** Schema version of the plan file; k6 refuses another. */
+/** Schema version of the plan file; resolvePlan refuses another. */
 export const RUN_PLAN_VERSION = 1;
 
 export interface RunPlan {
@@ -17,7 +17,7 @@ export interface RunPlan {
   fleet: PopulationFleet | OpenFleet;
   /**
    * Load time in seconds from the scenario start. No operation starts after it; operations in flight finish
-   * or time out on their own timers, so k6 ends at most {@link graceS} seconds later.
+   * or time out on their own timers, so the fleet ends at most {@link graceS} seconds later.
    */
   durationS: number;
 }
@@ -150,25 +150,6 @@ export const OUTCOMES: readonly Outcome[] = [
   "protocol",
   "mac",
 ];
-/** F39 values the fleet script reports per operation in k6's summary (`pos_ops{op:…,code:…}`). */
-export const REPORTED_CODES: readonly string[] = [
-  "00",
-  "06",
-  "12",
-  "25",
-  "30",
-  "68",
-  "91",
-  "92",
-  "94",
-  "96",
-  "97",
-  "98",
-  "99",
-  "A0",
-  "A7",
-];
-
 /** Defaults of the terminal settings (PROTOCOL.md, "Default timeouts"). */
 export const DEFAULT_TERMINAL: TerminalSettings = {
   tidPrefix: "POS",
@@ -192,9 +173,9 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
 };
 
 /**
- * Seconds k6 may run past `durationS`: what operations started before the deadline can still take, plus a
- * margin for k6 itself. One operation is connect + reply (or echo) wait. Population: one operation per
- * terminal (none starts after the deadline). Open: an iteration k6 started before it completes its chain: a
+ * Seconds the fleet may run past `durationS`: what operations started before the deadline can still take, plus
+ * a margin. One operation is connect + reply (or echo) wait. Population: one operation per
+ * terminal (none starts after the deadline). Open: an arrival started before it completes its chain: a
  * sign-in, the pending reversal's attempts, the purchase.
  */
 export function graceS(

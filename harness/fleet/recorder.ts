@@ -1,7 +1,6 @@
 import type { Operation, Outcome } from "./plan.ts";
 
-// What the terminal model reports, and to whom: the Node engine's replacement for k6's metrics module
-// (harness/k6/terminal/metrics.ts). A segment passes one Recorder to all its terminals; it turns each call
+// What the terminal model reports, and to whom. A segment passes one Recorder to all its terminals; it turns each call
 // into per-second counts, histograms and raw samples (segment-recorder.ts). Times are on the engine clock
 // (clock.ts: ms since the epoch, fractional).
 

@@ -2,7 +2,7 @@ import type { PopulationFleet, RetryPolicy, TerminalSettings } from "./plan.ts";
 
 // Pure parts of the fleet: when terminals sign in, how long they think, how long they wait before a retry,
 // what a purchase buys. Randomness comes in as `random` (uniform [0, 1)), so
-// Node tests pin it. No k6 imports.
+// tests pin it.
 
 export type Random = () => number;
 

@@ -37,7 +37,7 @@ import { errorMessage } from "./outcome.ts";
 import type { Operation, Outcome, TerminalSettings } from "./plan.ts";
 import { drawAmount, pickCard, retryDelayMs } from "./schedule.ts";
 
-// One POS terminal (DESIGN.md, "Terminal model"), ported from harness/k6/terminal/terminal.ts onto node:net:
+// One POS terminal (DESIGN.md, "Terminal model") on node:net:
 // TID, MID, TMK derived from the lab key (when it signs in); a session (batch, MAK) from its sign-in; at most
 // one pending reversal; a short (connect per exchange) or long (persistent, 0820/301 heartbeat) link. Every
 // operation ends in exactly one outcome, given to the segment's Recorder.
