@@ -362,24 +362,62 @@ describe("chaos faults through a real Toxiproxy and the kernel", () => {
       edge: await control.listToxics("edge"),
       hsm: (await control.getProxy("hsm")).enabled,
     });
-    await sleep(start + 550 - Date.now());
-    expect(await observe()).toEqual({ edge: ["latency_downstream"], hsm: true });
-    await sleep(start + 1_050 - Date.now());
-    expect(await observe()).toEqual({ edge: ["latency_downstream"], hsm: false });
-    expect(await connectTime(hsm, 2_000)).toBe("ECONNREFUSED");
-    await sleep(start + 1_550 - Date.now());
-    expect(await observe()).toEqual({ edge: [], hsm: false });
-    const result = await timeline.done;
+    // The test's own clock against the times the timeline records: every few ms, Date.now() before and after
+    // a look at the live records. A time not yet recorded at a look is later than the clock read before it;
+    // a time recorded is no later than the clock read after it.
+    type Bounds = { notBefore: number; notAfter: number };
+    const unbounded = (): Bounds => ({ notBefore: start, notAfter: Number.POSITIVE_INFINITY });
+    const bounds = [0, 1].map(() => ({ applied: unbounded(), cleared: unbounded() }));
+    const look = () => {
+      const before = Date.now();
+      const records = timeline.records();
+      const after = Date.now();
+      records.forEach((record, i) => {
+        for (const [instant, b] of [
+          [record.appliedAt, bounds[i]!.applied],
+          [record.clearedAt, bounds[i]!.cleared],
+        ] as const) {
+          if (instant === undefined) b.notBefore = before;
+          else b.notAfter = Math.min(b.notAfter, after);
+        }
+      });
+    };
+    look();
+    const watch = setInterval(look, 5);
+    let result: Awaited<typeof timeline.done>;
+    try {
+      await sleep(start + 550 - Date.now());
+      expect(await observe()).toEqual({ edge: ["latency_downstream"], hsm: true });
+      await sleep(start + 1_050 - Date.now());
+      expect(await observe()).toEqual({ edge: ["latency_downstream"], hsm: false });
+      expect(await connectTime(hsm, 2_000)).toBe("ECONNREFUSED");
+      await sleep(start + 1_550 - Date.now());
+      expect(await observe()).toEqual({ edge: [], hsm: false });
+      result = await timeline.done;
+      look();
+    } finally {
+      clearInterval(watch);
+    }
     expect(await observe()).toEqual({ edge: [], hsm: true });
     const [slow, down] = result.entries;
-    for (const [record, at, until] of [
-      [slow!, 0.3, 1.3],
-      [down!, 0.8, 1.8],
+    for (const [i, record, at, until] of [
+      [0, slow!, 0.3, 1.3],
+      [1, down!, 0.8, 1.8],
     ] as const) {
       expect(record.status).toBe("cleared");
       expect(Math.abs(record.appliedAt!.sinceStartS - at)).toBeLessThan(0.3);
       expect(Math.abs(record.clearedAt!.sinceStartS - until)).toBeLessThan(0.3);
-      expect(Date.parse(record.appliedAt!.iso) - start).toBeCloseTo(record.appliedAt!.sinceStartS * 1000, -1);
+      for (const [instant, b] of [
+        [record.appliedAt!, bounds[i]!.applied],
+        [record.clearedAt!, bounds[i]!.cleared],
+      ] as const) {
+        const ms = Date.parse(instant.iso);
+        expect(b.notAfter - b.notBefore, `${record.name}: looks too far apart`).toBeLessThan(250);
+        expect(ms).toBeGreaterThanOrEqual(b.notBefore);
+        expect(ms).toBeLessThanOrEqual(b.notAfter);
+        expect(instant.sinceStartS * 1000).toBeGreaterThanOrEqual(b.notBefore - start);
+        expect(instant.sinceStartS * 1000).toBeLessThanOrEqual(b.notAfter - start);
+      }
     }
     await timeline[Symbol.asyncDispose]();
   });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { compilePlan, loadProfile, switchFleet, terminalSettings } from "./compile.ts";
+import { compilePlan, loadProfile, switchFleet, terminalSettings, timelineOf } from "./compile.ts";
 import { ProfileError } from "./validate.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "posstorm-profile-"));
@@ -67,9 +67,21 @@ describe("profiles", () => {
         `{ name: "${name}", durationS: 30, network: { profile: "3g" }, fleet: ${fleet},
            chaos: [{ name: "spike", at: 10, for: 5, fault: ${fault} }] }`,
       );
-    await expect(
-      loadProfile(withChaos("stack", `{ kind: "latency", link: "edge", latencyMs: 500 }`)),
-    ).resolves.toBeDefined();
+    const { profile } = await loadProfile(
+      withChaos("stack", `{ kind: "latency", link: "edge", latencyMs: 500 }`),
+    );
+    // Both latency toxics on edge are in the compiled timeline: the 3g preset's for the whole run (a condition,
+    // its toxics named apart) and the fault's for its window.
+    expect(timelineOf(profile).filter((entry) => entry.fault.kind === "latency")).toEqual([
+      {
+        name: "network-3g-1",
+        at: 0,
+        for: 30,
+        condition: true,
+        fault: { kind: "latency", link: "edge", latencyMs: 150, jitterMs: 25, direction: "both" },
+      },
+      { name: "spike", at: 10, for: 5, fault: { kind: "latency", link: "edge", latencyMs: 500 } },
+    ]);
     const error = await loadProfile(
       withChaos("clash", `{ kind: "packet-loss", link: "edge", lossPercent: 5 }`),
     ).catch((e: unknown) => e);

@@ -63,6 +63,9 @@ describe("reconcile", () => {
       reversedAtIssuer: 1,
       notApprovedAtIssuer: 2,
     });
+    // Each sample here names exactly one purchase (no repeat, the batch-less one matches one entry): every
+    // unsettled purchase is in exactly one bucket, as reconcile.ts documents ("…of which").
+    expect(r.reversedAtIssuer + r.notApprovedAtIssuer + (r.oneSided ?? 0)).toBe(r.unsettled);
     expect(r.first.map((t) => [t.tid, t.approvedAtS, t.pan, t.terminalReason, t.replySent])).toEqual([
       ["POS00006", 5.02, "6222 02** **** ***1 234", "98", false],
       ["POS00005", 7, "6222 02** **** ***0 123", "06", true],
@@ -156,7 +159,7 @@ const fixture: { ledgers: LedgerFile[]; unsettled: UnsettledPurchase[]; reversal
   ],
   unsettled: [
     unsettled("POS00002", "000002"),
-    unsettled("POS00002", "000002", { reason: "06" }), // the same purchase twice: counted once
+    unsettled("POS00002", "000002", { reason: "06" }), // the same purchase twice (see `expected` for how it counts)
     unsettled("POS00003", "000003"),
     unsettled("POS00004", "000004", { reason: "declined:51" }),
     unsettled("POS00005", "000005", { reason: undefined }),
@@ -168,7 +171,40 @@ const fixture: { ledgers: LedgerFile[]; unsettled: UnsettledPurchase[]; reversal
   reversalsQueued: 8,
 };
 
-/** What reconcile() of the version that parsed whole ledger.json files gave for `fixture`. */
+/*
+ * What reconcile() gives for `fixture`, worked out by hand from the entries and samples above (a = issuer-a,
+ * b = issuer-b, b1 = batch 000001; ledgerEntry's defaults: batch 000001, approved, replied 5.02 s after load
+ * start, amount 12345, auth code 123456, PAN "6222 02** **** ***1 234"):
+ *
+ *   sample (TID/STAN, batch)    ledger entries it names (key TID+STAN+batch, TID+STAN without batch)  bucket
+ *   POS00002 b1                 a POS00002 b1 approved                          one-sided (9 s, reason 98)
+ *   POS00002 b1 again           the same entry, already classified              nothing more
+ *   POS00003 b1                 a POS00003 b1 reversed                          reversedAtIssuer
+ *   POS00004 b1                 a POS00004 b1 declined                          notApprovedAtIssuer
+ *   POS00005 b1                 a POS00005 b1 approved                          one-sided (5.02 s, no reason)
+ *   POS00006 (no batch)         b POS00006 b1 approved, reply not sent          one-sided (5.02 s)
+ *   POS00007 (no batch)         a POS00007 b1 reversed                          reversedAtIssuer
+ *                               a POS00007 b2 approved                          one-sided (3 s)
+ *                               b POS00007 b3 declined                          notApprovedAtIssuer
+ *   POS00008 b1                 none (the ledger has it in batch 000002 only)   notApprovedAtIssuer
+ *   POS00009 b1                 none                                            notApprovedAtIssuer
+ *   (no sample)                 b POS00010 reversed                             tallied only
+ *
+ * The semantics reconcile.ts implements:
+ * - `unsettled` counts purchases, not samples (9 samples here): the buckets below, which add up to it: 10.
+ * - The buckets count purchases: each (issuer, TID, STAN, batch) ledger entry a sample names is
+ *   classified once, however many samples name it (the repeated POS00002 sample adds nothing); a sample
+ *   without batch counts every batch of its TID + STAN (POS00007: 3 purchases in 3 buckets); each distinct
+ *   (TID, STAN, batch) no entry matches counts once in notApprovedAtIssuer.
+ *   - reversedAtIssuer: named entries the issuer reversed: POS00003, POS00007 b1 = 2.
+ *   - notApprovedAtIssuer: named entries the issuer declined, and samples no ledger entry matches:
+ *     POS00004, POS00007 b3, POS00008, POS00009 = 4.
+ *   - oneSided: named entries still approved (approved, never reversed, terminal did not see the approval):
+ *     POS00002, POS00005, POS00006, POS00007 b2 = 4; `first` lists them by approval time, then TID.
+ *   So the buckets add up to the 10 purchases classified (8 named entries + 2 samples without one): `unsettled`.
+ * - issuers: every entry of every ledger tallied by status, whether a sample names it or not.
+ */
+const CLASSIFIED_PURCHASES = 10;
 const expected: Reconciliation = {
   issuerSide: true,
   terminalSide: "complete",
@@ -186,7 +222,7 @@ const expected: Reconciliation = {
       reversed: 1,
     },
   ],
-  unsettled: 9,
+  unsettled: 10,
   reversedAtIssuer: 2,
   notApprovedAtIssuer: 4,
   oneSided: 4,
@@ -248,8 +284,51 @@ function runFolder(ledgers: readonly LedgerFile[], formats: LedgerFormat[] = ["n
 
 const terminal = { unsettled: fixture.unsettled, reversalsQueued: fixture.reversalsQueued };
 
+describe("reconcile: every kind of ledger entry and sample", () => {
+  it("classifies each purchase a sample names once, as worked out by hand", () => {
+    const r = reconcile(fixture.ledgers, terminal, LOAD_START_MS);
+    // The buckets partition the purchases the samples name, and `unsettled` is their number (see `expected`).
+    expect(r.unsettled).toBe(CLASSIFIED_PURCHASES);
+    expect(r.reversedAtIssuer + r.notApprovedAtIssuer + (r.oneSided ?? 0)).toBe(r.unsettled);
+    // The tallies are every ledger entry, each counted once.
+    const tallied = r.issuers.reduce((n, t) => n + t.approved + t.declined + t.reversed, 0);
+    expect(tallied).toBe(fixture.ledgers.reduce((n, l) => n + l.entries.length, 0));
+    expect(r).toEqual(expected);
+  });
+});
+
+describe("reconcile: a purchase named twice counts once", () => {
+  it("repeated samples of an approved purchase and of one no issuer saw: one purchase each", () => {
+    const sample = (stan: string): UnsettledPurchase => ({
+      tid: "POS00001",
+      stan,
+      batch: "000001",
+      reason: "98",
+      timeMs: LOAD_START_MS,
+    });
+    const ledgers: LedgerFile[] = [
+      { issuer: "issuer-a", entries: [ledgerEntry({ tid: "POS00001", stan: "000001", batch: "000001" })] },
+    ];
+    const r = reconcile(
+      ledgers,
+      {
+        unsettled: [sample("000001"), sample("000001"), sample("000002"), sample("000002")],
+        reversalsQueued: 4,
+      },
+      LOAD_START_MS,
+    );
+    expect(r).toMatchObject({ unsettled: 2, oneSided: 1, notApprovedAtIssuer: 1, reversedAtIssuer: 0 });
+    const noIssuers = reconcile(
+      [],
+      { unsettled: [sample("000002"), sample("000002")], reversalsQueued: 2 },
+      0,
+    );
+    expect(noIssuers.unsettled).toBe(1);
+  });
+});
+
 describe("reconcileRun: the ledgers of a run folder, streamed", () => {
-  it("gives what the whole-file reconciliation gave, from gzipped NDJSON, from older ledger.json, or both", async () => {
+  it("gives what the in-memory reconciliation gives, from gzipped NDJSON, from older ledger.json, or both", async () => {
     expect(reconcile(fixture.ledgers, terminal, LOAD_START_MS)).toEqual(expected);
     for (const formats of [["ndjson.gz"], ["json"], ["json", "ndjson.gz"]] as LedgerFormat[][]) {
       const dir = runFolder(fixture.ledgers, formats);

@@ -75,7 +75,12 @@ export interface Reconciliation {
    */
   terminalSide: "complete" | "missing";
   issuers: IssuerTally[];
-  /** Purchases the terminals did not see approved (pos_unsettled samples). */
+  /**
+   * Purchases the terminals did not see approved, each counted once however many samples name it: every ledger
+   * entry (issuer, TID, STAN, batch) an unsettled sample names (a sample without batch names each batch of its
+   * TID + STAN), plus each distinct (TID, STAN, batch) no ledger entry matches. The three buckets below add up
+   * to it when the issuer side is there; without it, the distinct (TID, STAN, batch) of the samples.
+   */
   unsettled: number;
   /** …of which the issuer reversed (the reversal arrived). */
   reversedAtIssuer: number;
@@ -169,15 +174,12 @@ function settle(
   limit: number,
 ): Reconciliation {
   const terminalSide = terminalSideStatus(terminal);
-  const base = {
-    issuerSide,
-    terminalSide,
-    issuers: scan.issuers,
-    unsettled: terminal.unsettled.length,
-  } as const;
+  const sampleKey = (u: UnsettledPurchase) => `${u.tid}|${u.stan}|${u.batch ?? "?"}`;
+  const base = { issuerSide, terminalSide, issuers: scan.issuers } as const;
   if (!issuerSide || terminalSide === "missing") {
     return {
       ...base,
+      unsettled: new Set(terminal.unsettled.map(sampleKey)).size,
       reversedAtIssuer: 0,
       notApprovedAtIssuer: 0,
       oneSided: null,
@@ -197,7 +199,9 @@ function settle(
         ? [scan.byKey.get(`${u.tid}|${u.stan}|${u.batch}`)].filter((m) => m !== undefined)
         : (scan.byTidStan.get(`${u.tid}|${u.stan}`) ?? []);
     if (matches.length === 0) {
-      notApprovedAtIssuer++;
+      const key = `unmatched|${sampleKey(u)}`;
+      if (!seen.has(key)) notApprovedAtIssuer++;
+      seen.add(key);
       continue;
     }
     for (const { issuer, entry } of matches) {
@@ -225,6 +229,7 @@ function settle(
   oneSided.sort((a, b) => a.approvedAtS - b.approvedAtS || a.tid.localeCompare(b.tid));
   return {
     ...base,
+    unsettled: reversedAtIssuer + notApprovedAtIssuer + oneSided.length,
     reversedAtIssuer,
     notApprovedAtIssuer,
     oneSided: oneSided.length,

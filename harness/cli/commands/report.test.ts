@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -45,7 +45,20 @@ describe("posstorm report", () => {
     const warn = profileWith(
       `[{ indicator: "timeout-rate", objective: { max: 0.02 }, warn: { max: 0.005 } }]`,
     );
-    expect(await reportRun({ runDir: dir, profile: warn, quiet: true, ...capture().io })).toBe(0);
+    const io = capture();
+    expect(await reportRun({ runDir: dir, profile: warn, quiet: true, ...io.io })).toBe(0);
+    // a timeout rate of 1 %: over the warning's 0.5 %, under the objective's 2 %
+    expect(io.out.join("")).toMatch(/verdict warn \(SLOs from options\), exit 0/);
+    const verdict = JSON.parse(readFileSync(join(dir, "verdict.json"), "utf8")) as {
+      status: string;
+      exitCode: number;
+      slos: { status: string }[];
+    };
+    expect([verdict.status, verdict.exitCode, verdict.slos.map((slo) => slo.status)]).toEqual([
+      "warn",
+      0,
+      ["warn"],
+    ]);
   });
 
   it("exits 2 on a harness failure: no run folder, no run.json, a run that failed", async () => {

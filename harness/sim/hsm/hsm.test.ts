@@ -77,6 +77,14 @@ describe("HSM simulator: host commands", () => {
     const started = await hsm({ labKeyHex });
     const { f62 } = await (await client(started.port)).workingKeys("TERM0001", "003");
     expect(() => unwrapWorkingKeys(f62, deriveTmk(fromHex(labKeyHex), "TERM0001"), "003")).not.toThrow();
+    // the negative control: under another lab key (the default one, or one key bit off: not a parity bit,
+    // which DES ignores) the same check fails
+    for (const otherKeyHex of [DEFAULT_LAB_KEY_HEX, "00112233445566778899AABBCCDDEEFD"]) {
+      expect(otherKeyHex).not.toBe(labKeyHex);
+      expect(() => unwrapWorkingKeys(f62, deriveTmk(fromHex(otherKeyHex), "TERM0001"), "003")).toThrow(
+        /check value/,
+      );
+    }
   });
 
   it("answers malformed requests 10/15, closes on a request too short to answer, and keeps serving", async () => {

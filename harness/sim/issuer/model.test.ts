@@ -33,10 +33,16 @@ describe("service time", () => {
     expect(sampleServiceTimeMs(random, 0, 100)).toBe(0);
   });
 
-  it("repeats with the same seed", () => {
-    const a = seededRandom(9);
-    const b = seededRandom(9);
-    expect(Array.from({ length: 5 }, () => a())).toEqual(Array.from({ length: 5 }, () => b()));
+  it("repeats with the same seed, and differs with another", () => {
+    const draws = (seed: number) => {
+      const random = seededRandom(seed);
+      return Array.from({ length: 5 }, () => random());
+    };
+    expect(draws(9)).toEqual(draws(9));
+    for (const other of [8, 10, 42]) {
+      const differ = draws(other).map((x, i) => x !== draws(9)[i]);
+      expect(differ, `seed ${other} against seed 9`).toEqual([true, true, true, true, true]);
+    }
   });
 });
 
