@@ -7,6 +7,7 @@ import {
   type GeneratorVerdict,
   judgeGenerator,
 } from "./generator-limits.ts";
+import { percentileOf } from "./histogram.ts";
 import { FleetMerger, type LatencySummary, type MergedSecond } from "./merge.ts";
 import type { Operation, Outcome, RunPlan } from "./plan.ts";
 import { type RunPlanInput, resolvePlan } from "./plan-check.ts";
@@ -191,12 +192,22 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     timeouts: timeoutsOf(merger.totals),
     latencyMs: merger.latencySummary(),
     selfWatch,
-    generatorLimited: judgeGenerator(selfWatch, options.bounds ?? GENERATOR_BOUNDS),
+    generatorLimited: judgeGenerator(
+      selfWatch,
+      {
+        starts: merger.scheduleLagUs.totalCount,
+        p99Ms: usToMs(percentileOf(merger.scheduleLagUs, 99)),
+        maxMs: merger.scheduleLagUs.totalCount > 0 ? usToMs(merger.scheduleLagUs.maxValue) : null,
+      },
+      options.bounds ?? GENERATOR_BOUNDS,
+    ),
     samples,
     segmentReports: reports.sort((a, b) => a.segment - b.segment),
     processCpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) },
   };
 }
+
+const usToMs = (us: number | null) => (us === null ? null : Math.round(us) / 1000);
 
 /** Every host ready, or an Error naming the first that is not within READY_TIMEOUT_MS. */
 async function allReady(hosts: SegmentHost[]): Promise<void> {

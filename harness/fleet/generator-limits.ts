@@ -1,22 +1,26 @@
 import type { WatchSecond } from "./wire.ts";
 
 // Was the generator the bottleneck? A run whose fleet could not keep its schedule measures the generator, not
-// the switch: every output says so. Judged from the self-watch seconds of every segment, against bounds:
+// the switch: every output says so. Judged from the self-watch of every segment and the run's merged schedule
+// lag, against bounds:
 //
-// | bound                 | default | why                                                                   |
-// | --------------------- | ------- | --------------------------------------------------------------------- |
-// | dropped arrivals      | > 0     | an open-model arrival found no free terminal: the offered rate was not |
-// |                       |         | offered (the switch may be slow, but the fleet cap made the shape)    |
-// | schedule lag p99      | > 10 ms | starts were late: the fleet's thread was too busy to start work on time |
-// | event-loop delay p99  | > 50 ms | the thread was blocked: timers (connect, response) and reads ran late,  |
-// |                       |         | so latencies include the generator's own stalls                        |
+// | bound                        | default  | why                                                               |
+// | ---------------------------- | -------- | ----------------------------------------------------------------- |
+// | dropped arrivals             | > 0      | an open-model arrival found no free terminal: the offered rate    |
+// |                              |          | was not offered (the switch may be slow, but the cap made the shape)|
+// | schedule lag p99, whole run  | > 10 ms  | starts were late throughout: the fleet's threads could not start   |
+// |                              |          | work on time (merged over every start of every segment)          |
+// | event-loop delay p99, any s  | > 100 ms | a thread stalled for a tenth of a second: that second's timers     |
+// |                              |          | (connect, response) and reads ran late, its latencies are posstorm's|
 //
-// Each is checked per second and segment; a reason lists the seconds where its bound was crossed.
+// A second whose schedule-lag p99 alone passes 10 ms is listed in the verdict (where to look) but does not
+// decide it: on a machine shared with the lab the scheduler delays a thread now and then, and latency is
+// measured from the intended start, so such a second shows in the figures rather than hiding.
 
 export interface GeneratorBounds {
   /** Dropped arrivals allowed over the run (0: any drop limits). */
   droppedArrivals: number;
-  /** Schedule lag p99 allowed in any second, ms. */
+  /** Schedule lag p99 allowed over the whole run, ms. */
   scheduleLagP99Ms: number;
   /** Event-loop delay p99 allowed in any second, ms. */
   loopDelayP99Ms: number;
@@ -25,17 +29,17 @@ export interface GeneratorBounds {
 export const GENERATOR_BOUNDS: GeneratorBounds = {
   droppedArrivals: 0,
   scheduleLagP99Ms: 10,
-  loopDelayP99Ms: 50,
+  loopDelayP99Ms: 100,
 };
 
 export interface GeneratorReason {
   kind: "dropped" | "schedule-lag" | "loop-delay";
-  /** Seconds since load start where the bound was crossed (any segment), ascending. */
+  /** Seconds since load start where it happened (any segment), ascending. */
   seconds: number[];
-  /** Dropped: the total; lag and delay: the worst p99 seen, ms. */
+  /** Dropped: the total; lag: the run's p99, ms; delay: the worst second's p99, ms. */
   worst: number;
   bound: number;
-  /** One line for people: `schedule lag p99 up to 31.2 ms (bound 10 ms) in seconds 3, 4`. */
+  /** One line for people: `schedule lag p99 12.4 ms over the run (bound 10 ms); worst in seconds 3, 4`. */
   text: string;
 }
 
@@ -43,13 +47,19 @@ export interface GeneratorVerdict {
   limited: boolean;
   reasons: GeneratorReason[];
   bounds: GeneratorBounds;
+  /** Every scheduled start's lateness over the run, merged (null without starts), ms. */
+  scheduleLag: { starts: number; p99Ms: number | null; maxMs: number | null };
+  /** Seconds where some segment's schedule-lag p99 passed the bound (information; the verdict is the run's). */
+  lateSeconds: number[];
 }
 
 export function judgeGenerator(
   watch: readonly WatchSecond[],
+  scheduleLag: GeneratorVerdict["scheduleLag"],
   bounds: GeneratorBounds = GENERATOR_BOUNDS,
 ): GeneratorVerdict {
   const reasons: GeneratorReason[] = [];
+  const lateSeconds = secondsWhere(watch, (w) => (w.scheduleLagP99Ms ?? 0) > bounds.scheduleLagP99Ms);
   const dropped = watch.reduce((sum, w) => sum + w.dropped, 0);
   if (dropped > bounds.droppedArrivals) {
     const seconds = secondsWhere(watch, (w) => w.dropped > 0);
@@ -61,27 +71,30 @@ export function judgeGenerator(
       text: `${dropped} arrivals dropped (no free terminal; bound ${bounds.droppedArrivals}) in ${list(seconds)}`,
     });
   }
-  const over = (
-    kind: "schedule-lag" | "loop-delay",
-    label: string,
-    value: (w: WatchSecond) => number | null,
-    bound: number,
-  ) => {
-    const crossing = watch.filter((w) => (value(w) ?? 0) > bound);
-    if (crossing.length === 0) return;
-    const worst = Math.max(...crossing.map((w) => value(w) ?? 0));
-    const seconds = secondsWhere(crossing, () => true);
+  if (scheduleLag.p99Ms !== null && scheduleLag.p99Ms > bounds.scheduleLagP99Ms) {
     reasons.push({
-      kind,
+      kind: "schedule-lag",
+      seconds: lateSeconds,
+      worst: scheduleLag.p99Ms,
+      bound: bounds.scheduleLagP99Ms,
+      text:
+        `schedule lag p99 ${scheduleLag.p99Ms.toFixed(1)} ms over the run's ${scheduleLag.starts} starts ` +
+        `(bound ${bounds.scheduleLagP99Ms} ms)${lateSeconds.length > 0 ? `; worst in ${list(lateSeconds)}` : ""}`,
+    });
+  }
+  const stalled = watch.filter((w) => (w.loopDelayP99Ms ?? 0) > bounds.loopDelayP99Ms);
+  if (stalled.length > 0) {
+    const worst = Math.max(...stalled.map((w) => w.loopDelayP99Ms ?? 0));
+    const seconds = secondsWhere(stalled, () => true);
+    reasons.push({
+      kind: "loop-delay",
       seconds,
       worst,
-      bound,
-      text: `${label} p99 up to ${worst.toFixed(1)} ms (bound ${bound} ms) in ${list(seconds)}`,
+      bound: bounds.loopDelayP99Ms,
+      text: `event-loop delay p99 up to ${worst.toFixed(1)} ms (bound ${bounds.loopDelayP99Ms} ms) in ${list(seconds)}`,
     });
-  };
-  over("schedule-lag", "schedule lag", (w) => w.scheduleLagP99Ms, bounds.scheduleLagP99Ms);
-  over("loop-delay", "event-loop delay", (w) => w.loopDelayP99Ms, bounds.loopDelayP99Ms);
-  return { limited: reasons.length > 0, reasons, bounds };
+  }
+  return { limited: reasons.length > 0, reasons, bounds, scheduleLag, lateSeconds };
 }
 
 function secondsWhere(watch: readonly WatchSecond[], test: (w: WatchSecond) => boolean): number[] {

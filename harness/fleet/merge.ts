@@ -34,6 +34,8 @@ export class FleetMerger {
   readonly totals: Counts = newCounts();
   readonly totalLatency: LatencyHistograms = {};
   readonly watch: WatchSecond[] = [];
+  /** Every scheduled start's lateness over the run and all segments, µs. */
+  readonly scheduleLagUs: Histogram = newHistogram();
   private pending = new Map<number, MergedSecond>();
   private readonly keepSeconds: boolean;
 
@@ -43,7 +45,11 @@ export class FleetMerger {
   }
 
   addTick(seconds: readonly WireSecond[], watch: WatchSecond | undefined): void {
-    if (watch !== undefined) this.watch.push(watch);
+    if (watch !== undefined) {
+      if (watch.scheduleLagUs !== null)
+        addHistogram(this.scheduleLagUs, decodeHistogram(watch.scheduleLagUs));
+      this.watch.push({ ...watch, scheduleLagUs: null });
+    }
     for (const wire of seconds) {
       addCounts(this.totals, wire.counts);
       const merged = this.keepSeconds ? this.second(wire.second) : undefined;

@@ -1,6 +1,6 @@
 import { type EventLoopUtilization, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
-import { percentileOf } from "./histogram.ts";
+import { encodeHistogram, percentileOf } from "./histogram.ts";
 import type { StartStats } from "./segment-recorder.ts";
 import type { WatchSecond } from "./wire.ts";
 
@@ -45,6 +45,7 @@ export class ThreadWatch {
       starts: starts.starts,
       scheduleLagP99Ms: lagP99Us === null ? null : round3(lagP99Us / 1000),
       scheduleLagMaxMs: lagMaxUs === null ? null : round3(lagMaxUs / 1000),
+      scheduleLagUs: starts.lagUs.totalCount > 0 ? encodeHistogram(starts.lagUs) : null,
       dropped: starts.dropped,
       busyMax: starts.busyMax,
     };

@@ -47,6 +47,8 @@ export interface WatchSecond {
   /** Their lateness, actual − intended start, ms (0.001 ms resolution); null without starts. */
   scheduleLagP99Ms: number | null;
   scheduleLagMaxMs: number | null;
+  /** The second's lateness histogram (µs, HdrHistogram compressed base64), merged into the run's; null without starts. */
+  scheduleLagUs: string | null;
   /** Open-model arrivals dropped (no free terminal). */
   dropped: number;
   /** Most terminals busy at once (open model: arrivals in progress; population: terminals in their chain). */

@@ -307,6 +307,7 @@ function fleetFacts(result: FleetResult) {
     generator: result.generatorLimited,
     watch: {
       file: FLEET_WATCH_FILE,
+      scheduleLagP99Ms: result.generatorLimited.scheduleLag.p99Ms,
       scheduleLagP99MaxMs: max((w) => w.scheduleLagP99Ms),
       loopDelayP99MaxMs: max((w) => w.loopDelayP99Ms),
       dropped: result.totals.dropped,
