@@ -12,7 +12,7 @@ import { freePort } from "../harness/lab/ports.ts";
 import { startToxiproxy } from "../harness/lab/toxiproxy.ts";
 import { benchFleetRate, benchOpen, benchStorm, type RateFigure } from "../harness/load/fleet.bench.ts";
 import { ceilingSection, openSection, rateSection, stormSection } from "../harness/load/fleet-sections.ts";
-import { benchNodeCeiling } from "../harness/load/node-ceiling.ts";
+import { benchNodeCeiling, type NodeFigure } from "../harness/load/node-ceiling.ts";
 import { benchCodec } from "../harness/protocol/codec.bench.ts";
 import { benchReport, type RenderFigures } from "../harness/report/aggregate.bench.ts";
 import { benchSwitch, type Via } from "../harness/sim/switch/switch.bench.ts";
@@ -41,6 +41,8 @@ const micros = (value: number) => value.toFixed(2);
 const progress = (line: string) => console.error(`  ${line}`);
 /** The fleet-rate result of this invocation, for node-ceiling's ratio and fleet-open's rate. */
 let fleetRate: RateFigure | undefined;
+/** The node-ceiling result of this invocation, for fleet-open's rate. */
+let nodeCeiling: NodeFigure | undefined;
 
 export const suites: BenchSuite[] = [
   {
@@ -147,15 +149,17 @@ export const suites: BenchSuite[] = [
   {
     name: "node-ceiling",
     async run() {
-      return ceilingSection(await benchNodeCeiling({ progress }), fleetRate);
+      nodeCeiling = await benchNodeCeiling({ progress });
+      return ceilingSection(nodeCeiling, fleetRate);
     },
   },
   {
     name: "fleet-open",
     async run() {
-      // 1,000/s, or the highest rate fleet-rate passed in this invocation when that is lower.
-      const passed = fleetRate?.maxRatePerS ?? 0;
-      const ratePerS = passed > 0 && passed < 1000 ? passed : 1000;
+      // 1,000/s, or 90% of the Node ceiling measured in this invocation when that is lower (in 50s).
+      const ceiling = nodeCeiling?.maxPerSecond ?? 0;
+      const ratePerS =
+        ceiling > 0 && ceiling * 0.9 < 1000 ? Math.max(50, Math.floor((ceiling * 0.9) / 50) * 50) : 1000;
       return openSection(await benchOpen({ ratePerS, durationS: 30, progress }));
     },
   },

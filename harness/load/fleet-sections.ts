@@ -1,3 +1,4 @@
+import { GENERATOR_BOUNDS } from "../fleet/index.ts";
 import type { Operation } from "../fleet/plan.ts";
 import {
   type CpuBreakdown,
@@ -74,7 +75,7 @@ const rateRow = (s: RateStep) => [
   fixed(totalCores(s.cpu)),
   `${fixed(s.othersBefore)} / ${fixed(s.machine.busyCores)} / ${fixed(s.machine.otherCores)}`,
   `${fixed(s.loadAverageBefore)} / ${fixed(s.loadAverageMax)}`,
-  s.passed ? "pass" : `**fail**: ${s.failures.join("; ")}`,
+  `${s.passed ? "pass" : `**fail**: ${s.failures.join("; ")}`}${s.attempt === 2 ? " (2nd attempt)" : ""}`,
 ];
 const rateColumns = [
   "target sign-ins/s",
@@ -118,13 +119,16 @@ export function rateSection(f: RateFigure): FleetSection {
       "per rate in the bench's process with a temporary profile (harness/load/fleet.bench.ts `benchFleetRate`): " +
       "containers lab with default settings (HSM unlimited, 4 workers, 1 ms), a new connection through `edge` per " +
       "sign-in, no retries, 5 s timeouts, 10,000 TIDs, maxVUs one second's worth of arrivals (at least 50). Rates " +
-      "double until a step fails, then three bisections of the gap (to 50/s). Each step first waits (up to 2 min) " +
-      "for the machine to be busy less than 0.3 cores over 2 s. A step passes with 0 dropped arrivals, ≥ " +
+      "double until a step fails, then three bisections of the gap (to 50/s). Each step first waits (up to 1 min) " +
+      "for the machine to be busy less than 0.3 cores over 2 s; a step that fails only by being generator-limited " +
+      "runs once more and the second attempt decides (both rows shown). A step passes with 0 dropped arrivals, ≥ " +
       `${(PASS_APPROVED_RATIO * 100).toFixed(1)}% approved, the achieved rate (sign-ins whose intended start is in ` +
       `the stage, / its length) within ${RATE_TOLERANCE * 100}% of the target, and the run not generator-limited ` +
-      "(run.json `fleet.generator`: any drop, or a second whose schedule lag p99 > 10 ms or event-loop delay " +
-      "p99 > 50 ms). Latency from samples.ndjson.gz (intended start → outcome, every outcome); schedule lag: p99 " +
-      `of every start, and the worst per-second p99 of any segment (run.json). ${HOW_CPU}`,
+      `(run.json \`fleet.generator\`: more than ${GENERATOR_BOUNDS.droppedArrivals} dropped arrivals, a schedule-lag ` +
+      `p99 over every start of the run above ${GENERATOR_BOUNDS.scheduleLagP99Ms} ms, or an event-loop delay p99 ` +
+      `above ${GENERATOR_BOUNDS.loopDelayP99Ms} ms in any second). Latency from samples.ndjson.gz (intended ` +
+      "start → outcome, every outcome); schedule lag: p99 of every start, and the worst per-second p99 of any " +
+      `segment (run.json). ${HOW_CPU}`,
     columns: rateColumns,
     rows: f.steps.map(rateRow),
     notes: [
@@ -147,7 +151,7 @@ export function openSection(s: RateStep): FleetSection {
     title: `Terminal fleet: open model at ${int(s.ratePerS)} sign-ins/s for ${s.durationS} s`,
     intro:
       `One open-model run (harness/load/fleet.bench.ts \`benchOpen\`), the fleet-rate section's profile at ` +
-      `${int(s.ratePerS)} sign-ins/s for ${s.durationS} s (1,000/s, or the highest rate fleet-rate passed in the same ` +
+      `${int(s.ratePerS)} sign-ins/s for ${s.durationS} s (1,000/s, or 90% of the Node ceiling measured in the same ` +
       "invocation when that is lower). Goal: the achieved rate within 1% of the target, 0 dropped, not " +
       `generator-limited. ${HOW_CPU}`,
     columns: rateColumns,
@@ -185,7 +189,7 @@ export function ceilingSection(f: NodeFigure, fleetRate: RateFigure | undefined)
       "1 s of warm-up (harness/load/node-ceiling.ts `benchNodeCeiling`). Client CPU from its process.cpuUsage; the " +
       "others from /proc once a second as in the fleet-rate section (the harness process only holds the lab here: " +
       "it reads the containers' log streams). Cores per 1,000 sign-ins/s = CPU seconds per 1,000 sign-ins. Each " +
-      "level first waits (up to 2 min) for the machine to be busy less than 0.3 cores over 2 s, the lab idle.",
+      "level first waits (up to 1 min) for the machine to be busy less than 0.3 cores over 2 s, the lab idle.",
     columns: [
       "concurrency",
       "sign-ins/s",
@@ -258,7 +262,7 @@ export function stormSection(f: StormFigure): FleetSection {
   const generator = f.fleet?.generator;
   const ops = (o?.total.signin ?? 0) + (o?.total.purchase ?? 0);
   const memoryOk = (f.heapKiBPerTerminal ?? Number.POSITIVE_INFINITY) <= 4;
-  const lagOk = (f.fleet?.watch.scheduleLagP99MaxMs ?? Number.POSITIVE_INFINITY) <= 10;
+  const lagOk = (f.samples.lagMs.p99 ?? Number.POSITIVE_INFINITY) <= GENERATOR_BOUNDS.scheduleLagP99Ms;
   return {
     title: `Terminal fleet: ${int(f.terminals)}-terminal morning-signin-storm through the lab`,
     intro:
@@ -299,9 +303,9 @@ export function stormSection(f: StormFigure): FleetSection {
       ...opLine("signin", "sign-ins"),
       ...opLine("purchase", "purchases"),
       ...opLine("reversal", "reversals"),
-      `- schedule lag (actual − intended start): p99 ${fixed(f.samples.lagMs.p99, 1)} ms over every start, worst ` +
-        `per-second p99 of any segment ${fixed(f.fleet?.watch.scheduleLagP99MaxMs, 1)} ms (goal ≤ 10 ms: ` +
-        `${lagOk ? "met" : "**not met**"}), max ${fixed(f.samples.lagMs.max, 1)} ms; event-loop delay p99 worst ` +
+      `- schedule lag (actual − intended start): p99 ${fixed(f.samples.lagMs.p99, 1)} ms over every start (goal ` +
+        `≤ ${GENERATOR_BOUNDS.scheduleLagP99Ms} ms: ${lagOk ? "met" : "**not met**"}), worst per-second p99 of any ` +
+        `segment ${fixed(f.fleet?.watch.scheduleLagP99MaxMs, 1)} ms, max ${fixed(f.samples.lagMs.max, 1)} ms; event-loop delay p99 worst ` +
         `second ${fixed(f.fleet?.watch.loopDelayP99MaxMs, 1)} ms; ${generator?.limited ? `**generator-limited**: ${generator.reasons.map((r) => r.text).join("; ")} — the load tool, not the switch, was the bottleneck there` : "not generator-limited"}.`,
       `- the switch's own latency (its /metrics histogram): 0800 ${switchMs("0800")}, 0200 ${switchMs("0200")}.`,
       ...(o

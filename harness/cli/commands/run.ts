@@ -10,6 +10,7 @@ interface RunArgs {
   "allow-remote": boolean;
   "reports-dir": string;
   quiet: boolean;
+  segments: number | undefined;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -32,7 +33,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
         describe: "allow a target outside 127.0.0.0/8",
       })
       .option("reports-dir", { type: "string", default: join(REPO_ROOT, "reports") })
-      .option("quiet", { type: "boolean", default: false, describe: "no live line" }),
+      .option("quiet", { type: "boolean", default: false, describe: "no live line" })
+      .option("segments", {
+        type: "number",
+        describe: "fleet segments, one worker thread each (default: one per core)",
+      }),
   handler: async (argv) => {
     const outcome = await runProfile({
       profile: argv.profile,
@@ -40,6 +45,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       runtime: argv.runtime,
       allowRemote: argv["allow-remote"],
       live: !argv.quiet,
+      ...(argv.segments !== undefined ? { segments: argv.segments } : {}),
     });
     // In a CI job that collects step summaries (GITHUB_STEP_SUMMARY names a file), the verdict goes there too.
     const stepSummary = process.env.GITHUB_STEP_SUMMARY;

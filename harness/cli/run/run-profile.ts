@@ -50,6 +50,8 @@ export interface RunOptions {
   allowRemote?: boolean;
   /** Live line every second (default true). */
   live?: boolean;
+  /** Fleet segments, one worker thread each (default: the machine's cores). */
+  segments?: number;
   log?: (line: string) => void;
 }
 
@@ -221,6 +223,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     const fleet = runFleet({
       plan,
       samplesFile: join(runDir, SAMPLES_FILE),
+      ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
       signal: abort.signal,
       onStart,
       onSample: (sample) => {
