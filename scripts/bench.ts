@@ -14,7 +14,7 @@ import { benchFleetRate, benchOpen, benchStorm, type RateFigure } from "../harne
 import { ceilingSection, openSection, rateSection, stormSection } from "../harness/load/fleet-sections.ts";
 import { benchNodeCeiling, type NodeFigure } from "../harness/load/node-ceiling.ts";
 import { benchCodec } from "../harness/protocol/codec.bench.ts";
-import { benchReport, type RenderFigures } from "../harness/report/aggregate.bench.ts";
+import { benchReport, type RenderFigures } from "../harness/report/report.bench.ts";
 import { benchSwitch, type Via } from "../harness/sim/switch/switch.bench.ts";
 
 /** One suite's part of docs/benchmarks.md: a table and the words around it. */

@@ -21,7 +21,6 @@ import { evaluate, type Slo } from "./slo.ts";
 //   node --expose-gc harness/report/aggregate.bench.ts [seconds] [ops/s] [file seconds]
 
 // scripts/bench.ts imports the report suite from here.
-export { benchReport, type RenderFigures, type ReportBenchFigures } from "./report.bench.ts";
 
 export interface AggregateFigures {
   seconds: number;
