@@ -12,6 +12,7 @@ export const responseCodes: Readonly<Record<string, string>> = {
   "92": "no route to issuer",
   "94": "duplicate transmission",
   "96": "switch malfunction",
+  "97": "terminal not known to the switch",
   "98": "switch got no issuer reply in time",
   "99": "PIN format error, sign in again",
   A0: "MAC verification failed, sign in again",

@@ -13,6 +13,7 @@ import {
   networkRequest,
   purchaseRequest,
   readMessage,
+  responseCodes,
   reversalFor,
   reversalRequest,
   signInRequest,
@@ -24,7 +25,7 @@ import { parsePrometheus } from "../common/metrics.ts";
 import { startHsm } from "../hsm/index.ts";
 import { ledgerKey, startIssuer } from "../issuer/index.ts";
 import type { SwitchConfigInput } from "./config.ts";
-import { type RunningSwitch, startSwitch } from "./switch.ts";
+import { type RunningSwitch, SWITCH_CODES, startSwitch } from "./switch.ts";
 import {
   type FakeHsm,
   type FakeHsmOptions,
@@ -103,6 +104,13 @@ async function startLab(
 }
 
 const f39 = (frame: Frame) => frame.message.fields[39];
+
+describe("response codes", () => {
+  it("every code the switch sets has its meaning in the protocol's table (posstorm decode shows it)", () => {
+    const unexplained = Object.entries(SWITCH_CODES).filter(([, code]) => responseCodes[code] === undefined);
+    expect(unexplained).toEqual([]);
+  });
+});
 
 describe("sign-in", () => {
   it("returns F62 keys that unwrap under the terminal's TMK with matching check values", async () => {

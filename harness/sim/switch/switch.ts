@@ -61,8 +61,8 @@ export interface SwitchOptions {
   log?: (line: string) => void;
 }
 
-/** F39 codes the switch sets itself. */
-const CODE = {
+/** F39 codes the switch sets itself (each has its meaning in the protocol's responseCodes). */
+export const SWITCH_CODES = {
   approved: "00",
   invalid: "12",
   notFound: "25",
@@ -77,6 +77,7 @@ const CODE = {
   macFailed: "A0",
   security: "A7",
 } as const;
+const CODE = SWITCH_CODES;
 const SIGN_IN_AGAIN = 3;
 const NO_PREFIX = { lengthPrefix: false } as const;
 const NO_MAC = {} as const;
