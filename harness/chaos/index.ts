@@ -27,14 +27,8 @@ export {
   isIncidentId,
   type LoadChange,
 } from "./incidents.ts";
-export {
-  clearKernelFaults,
-  type KernelControl,
-  nftKernel,
-  type ProbeResult,
-  probeNftables,
-  probeSs,
-} from "./kernel.ts";
+export { clearKernelFaults, type KernelControl, nftKernel } from "./kernel.ts";
+export { type ProbeResult, probeNftables, probeSs } from "./kernel-probes.ts";
 export {
   clearFaultLeftovers,
   describeFaultLeftovers,

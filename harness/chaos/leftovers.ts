@@ -1,7 +1,8 @@
 import { rmSync } from "node:fs";
 import { processIsDead } from "../shared/process.ts";
 import { type JournalFile, readJournals } from "./journal.ts";
-import { clearKernelFaults, kernelTablePresent, NFT_FAMILY, NFT_TABLE } from "./kernel.ts";
+import { clearKernelFaults, NFT_FAMILY, NFT_TABLE } from "./kernel.ts";
+import { kernelTablePresent } from "./kernel-probes.ts";
 import { connectToxiproxy } from "./toxiproxy.ts";
 
 // Faults left behind by a process that died without clearing them (SIGKILL, a crash): its journal
