@@ -1,6 +1,7 @@
 import { fromHex } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
 import type { FleetContext } from "./context.ts";
+import { LiveHeapMeter, liveHeapWanted } from "./live-heap.ts";
 import { runOpen } from "./open.ts";
 import { runPopulation } from "./population.ts";
 import { type ModelRuntime, sleepUntil } from "./runtime.ts";
@@ -77,10 +78,12 @@ export async function runSegment(
         t = new Terminal(tidOf(plan.terminal.tidPrefix, plan.terminal.firstTid + i), ctx);
         terminals[j] = t;
         created++;
+        alive++;
       }
       return t;
     },
     release: (i) => {
+      if (terminals[localOf(i)] !== undefined) alive--;
       terminals[localOf(i)] = undefined;
     },
     alive: () => terminals.filter((t): t is Terminal => t !== undefined),
@@ -100,6 +103,8 @@ export async function runSegment(
   if (signal?.aborted) abort();
   signal?.addEventListener("abort", abort, { once: true });
 
+  const liveHeap = liveHeapWanted() ? new LiveHeapMeter() : undefined;
+  let alive = 0;
   await sleepUntil(ctx, startAtMs, nowMs());
   const watch = new ThreadWatch();
   let lastSecond = -1;
@@ -109,6 +114,7 @@ export async function runSegment(
   };
   /** Counts and histograms so far; self-watch for the wall time since the last tick, labelled `second`. */
   const sendTick = (second: number) => {
+    liveHeap?.sample(alive, nowMs());
     const w = watch.take(second, index, recorder.takeStartStats());
     lastSecond = second;
     post({ type: "tick", segment: index, seconds: recorder.takeSeconds(), watch: w });
@@ -147,5 +153,6 @@ export async function runSegment(
     cpuUserMs: Math.round(cpu.user / 1000),
     cpuSystemMs: Math.round(cpu.system / 1000),
     heapUsedMaxBytes: watch.heapUsedMaxBytes,
+    ...(liveHeap ? { liveHeap: liveHeap.result() } : {}),
   };
 }

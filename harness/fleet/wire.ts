@@ -1,4 +1,5 @@
 import type { Counts } from "./counts.ts";
+import type { LiveHeap } from "./live-heap.ts";
 import type { Operation, Outcome, RunPlan } from "./plan.ts";
 
 // What a segment and the coordinator say to each other: plain data (structured-clonable), the same whether
@@ -68,6 +69,8 @@ export interface SegmentReport {
   cpuSystemMs: number;
   /** Largest V8 heap in use in the segment's thread, sampled once a second, bytes. */
   heapUsedMaxBytes: number;
+  /** With POSSTORM_FLEET_LIVE_HEAP=1 (benchmarks): the heap after a full collection, at the most terminals alive. */
+  liveHeap?: LiveHeap;
 }
 
 export type SegmentMessage =

@@ -254,6 +254,12 @@ export interface StormFigure extends WatchedRun {
   /** Σ of the fleet workers' largest V8 heap / terminals, and the same less their heap at `ready`, KiB. */
   heapKiBPerTerminal?: number;
   heapGrowthKiBPerTerminal?: number;
+  /**
+   * Live memory: Σ over segments of (heap after a full collection at the most terminals alive − the same before
+   * the load) / Σ of those terminals (POSSTORM_FLEET_LIVE_HEAP=1, harness/fleet/live-heap.ts), KiB; and that count.
+   */
+  liveHeapKiBPerTerminal?: number;
+  liveTerminals?: number;
   /** (Harness peak RSS − RSS before the run) / terminals, KiB: everything the run added to the process. */
   rssGrowthKiBPerTerminal?: number;
   /** The switch's own latency (request in → reply out) by MTI, from its final /metrics histogram. */
@@ -303,7 +309,15 @@ export async function benchStorm(
   const profile = opts.profile ?? "morning-signin-storm";
   // Every operation counts as started (a population run has no arrival window to cut at).
   const durationS = Number.POSITIVE_INFINITY;
-  const run = await runWatched(profile, { durationS, progress: opts.progress, progressEvery: 30 });
+  process.env.POSSTORM_FLEET_LIVE_HEAP = "1";
+  const run = await runWatched(profile, { durationS, progress: opts.progress, progressEvery: 30 }).finally(
+    () => {
+      delete process.env.POSSTORM_FLEET_LIVE_HEAP;
+    },
+  );
+  const live = run.threads.threads.flatMap((t) => (t.report?.liveHeap ? [t.report.liveHeap] : []));
+  const liveTerminals = live.reduce((n, l) => n + l.terminals, 0);
+  const liveBytes = live.reduce((n, l) => n + (l.bytes - l.baselineBytes), 0);
   const plan = JSON.parse(readText(join(run.runDir, "plan.json")) || "{}") as {
     fleet?: { terminals?: number };
   };
@@ -315,6 +329,7 @@ export async function benchStorm(
     terminals,
     heapKiBPerTerminal: kib(run.threads.heapPeakBytes),
     heapGrowthKiBPerTerminal: kib(run.threads.heapPeakBytes - run.threads.readyHeapBytes),
+    ...(liveTerminals > 0 ? { liveHeapKiBPerTerminal: liveBytes / 1024 / liveTerminals, liveTerminals } : {}),
     rssGrowthKiBPerTerminal: harness
       ? kib((harness.peakRssMiB - run.harnessRssBeforeMiB) * 2 ** 20)
       : undefined,
