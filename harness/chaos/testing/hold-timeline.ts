@@ -5,6 +5,7 @@
 
 import { startTimeline } from "../timeline.ts";
 import { connectToxiproxy } from "../toxiproxy.ts";
+import { awaitAllActive } from "./await-active.ts";
 
 const [apiUrl, edgePort] = process.argv.slice(2);
 if (!apiUrl || !edgePort) {
@@ -21,11 +22,7 @@ const timeline = startTimeline(
   { toxiproxy, links: { edge: { listen: { host: "127.0.0.1", port: Number(edgePort) } } }, admin: {} },
   { loadDurationS: 60 },
 );
-const deadline = Date.now() + 10_000;
-while (timeline.records().some((r) => r.status !== "active") && Date.now() < deadline) {
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-const failed = timeline.records().filter((r) => r.status !== "active");
+const failed = await awaitAllActive(timeline);
 if (failed.length > 0) {
   console.log(`FAILED ${JSON.stringify(failed)}`);
   await timeline.abort("setup failed");

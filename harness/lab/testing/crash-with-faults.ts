@@ -4,6 +4,7 @@
 // Killed with SIGKILL it clears nothing: what `posstorm lab down --stale` must find and remove.
 //   node crash-with-faults.ts <toxiproxy url> <edge listen port> <session>
 
+import { awaitAllActive } from "../../chaos/testing/await-active.ts";
 import { startTimeline } from "../../chaos/timeline.ts";
 import { connectToxiproxy } from "../../chaos/toxiproxy.ts";
 import { startToxiproxy } from "../toxiproxy.ts";
@@ -27,11 +28,7 @@ const timeline = startTimeline(
   },
   { loadDurationS: 60 },
 );
-const deadline = Date.now() + 10_000;
-while (timeline.records().some((r) => r.status !== "active") && Date.now() < deadline) {
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-const failed = timeline.records().filter((r) => r.status !== "active");
+const failed = await awaitAllActive(timeline);
 if (failed.length > 0) {
   console.log(`FAILED ${JSON.stringify(failed)}`);
   await timeline.abort("setup failed");
