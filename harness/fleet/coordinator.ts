@@ -23,6 +23,8 @@ import type { SegmentMessage, SegmentReport, WatchSecond } from "./wire.ts";
 
 /** Time between every segment ready and the load start, ms: each gets `start` before its first arrival. */
 const START_LEAD_MS = 100;
+/** Longest wait for onStart's promise before the segments start anyway, ms. */
+const ON_START_LIMIT_MS = 30_000;
 /** Wait for a worker to load its modules, ms. */
 const READY_TIMEOUT_MS = 30_000;
 /** After an abort: wait for a segment's last data before its thread is ended, ms. */
@@ -44,10 +46,12 @@ export interface FleetOptions {
   /** Merged counts and histograms per intended second, about once a second (see MergedSecond). */
   onSecond?: (second: MergedSecond) => void;
   /**
-   * Called once, with the load start (ms since the epoch), just before the segments get it: the moment the
-   * first arrival is due. A run starts its fault timeline and its aggregation here.
+   * Called once, with the load start (ms since the epoch), before the segments get it: the moment the first
+   * arrival is due. A run starts its fault timeline and its aggregation here. When it returns a promise, the
+   * segments start once it settles (at most ON_START_LIMIT_MS): faults due at 0 are then in place before the
+   * first terminal connects, and arrivals held back meanwhile start late, which their schedule lag records.
    */
-  onStart?: (startAtMs: number) => void;
+  onStart?: (startAtMs: number) => undefined | Promise<unknown>;
   /** Every raw record, in arrival order (the report's aggregator consumes these). */
   onSample?: (sample: Sample) => void;
   /** The terminals' first failure of each kind, one line each (default: stderr). */
@@ -77,6 +81,8 @@ export interface FleetResult {
   generatorLimited: GeneratorVerdict;
   samples: SamplesFileStats;
   segmentReports: SegmentReport[];
+  /** TCP connections the terminals of every segment opened. */
+  socketsOpened: number;
   /** CPU of the whole process from load start to the end, ms (workers, coordinator and anything else in it). */
   processCpuMs: { user: number; system: number };
 }
@@ -157,7 +163,19 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     if (failure === undefined && !aborted) {
       startAtMs = Date.now() + START_LEAD_MS;
       cpuStart = process.cpuUsage();
-      guard("onStart", () => options.onStart?.(startAtMs), fail);
+      let ready: undefined | Promise<unknown>;
+      guard(
+        "onStart",
+        () => {
+          ready = options.onStart?.(startAtMs);
+        },
+        fail,
+      );
+      if (ready !== undefined) {
+        await waitAtMost(ready, ON_START_LIMIT_MS, "onStart").catch((error: unknown) =>
+          fail(error instanceof Error ? error : new Error(String(error))),
+        );
+      }
       for (const host of hosts) host.start({ plan, segment: { index: host.index, count }, startAtMs });
       started = true;
       emitTimer = setInterval(emit, EMIT_EVERY_MS);
@@ -203,8 +221,27 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     ),
     samples,
     segmentReports: reports.sort((a, b) => a.segment - b.segment),
+    socketsOpened: reports.reduce((sum, r) => sum + r.socketsOpened, 0),
     processCpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) },
   };
+}
+
+/** `work`, or an Error naming `what` once `limitMs` has passed. */
+async function waitAtMost(work: Promise<unknown>, limitMs: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`runFleet: ${what} not settled after ${limitMs}ms`)),
+          limitMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const usToMs = (us: number | null) => (us === null ? null : Math.round(us) / 1000);

@@ -77,7 +77,7 @@ async function fleet(p: RunPlanInput): Promise<FleetRun> {
     result,
     counts: outcomeCounts(result.totals),
     samples,
-    socketsOpened: result.segmentReports.reduce((sum, r) => sum + r.socketsOpened, 0),
+    socketsOpened: result.socketsOpened,
   };
 }
 

@@ -203,11 +203,14 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       loadStartMs = startAtMs;
       run.loadStartedAt = new Date(startAtMs).toISOString();
       save();
+      let faultsDueAtStart: Promise<void> | undefined;
       if (chaosContext && entries.length > 0) {
-        timeline = startTimeline(entries, chaosContext, { loadDurationS: profile.durationS, startAtMs });
-        void timeline.done.then((result) => {
+        const started = startTimeline(entries, chaosContext, { loadDurationS: profile.durationS, startAtMs });
+        timeline = started;
+        void started.done.then((result) => {
           timelineResult = result;
         });
+        faultsDueAtStart = settledAtStart(started);
       }
       const aggregate = createAggregator({ loadStartMs: startAtMs });
       aggregator = aggregate;
@@ -219,6 +222,8 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
           })
         : undefined;
       writeSeriesNow = () => writeSeries(runDir, aggregate.result());
+      // The fleet starts once the faults due at 0 are in place (or failed): none of its terminals gets ahead of them.
+      return faultsDueAtStart;
     };
     const fleet = runFleet({
       plan,
@@ -292,6 +297,13 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   }
 }
 
+/** Resolves once every entry due at load start is applied, or has failed or been skipped. */
+async function settledAtStart(timeline: StartedTimeline): Promise<void> {
+  const settling = () =>
+    timeline.records().some((r) => r.atS === 0 && (r.status === "pending" || r.status === "applying"));
+  while (settling()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 /** The generator's self-watch, one entry per segment and second (fleet-watch.json). */
 const FLEET_WATCH_FILE = "fleet-watch.json";
 
@@ -304,7 +316,7 @@ function fleetFacts(result: FleetResult) {
   return {
     engine: "posstorm",
     segments: result.segments,
-    socketsOpened: result.segmentReports.reduce((sum, r) => sum + r.socketsOpened, 0),
+    socketsOpened: result.socketsOpened,
     threads: result.inProcess ? "in-process" : "worker",
     graceS: graceS(result.plan.terminal, result.plan.fleet.model),
     generator: result.generatorLimited,
