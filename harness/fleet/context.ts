@@ -15,6 +15,8 @@ export interface FleetContext {
   readonly recorder: Recorder;
   /** Resolves after `ms`, or at once when the segment is aborted. */
   sleep(ms: number): Promise<void>;
+  /** Calls `fn` after `ms`, or at once when the segment is aborted; the function returned cancels it. */
+  timer(ms: number, fn: () => void): () => void;
   /** True once the segment is aborted: nothing more starts. */
   readonly aborted: boolean;
   /** TCP connections the segment's terminals opened (connected), for reconnection counts. */

@@ -56,6 +56,20 @@ export async function runSegment(
         }, ms);
         sleeping.set(timer, resolve);
       }),
+    timer: (ms, fn) => {
+      if (aborted) {
+        queueMicrotask(fn);
+        return () => {};
+      }
+      const timer = setTimeout(() => {
+        sleeping.delete(timer);
+        fn();
+      }, ms);
+      sleeping.set(timer, fn);
+      return () => {
+        if (sleeping.delete(timer)) clearTimeout(timer);
+      };
+    },
   };
 
   const terminals: (Terminal | undefined)[] = [];

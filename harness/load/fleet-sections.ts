@@ -276,7 +276,10 @@ export function stormSection(f: StormFigure): FleetSection {
       "start → the last segment's end) / its length; peak cores: the busiest 1 s; peak RSS: VmHWM (summed over a " +
       "role's processes). Memory per live terminal: each segment collects its garbage (POSSTORM_FLEET_LIVE_HEAP=1) " +
       "before the load and whenever its live terminals have grown by a tenth (at most every 10 s), and keeps the " +
-      "heap in use then; the collections pause the workers briefly. Peak memory: the fleet's worker threads' V8 heap (Σ over segments of the largest " +
+      "V8 heap in use plus the isolate's external memory (array buffers' backing stores) then; per terminal = (the " +
+      "reading with the most terminals alive − the one before the load) / those terminals, so costs that do not " +
+      "grow with terminals (compiled code, histograms) count too; the slope of the readings (least squares) is what " +
+      "one more terminal costs. The collections pause the workers briefly. Peak memory: the fleet's worker threads' V8 heap (Σ over segments of the largest " +
       "heap in use, SegmentReport.heapUsedMaxBytes or the bench's own once-a-second worker.getHeapStatistics(), " +
       "whichever is larger) / terminals; goal ≤ 4 KiB. Schedule lag goal: p99 ≤ 10 ms.",
     columns: ["process", "CPU s", "average cores during the load", "peak cores (1 s)", "peak RSS MiB"],
@@ -317,9 +320,10 @@ export function stormSection(f: StormFigure): FleetSection {
           ]
         : ["- no outcome counts in run.json."]),
       "",
-      `**Fleet memory per live terminal: ${fixed(f.liveHeapKiBPerTerminal)} KiB** (the workers' heap after a full ` +
-        `collection with ${int(f.liveTerminals ?? 0)} terminals alive, less the same before the load; goal ≤ 4 KiB: ` +
-        `${memoryOk ? "met" : "**not met**"}). Without collections: ${fixed(f.heapKiBPerTerminal)} KiB of worker ` +
+      `**Fleet memory per live terminal: ${fixed(f.liveHeapKiBPerTerminal)} KiB** (the workers' heap and external ` +
+        `memory after a full collection with ${int(f.liveTerminals ?? 0)} terminals alive, less the same before the ` +
+        `load; goal ≤ 4 KiB: ${memoryOk ? "met" : "**not met**"}); slope ${fixed(f.liveSlopeKiBPerTerminal)} KiB per ` +
+        `terminal (${(f.liveReadings ?? []).join(" and ") || "no"} readings per segment). Without collections: ${fixed(f.heapKiBPerTerminal)} KiB of worker ` +
         `heap per terminal of the run (Σ peak ${(f.threads.heapPeakBytes / 2 ** 20).toFixed(1)} MiB over ` +
         `${f.threads.threads.length} segments / ${int(f.terminals)} terminals, garbage included); ` +
         `${fixed(f.heapGrowthKiBPerTerminal)} KiB above the workers' heap at \`ready\` ` +

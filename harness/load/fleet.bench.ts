@@ -1,6 +1,7 @@
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bytesPerTerminalSlope } from "../fleet/live-heap.ts";
 import type { Outcome } from "../fleet/plan.ts";
 import { harnessSplit, runWatched, type WatchedRun, writeTempProfile } from "./fleet-run.ts";
 import { PASS_APPROVED_RATIO } from "./node-ceiling.ts";
@@ -255,11 +256,16 @@ export interface StormFigure extends WatchedRun {
   heapKiBPerTerminal?: number;
   heapGrowthKiBPerTerminal?: number;
   /**
-   * Live memory: Σ over segments of (heap after a full collection at the most terminals alive − the same before
-   * the load) / Σ of those terminals (POSSTORM_FLEET_LIVE_HEAP=1, harness/fleet/live-heap.ts), KiB; and that count.
+   * Live memory: Σ over segments of (heap plus external memory after a full collection at the most terminals
+   * alive − the same before the load) / Σ of those terminals (POSSTORM_FLEET_LIVE_HEAP=1,
+   * harness/fleet/live-heap.ts), KiB; and that count.
    */
   liveHeapKiBPerTerminal?: number;
   liveTerminals?: number;
+  /** The same readings' least-squares slope (what one more live terminal costs), mean over segments, KiB. */
+  liveSlopeKiBPerTerminal?: number;
+  /** Readings per segment behind the slope. */
+  liveReadings?: number[];
   /** (Harness peak RSS − RSS before the run) / terminals, KiB: everything the run added to the process. */
   rssGrowthKiBPerTerminal?: number;
   /** The switch's own latency (request in → reply out) by MTI, from its final /metrics histogram. */
@@ -318,6 +324,10 @@ export async function benchStorm(
   const live = run.threads.threads.flatMap((t) => (t.report?.liveHeap ? [t.report.liveHeap] : []));
   const liveTerminals = live.reduce((n, l) => n + l.terminals, 0);
   const liveBytes = live.reduce((n, l) => n + (l.bytes - l.baselineBytes), 0);
+  const slopes = live.flatMap((l) => {
+    const slope = bytesPerTerminalSlope(l.readings);
+    return slope === undefined ? [] : [slope];
+  });
   const plan = JSON.parse(readText(join(run.runDir, "plan.json")) || "{}") as {
     fleet?: { terminals?: number };
   };
@@ -330,6 +340,12 @@ export async function benchStorm(
     heapKiBPerTerminal: kib(run.threads.heapPeakBytes),
     heapGrowthKiBPerTerminal: kib(run.threads.heapPeakBytes - run.threads.readyHeapBytes),
     ...(liveTerminals > 0 ? { liveHeapKiBPerTerminal: liveBytes / 1024 / liveTerminals, liveTerminals } : {}),
+    ...(slopes.length > 0
+      ? {
+          liveSlopeKiBPerTerminal: slopes.reduce((a, b) => a + b, 0) / slopes.length / 1024,
+          liveReadings: live.map((l) => l.readings.length),
+        }
+      : {}),
     rssGrowthKiBPerTerminal: harness
       ? kib((harness.peakRssMiB - run.harnessRssBeforeMiB) * 2 ** 20)
       : undefined,

@@ -14,12 +14,14 @@ export interface BlockCipher {
   decryptBlock(input: Uint8Array, inputOffset: number, output: Uint8Array, outputOffset: number): void;
 }
 
+// One block of scratch for every cipher: encryptBlock/decryptBlock run to the end without yielding.
+const SCRATCH = new Int32Array(2);
+
 class DesCipher implements BlockCipher {
   readonly keyLength: 8 | 16 | 24;
   private readonly k1: DesSchedule;
   private readonly k2: DesSchedule | undefined;
   private readonly k3: DesSchedule | undefined;
-  private readonly scratch = new Int32Array(2);
 
   constructor(key: Uint8Array) {
     if (key.length !== 8 && key.length !== 16 && key.length !== 24) {
@@ -48,15 +50,15 @@ class DesCipher implements BlockCipher {
   }
 
   encryptBlock(input: Uint8Array, inputOffset: number, output: Uint8Array, outputOffset: number): void {
-    loadBlock(this.scratch, input, inputOffset);
-    this.encryptWords(this.scratch);
-    storeBlock(this.scratch, output, outputOffset);
+    loadBlock(SCRATCH, input, inputOffset);
+    this.encryptWords(SCRATCH);
+    storeBlock(SCRATCH, output, outputOffset);
   }
 
   decryptBlock(input: Uint8Array, inputOffset: number, output: Uint8Array, outputOffset: number): void {
-    loadBlock(this.scratch, input, inputOffset);
-    this.decryptWords(this.scratch);
-    storeBlock(this.scratch, output, outputOffset);
+    loadBlock(SCRATCH, input, inputOffset);
+    this.decryptWords(SCRATCH);
+    storeBlock(SCRATCH, output, outputOffset);
   }
 }
 

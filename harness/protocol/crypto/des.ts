@@ -144,8 +144,8 @@ function pc2Half(table: Int32Array, half: number): number {
   );
 }
 
-/** The 16 round subkeys of one DES key: 16 × 8 six-bit groups, in round order. */
-export type DesSchedule = Int32Array;
+/** The 16 round subkeys of one DES key: 16 × 8 six-bit groups, in round order (one byte each: 128 bytes). */
+export type DesSchedule = Uint8Array;
 
 /** Computes the key schedule of an 8-byte key at `offset` (parity bits ignored). */
 export function desSchedule(key: Uint8Array, offset = 0): DesSchedule {
@@ -156,7 +156,7 @@ export function desSchedule(key: Uint8Array, offset = 0): DesSchedule {
     c |= PC1_C[b * 256 + v]!;
     d |= PC1_D[b * 256 + v]!;
   }
-  const schedule = new Int32Array(128);
+  const schedule = new Uint8Array(128);
   for (let round = 0; round < 16; round++) {
     const s = SHIFTS[round]!;
     c = ((c << s) | (c >>> (28 - s))) & 0xfffffff;
@@ -177,7 +177,7 @@ export function desSchedule(key: Uint8Array, offset = 0): DesSchedule {
 }
 
 /** The round function f(R, K): expansion (as 6-bit windows of R), key XOR, S-boxes and P via SP. */
-function f(r: number, ks: Int32Array, k: number): number {
+function f(r: number, ks: DesSchedule, k: number): number {
   return (
     SP[(((r << 5) | (r >>> 27)) & 63) ^ ks[k]!]! ^
     SP[64 + (((r >>> 23) & 63) ^ ks[k + 1]!)]! ^

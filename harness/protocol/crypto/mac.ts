@@ -27,20 +27,24 @@ export interface MacKey {
 
 const HEX_UPPER_CODES = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70];
 
+// Scratch space shared by every key: compute() runs to the end without yielding, so one set per thread is
+// enough, and a key (one per signed-in terminal in a fleet) holds only its cipher.
+const ACC = new Uint8Array(8);
+const HEX = new Uint8Array(16);
+const BLOCK = new Int32Array(2);
+const TAIL = new Uint8Array(8);
+const RESULT = new Uint8Array(8);
+
 class CupEcbMac implements MacKey {
   readonly algorithm = "cup-ecb";
   private readonly cipher: BlockCipher;
-  private readonly acc = new Uint8Array(8);
-  private readonly hex = new Uint8Array(16);
-  private readonly block = new Int32Array(2);
-  private readonly result = new Uint8Array(8);
 
   constructor(key: Uint8Array) {
     this.cipher = blockCipher(key);
   }
 
   compute(data: Uint8Array, start = 0, end = data.length): Uint8Array {
-    const acc = this.acc;
+    const acc = ACC;
     acc.fill(0);
     let i = start;
     for (; i + 8 <= end; i += 8) {
@@ -54,14 +58,14 @@ class CupEcbMac implements MacKey {
       acc[7]! ^= data[i + 7]!;
     }
     for (let k = 0; i < end; i++, k++) acc[k]! ^= data[i]!;
-    expandHex(acc, 8, this.hex, 0);
-    loadBlock(this.block, this.hex, 0);
-    this.cipher.encryptWords(this.block);
-    xorBlock(this.block, this.hex, 8);
-    this.cipher.encryptWords(this.block);
-    storeBlock(this.block, this.result, 0);
+    expandHex(acc, 8, HEX, 0);
+    loadBlock(BLOCK, HEX, 0);
+    this.cipher.encryptWords(BLOCK);
+    xorBlock(BLOCK, HEX, 8);
+    this.cipher.encryptWords(BLOCK);
+    storeBlock(BLOCK, RESULT, 0);
     const mac = new Uint8Array(8);
-    expandHex(this.result, 4, mac, 0);
+    expandHex(RESULT, 4, mac, 0);
     return mac;
   }
 
@@ -75,9 +79,6 @@ class X919Mac implements MacKey {
   private readonly k1: BlockCipher;
   private readonly k2: BlockCipher | undefined;
   private readonly k3: BlockCipher | undefined;
-  private readonly block = new Int32Array(2);
-  private readonly tail = new Uint8Array(8);
-  private readonly result = new Uint8Array(8);
 
   constructor(key: Uint8Array, algorithm: "x9.19" | "x9.19-ascii") {
     if (key.length !== 8 && key.length !== 16 && key.length !== 24) {
@@ -90,7 +91,7 @@ class X919Mac implements MacKey {
   }
 
   compute(data: Uint8Array, start = 0, end = data.length): Uint8Array {
-    const block = this.block;
+    const block = BLOCK;
     block[0] = 0;
     block[1] = 0;
     let i = start;
@@ -99,9 +100,9 @@ class X919Mac implements MacKey {
       this.k1.encryptWords(block);
     }
     if (i < end || end === start) {
-      this.tail.fill(0);
-      this.tail.set(data.subarray(i, end));
-      xorBlock(block, this.tail, 0);
+      TAIL.fill(0);
+      TAIL.set(data.subarray(i, end));
+      xorBlock(block, TAIL, 0);
       this.k1.encryptWords(block);
     }
     if (this.k2) {
@@ -112,8 +113,8 @@ class X919Mac implements MacKey {
     if (this.algorithm === "x9.19") {
       storeBlock(block, mac, 0);
     } else {
-      storeBlock(block, this.result, 0);
-      expandHex(this.result, 4, mac, 0);
+      storeBlock(block, RESULT, 0);
+      expandHex(RESULT, 4, mac, 0);
     }
     return mac;
   }
