@@ -12,6 +12,8 @@ import { freePort } from "../harness/lab/ports.ts";
 import { startToxiproxy } from "../harness/lab/toxiproxy.ts";
 import { benchFleetRate, benchOpen, benchStorm, type RateFigure } from "../harness/load/fleet.bench.ts";
 import { ceilingSection, openSection, rateSection, stormSection } from "../harness/load/fleet-sections.ts";
+import { benchFleetClosed, benchNodeOpen } from "../harness/load/like-for-like.ts";
+import { closedSection, nodeOpenSection } from "../harness/load/like-for-like-sections.ts";
 import { benchNodeCeiling, type NodeFigure } from "../harness/load/node-ceiling.ts";
 import { benchCodec } from "../harness/protocol/codec.bench.ts";
 import { benchReport, type RenderFigures } from "../harness/report/report.bench.ts";
@@ -151,6 +153,18 @@ export const suites: BenchSuite[] = [
     async run() {
       nodeCeiling = await benchNodeCeiling({ progress });
       return ceilingSection(nodeCeiling, fleetRate);
+    },
+  },
+  {
+    name: "fleet-closed",
+    async run() {
+      return closedSection(await benchFleetClosed({ progress }), nodeCeiling);
+    },
+  },
+  {
+    name: "node-open",
+    async run() {
+      return nodeOpenSection(await benchNodeOpen({ progress }), fleetRate);
     },
   },
   {

@@ -104,9 +104,12 @@ export function stripeShare(total: number, index: number, count: number): number
   return index >= total ? 0 : Math.ceil((total - index) / count);
 }
 
-/** The most segments a plan can use: each needs a terminal, and (open model) a share of the concurrency cap. */
-export function maxSegments(fleet: { model: "population"; terminals: number } | OpenFleetShape): number {
+/** The most segments a plan can use: each needs a terminal, and (open, closed) a share of the concurrency. */
+export function maxSegments(
+  fleet: { model: "population"; terminals: number } | OpenFleetShape | ClosedFleetShape,
+): number {
   if (fleet.model === "population") return Math.max(1, fleet.terminals);
+  if (fleet.model === "closed") return Math.max(1, Math.min(fleet.terminals, fleet.vus));
   return Math.max(1, Math.min(fleet.terminals, fleet.maxVUs));
 }
 
@@ -114,4 +117,10 @@ interface OpenFleetShape {
   model: "open";
   terminals: number;
   maxVUs: number;
+}
+
+interface ClosedFleetShape {
+  model: "closed";
+  terminals: number;
+  vus: number;
 }

@@ -93,7 +93,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const limit = maxSegments(
     fleet.model === "population"
       ? fleet
-      : { model: "open", terminals: fleet.terminals ?? plan.terminal.count, maxVUs: fleet.maxVUs },
+      : fleet.model === "closed"
+        ? { model: "closed", terminals: fleet.terminals ?? plan.terminal.count, vus: fleet.vus }
+        : { model: "open", terminals: fleet.terminals ?? plan.terminal.count, maxVUs: fleet.maxVUs },
   );
   const requested = options.segments ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) {

@@ -147,6 +147,46 @@ describe("open model against the reference switch", () => {
   });
 });
 
+describe("closed model against the reference switch", () => {
+  it("4 loops over 2 segments sign in back to back: never more than 4 at once, no TID twice at once", async () => {
+    // Each sign-in waits 100 ms on the HSM: 4 loops for 1 s make about 40.
+    const { sw } = await lab(10, { hsm: { delayMs: () => 100 } });
+    const result = await runFleet({
+      plan: planFor(
+        sw.port,
+        { model: "closed", operation: "signin", vus: 4, terminals: 10 },
+        { durationS: 1 },
+      ),
+      samplesFile: samplesPath(),
+      segments: 2,
+    });
+    const samples = expectFileMatches(result);
+    const signIns = ops(samples).filter((s) => s.op === "signin");
+    expect(signIns.every((s) => s.outcome === "approved" && s.ms >= 100)).toBe(true);
+    // 4 loops × at most 11 (10 in the second, one more started just before the deadline); each takes ≥ 100 ms
+    expect(signIns.length).toBeGreaterThanOrEqual(20);
+    expect(signIns.length).toBeLessThanOrEqual(44);
+    expect(Math.max(...signIns.map((s) => s.t))).toBeLessThan(1000);
+    // loops take turns on their own terminals: all 10 used, none in two sign-ins at once
+    const byTid = new Map<string, OperationSample[]>();
+    for (const s of signIns) byTid.set(s.tid, [...(byTid.get(s.tid) ?? []), s]);
+    expect(byTid.size).toBe(10);
+    for (const list of byTid.values()) {
+      list.sort((a, b) => a.t - b.t);
+      for (let i = 1; i < list.length; i++)
+        expect(list[i]!.t).toBeGreaterThanOrEqual(list[i - 1]!.t + list[i - 1]!.ms - 0.2);
+    }
+    // at every start, at most 4 sign-ins in flight (its own included); t and ms are rounded to 0.1 ms, and a
+    // loop starts its next sign-in the moment the last one ends
+    for (const s of signIns) {
+      const inFlight = signIns.filter((o) => o.t <= s.t && s.t < o.t + o.ms - 0.2).length;
+      expect(inFlight).toBeLessThanOrEqual(4);
+    }
+    expect(Math.max(...result.selfWatch.map((w) => w.busyMax))).toBe(2); // per segment: 4 / 2
+    expect(result.totals.dropped).toBe(0);
+  });
+});
+
 describe("long links", () => {
   it("terminals keep one link each and echo on it until the deadline", async () => {
     const switchLab = await lab(4);

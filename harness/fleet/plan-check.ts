@@ -1,4 +1,5 @@
 import {
+  type ClosedFleet,
   DEFAULT_TERMINAL,
   type OpenFleet,
   type PopulationFleet,
@@ -60,7 +61,9 @@ export function checkPlan(input: RunPlanInput): { plan: RunPlan; problems: strin
   const fleet = input?.fleet;
   if (fleet?.model === "population") checkPopulation(fleet, t, bad);
   else if (fleet?.model === "open") checkOpen(fleet, t, bad);
-  else bad("fleet.model", (fleet as { model?: unknown } | undefined)?.model, `"population" or "open"`);
+  else if (fleet?.model === "closed") checkClosed(fleet, t, bad);
+  else
+    bad("fleet.model", (fleet as { model?: unknown } | undefined)?.model, `"population", "open" or "closed"`);
 
   return { plan: { ...input, terminal: t } as RunPlan, problems };
 }
@@ -165,5 +168,21 @@ function checkOpen(f: OpenFleet, t: TerminalSettings, bad: Bad): void {
   if (t.mode === "long") {
     // An open-model arrival is one operation on a free terminal: nothing keeps a link (and its echoes) between.
     bad("terminal.mode", t.mode, `"short" with the open model (long links need the population model)`);
+  }
+}
+
+function checkClosed(f: ClosedFleet, t: TerminalSettings, bad: Bad): void {
+  if (f.operation !== "signin" && f.operation !== "purchase") {
+    bad("fleet.operation", f.operation, `"signin" or "purchase"`);
+  }
+  if (!isInt(f.vus, 1)) bad("fleet.vus", f.vus, "a whole number >= 1 (loops running at once)");
+  const terminals = f.terminals ?? t.count;
+  if (f.terminals !== undefined && !isInt(f.terminals, 1, t.count)) {
+    bad("fleet.terminals", f.terminals, `1 to terminal.count (${t.count})`);
+  } else if (isInt(f.vus, 1) && terminals < f.vus) {
+    bad("fleet.terminals", terminals, `at least fleet.vus (${f.vus}): each loop needs a terminal of its own`);
+  }
+  if (t.mode === "long") {
+    bad("terminal.mode", t.mode, `"short" with the closed model (long links need the population model)`);
   }
 }

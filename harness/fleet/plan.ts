@@ -14,7 +14,7 @@ export interface RunPlan {
   /** Lab key, 32 hex digits: each terminal's TMK is deriveTmk(labKey, TID) (harness/protocol/crypto). */
   labKeyHex: string;
   terminal: TerminalSettings;
-  fleet: PopulationFleet | OpenFleet;
+  fleet: FleetModel;
   /**
    * Load time in seconds from the scenario start. No operation starts after it; operations in flight finish
    * or time out on their own timers, so the fleet ends at most {@link graceS} seconds later.
@@ -110,6 +110,24 @@ export interface OpenFleet {
   terminals?: number;
 }
 
+/**
+ * Closed model, as k6's `constant-vus`: `vus` loops, each running one operation after another with no pause
+ * from load start to the deadline, so the rate is whatever the switch answers (the closed-loop maximum at that
+ * concurrency). Loop w takes turns on its own terminals (w, w + vus, …): never two operations on one terminal
+ * at once. A purchase signs in first when its terminal has no session. Latency counts from each operation's
+ * actual start (there is no schedule to be late for).
+ */
+export interface ClosedFleet {
+  model: "closed";
+  operation: "signin" | "purchase";
+  /** Loops running at once. */
+  vus: number;
+  /** Terminals the loops take turns on (default terminal.count); at least `vus`. */
+  terminals?: number;
+}
+
+export type FleetModel = PopulationFleet | OpenFleet | ClosedFleet;
+
 /** Operations the terminal model performs; the `op` tag of posstorm metrics. */
 export type Operation = "signin" | "purchase" | "reversal" | "echo";
 
@@ -175,18 +193,18 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
 /**
  * Seconds the fleet may run past `durationS`: what operations started before the deadline can still take, plus
  * a margin. One operation is connect + reply (or echo) wait. Population: one operation per
- * terminal (none starts after the deadline). Open: an arrival started before it completes its chain: a
- * sign-in, the pending reversal's attempts, the purchase.
+ * terminal (none starts after the deadline). Open and closed: an operation started before it completes its chain:
+ * a sign-in, the pending reversal's attempts, the purchase.
  */
 export function graceS(
   terminal: Pick<
     TerminalSettings,
     "connectTimeoutMs" | "responseTimeoutMs" | "idleTimeoutMs" | "reversalAttempts"
   >,
-  model: (PopulationFleet | OpenFleet)["model"] = "population",
+  model: FleetModel["model"] = "population",
 ): number {
   const longestOpMs =
     terminal.connectTimeoutMs + Math.max(terminal.responseTimeoutMs, terminal.idleTimeoutMs);
-  const ops = model === "open" ? terminal.reversalAttempts + 2 : 1;
+  const ops = model === "population" ? 1 : terminal.reversalAttempts + 2;
   return Math.ceil((ops * longestOpMs) / 1000) + 5;
 }

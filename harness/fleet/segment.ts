@@ -1,5 +1,6 @@
 import { fromHex } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
+import { runClosed } from "./closed.ts";
 import type { FleetContext } from "./context.ts";
 import { LiveHeapMeter, liveHeapWanted } from "./live-heap.ts";
 import { runOpen } from "./open.ts";
@@ -148,6 +149,7 @@ export async function runSegment(
     if (!aborted) {
       const fleet = plan.fleet;
       if (fleet.model === "population") await runPopulation(rt, fleet);
+      else if (fleet.model === "closed") await runClosed(rt, fleet);
       else await runOpen(rt, fleet);
     }
   } finally {

@@ -25,10 +25,10 @@ export interface FleetSection {
   notes?: string[];
 }
 
-const int = (value: number) => Math.round(value).toLocaleString("en-US");
-const fixed = (value: number | undefined, digits = 2) =>
+export const int = (value: number) => Math.round(value).toLocaleString("en-US");
+export const fixed = (value: number | undefined, digits = 2) =>
   value === undefined || !Number.isFinite(value) ? "?" : value.toFixed(digits);
-const outcomeList = (counts: Record<string, number>) =>
+export const outcomeList = (counts: Record<string, number>) =>
   Object.entries(counts)
     .filter(([, n]) => n > 0)
     .map(([name, n]) => `${name} ${n.toLocaleString("en-US")}`)
@@ -177,8 +177,11 @@ export function ceilingSection(f: NodeFigure, fleetRate: RateFigure | undefined)
   const total = (s: NodeStep) => Object.values(s.cpuSeconds).reduce((a, b) => a + b, 0) / s.seconds;
   const ratio =
     fleetRate && f.maxPerSecond > 0
-      ? `Fleet / ceiling = ${int(fleetRate.maxRatePerS)} / ${int(f.maxPerSecond)} = ` +
-        `**${(fleetRate.maxRatePerS / f.maxPerSecond).toFixed(2)}** (target ≥ 0.9; fleet-rate measured in the same invocation).`
+      ? `Fleet open-model maximum / this closed-loop maximum = ${int(fleetRate.maxRatePerS)} / ` +
+        `${int(f.maxPerSecond)} = **${(fleetRate.maxRatePerS / f.maxPerSecond).toFixed(2)}** (the fleet-engine ` +
+        "issue's ratio, target ≥ 0.9, fleet-rate measured in the same invocation). It is not like with like: a rate " +
+        "that must hold a schedule with no drop and a lag bound, against a closed loop with no latency bound. The " +
+        "two like-for-like forms are the fleet-closed and node-open sections."
       : "Fleet / ceiling: not computed (run `npm run bench -- fleet-rate node-ceiling` to measure both in one invocation).";
   return {
     title: "Terminal fleet: the ceiling with a minimal Node client",

@@ -186,53 +186,71 @@ export interface RateFigure {
   maxRatePerS: number;
 }
 
+/** A rate step as searchRate sees it. */
+export interface SearchStep {
+  passed: boolean;
+  failures: string[];
+}
+
 /**
  * Doubles the rate from the first one until a step fails, then bisects the gap between the last pass and the
- * first failure `halvings` times (rates rounded to 50/s). Each step waits for a quiet machine first; a step that
- * failed only because the run was generator-limited (a stalled second) runs once more, and its second attempt
- * decides.
+ * first failure `halvings` times (rates rounded to 50/s). A step that failed only because its generator was
+ * limited (a stalled second) runs once more, and its second attempt decides: on a shared 2-core machine one
+ * stalled second is enough to cross the bounds. `run` measures one attempt (and waits for a quiet machine).
  */
-export async function benchFleetRate(
-  opts: { rates?: number[]; durationS?: number; halvings?: number; progress?: (line: string) => void } = {},
-): Promise<RateFigure> {
-  const durationS = opts.durationS ?? 20;
-  const rates = opts.rates ?? [250, 500, 1000, 2000, 4000];
-  const steps: RateStep[] = [];
+export async function searchRate<S extends SearchStep>(
+  run: (rate: number, why: string, attempt: number) => Promise<S>,
+  opts: { rates: number[]; halvings: number },
+): Promise<{ steps: S[]; maxRatePerS: number }> {
+  const steps: S[] = [];
   let lastPass = 0;
   let firstFail: number | undefined;
-  const attempt = async (rate: number, why: string, attempt: number) => {
-    const quiet = await waitForQuiet({ progress: opts.progress, timeoutMs: 60_000 });
-    opts.progress?.(
-      `rate ${rate}/s ${why}(load average ${loadavg()[0]!.toFixed(2)}, others ${quiet.toFixed(2)} cores) …`,
-    );
-    const s = await benchRateStep(rate, durationS);
-    s.othersBefore = quiet;
-    s.attempt = attempt;
-    steps.push(s);
-    opts.progress?.(describeStep(s));
-    return s;
-  };
-  // A step that failed only on the generator's per-second bounds (no drop, rate and approvals fine) runs once
-  // more: on a shared 2-core machine one stalled second of one segment is enough to cross them.
   const step = async (rate: number, why: string) => {
-    const first = await attempt(rate, why, 1);
+    const first = await run(rate, why, 1);
+    steps.push(first);
     if (first.passed || first.failures.join() !== "generator-limited") return first.passed;
-    return (await attempt(rate, `${why}(again: generator-limited only) `, 2)).passed;
+    const second = await run(rate, `${why}(again: generator-limited only) `, 2);
+    steps.push(second);
+    return second.passed;
   };
-  for (const rate of rates) {
+  for (const rate of opts.rates) {
     if (!(await step(rate, ""))) {
       firstFail = rate;
       break;
     }
     lastPass = rate;
   }
-  for (let i = 0; i < (opts.halvings ?? 3) && firstFail !== undefined; i++) {
+  for (let i = 0; i < opts.halvings && firstFail !== undefined; i++) {
     const rate = Math.round((lastPass + firstFail) / 2 / 50) * 50;
     if (rate <= lastPass || rate >= firstFail) break;
     if (await step(rate, `(between ${lastPass} and ${firstFail}) `)) lastPass = rate;
     else firstFail = rate;
   }
   return { steps, maxRatePerS: lastPass };
+}
+
+/** The rates searchRate starts from (doubling), as fleet-rate and node-open use them. */
+export const SEARCH_RATES = [250, 500, 1000, 2000, 4000];
+
+/** searchRate over open-model fleet runs (benchRateStep), one `posstorm run` per attempt. */
+export async function benchFleetRate(
+  opts: { rates?: number[]; durationS?: number; halvings?: number; progress?: (line: string) => void } = {},
+): Promise<RateFigure> {
+  const durationS = opts.durationS ?? 20;
+  return searchRate(
+    async (rate, why, attempt) => {
+      const quiet = await waitForQuiet({ progress: opts.progress, timeoutMs: 60_000 });
+      opts.progress?.(
+        `rate ${rate}/s ${why}(load average ${loadavg()[0]!.toFixed(2)}, others ${quiet.toFixed(2)} cores) …`,
+      );
+      const s = await benchRateStep(rate, durationS);
+      s.othersBefore = quiet;
+      s.attempt = attempt;
+      opts.progress?.(describeStep(s));
+      return s;
+    },
+    { rates: opts.rates ?? SEARCH_RATES, halvings: opts.halvings ?? 3 },
+  );
 }
 
 /** One open-model run at `ratePerS` for `durationS` (default 1,000/s for 30 s). */

@@ -1,5 +1,5 @@
 import type { LinkName, NetworkProfileName, TimelineEntry } from "../chaos/index.ts";
-import type { OpenFleet, PopulationFleet, RetryPolicy, TerminalSettings } from "../fleet/plan.ts";
+import type { FleetModel, RetryPolicy, TerminalSettings } from "../fleet/plan.ts";
 import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
 import type { CompareSettings, Slo } from "../report/index.ts";
 
@@ -34,7 +34,7 @@ export interface Profile {
   target?: { host: string; port: number };
   /** Terminal behaviour; defaults in harness/fleet/plan.ts (DEFAULT_TERMINAL). */
   terminal?: Partial<Omit<TerminalSettings, "retry">> & { retry?: Partial<RetryPolicy> };
-  fleet: PopulationFleet | OpenFleet;
+  fleet: FleetModel;
   /** A network preset on a link for the whole run (`3g` on `edge`: the terminals' access network). */
   network?: { profile: NetworkProfileName; link?: LinkName; toxicity?: number };
   /** Faults on the timeline, seconds from load start (harness/chaos/faults.ts lists the kinds and units). */

@@ -60,6 +60,34 @@ describe("profiles", () => {
     ]);
   });
 
+  it("refuses a closed model with fewer terminals than loops, or an unknown operation, with their paths", async () => {
+    const file = profileFile(
+      "closed-short",
+      `{ name: "closed-short", durationS: 10,
+         fleet: { model: "closed", operation: "signin", vus: 8, terminals: 4 } }`,
+    );
+    const error = await loadProfile(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProfileError);
+    expect((error as ProfileError).problems).toEqual([
+      "fleet.terminals: 4 is not at least fleet.vus (8): each loop needs a terminal of its own",
+    ]);
+    const unknown = profileFile(
+      "closed-op",
+      `{ name: "closed-op", durationS: 10, fleet: { model: "closed", operation: "refund", vus: 1 } }`,
+    );
+    const problems = ((await loadProfile(unknown).catch((e: unknown) => e)) as ProfileError).problems;
+    expect(problems).toContain('fleet.operation: "refund" must be one of signin, purchase');
+    const good = profileFile(
+      "closed-ok",
+      `{ name: "closed-ok", durationS: 10, fleet: { model: "closed", operation: "purchase", vus: 4 } }`,
+    );
+    expect((await loadProfile(good)).profile.fleet).toEqual({
+      model: "closed",
+      operation: "purchase",
+      vus: 4,
+    });
+  });
+
   it("checks the network preset and the faults together at load: toxics stack, kernel drops clash", async () => {
     const withChaos = (name: string, fault: string) =>
       profileFile(

@@ -87,8 +87,12 @@ export function validateProfile(profile: unknown, source: string): asserts profi
       check("fleet.preAllocatedVUs", fleet.preAllocatedVUs, num({ min: 1, int: true }));
     }
     check("fleet.maxVUs", fleet.maxVUs, num({ min: 1, int: true }));
+  } else if (fleet.model === "closed") {
+    check("fleet.operation", fleet.operation, oneOf("signin", "purchase"));
+    check("fleet.vus", fleet.vus, num({ min: 1, int: true }));
+    if (fleet.terminals !== undefined) check("fleet.terminals", fleet.terminals, num({ min: 1, int: true }));
   } else {
-    problems.push(`fleet.model: ${JSON.stringify(fleet.model)} must be one of population, open`);
+    problems.push(`fleet.model: ${JSON.stringify(fleet.model)} must be one of population, open, closed`);
   }
 
   const terminal = (p.terminal ?? {}) as Record<string, unknown>;
