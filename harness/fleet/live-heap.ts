@@ -73,10 +73,13 @@ export class LiveHeapMeter {
 const bytesOf = (r: LiveHeapReading) => r.heapBytes + r.externalBytes;
 
 /**
- * Bytes per terminal by least squares over the readings (the baseline included): what one more live terminal
- * costs, without the costs that do not grow with terminals. Undefined with fewer than two distinct counts.
+ * Bytes per terminal by least squares over the readings with terminals alive (not the baseline: before the
+ * load the heap still holds what V8 drops later, such as bytecode of start-up code it flushes once unused):
+ * what one more live terminal costs, without the costs that do not grow with terminals. Undefined with fewer
+ * than two distinct counts.
  */
-export function bytesPerTerminalSlope(readings: readonly LiveHeapReading[]): number | undefined {
+export function bytesPerTerminalSlope(all: readonly LiveHeapReading[]): number | undefined {
+  const readings = all.filter((r) => r.terminals > 0);
   const n = readings.length;
   if (n < 2) return undefined;
   const mx = readings.reduce((s, r) => s + r.terminals, 0) / n;
