@@ -1,11 +1,10 @@
-import type { LinkName } from "../lab/lab.ts";
-
 // The fault catalog: every fault posstorm can inject, as data. Units are in the field names; `link` is
 // one of the lab's Toxiproxy proxies (`edge`, `hsm`, `issuer-a`, …), so a misspelt link or a missing
 // unit is a compile error in a profile. `validateFault` checks the same things at run time for faults
 // that come from JSON or the command line.
 
-export type { LinkName };
+/** A link of the lab: Toxiproxy in front of the switch (`edge`) and in front of each backend. */
+export type LinkName = "edge" | "hsm" | `issuer-${string}`;
 
 /** An issuer by its lab role and link name: `issuer-a`, `issuer-b`, … */
 export type IssuerRole = `issuer-${string}`;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { onShutdown } from "../lab/shutdown.ts";
+import { onShutdown } from "../shared/shutdown.ts";
 import { findTool } from "../shared/tools.ts";
 import { journalAdd, journalForget, journalRemove } from "./journal.ts";
 import { ChaosError } from "./toxiproxy.ts";

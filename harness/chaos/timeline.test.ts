@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runCleanups } from "../lab/shutdown.ts";
+import { runCleanups } from "../shared/shutdown.ts";
 import { fakeClock, fakeLab } from "./testing/fakes.ts";
 import { phasesOf, startTimeline, type TimelineEntry, validateTimeline } from "./timeline.ts";
 

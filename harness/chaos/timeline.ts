@@ -1,4 +1,4 @@
-import { onShutdown } from "../lab/shutdown.ts";
+import { onShutdown } from "../shared/shutdown.ts";
 import { type AppliedFault, applyFault, type ChaosContext } from "./apply.ts";
 import {
   describeFault,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { hideBin } from "yargs/helpers";
-import { isInterrupted } from "../lab/shutdown.ts";
+import { isInterrupted } from "../shared/shutdown.ts";
 import { buildParser } from "./parser.ts";
 
 try {

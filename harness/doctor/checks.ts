@@ -7,24 +7,13 @@ import { labInputsDigest } from "../lab/images.ts";
 import { ownerIsDead } from "../lab/labels.ts";
 import { canBind, LOOPBACK } from "../lab/ports.ts";
 import { listManaged } from "../lab/runtime/containers.ts";
+import type { CheckResult, Status } from "../shared/check.ts";
 import { pinnedVersions } from "../shared/repo.ts";
 import { findTool, toolsDir } from "../shared/tools.ts";
 
+export type { CheckResult, Status };
+
 const run = promisify(execFile);
-
-/** `warn`: something to act on that does not stop a run (leftovers of a crashed run); doctor still exits 0. */
-export type Status = "ok" | "missing" | "warn";
-
-export interface CheckResult {
-  name: string;
-  status: Status;
-  /** Version or value found; "-" when none. */
-  version: string;
-  /** Where it was found, or what is wrong. */
-  detail: string;
-  /** What to do when it is missing. */
-  fix?: string;
-}
 
 export interface DoctorContext {
   env: NodeJS.ProcessEnv;

@@ -3,8 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePrometheus } from "../shared/prometheus.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { parsePrometheus } from "../sim/common/metrics.ts";
 import { exchange, TestTerminal } from "../sim/switch/testing/terminal.ts";
 import { address, type StartedLab, startLab } from "./lab.ts";
 

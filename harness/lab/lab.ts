@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LinkName } from "../chaos/faults.ts";
 import { connectToxiproxy, type ToxiproxyControl } from "../chaos/toxiproxy.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import { findTool } from "../shared/tools.ts";
@@ -19,7 +20,6 @@ import { toxiproxyEnv as labToxiproxyEnv } from "./toxiproxy.ts";
 // variables (POSSTORM_<PROGRAM>_<SETTING>), the same in both runtimes.
 
 export type Runtime = "containers" | "local";
-export type LinkName = "edge" | "hsm" | `issuer-${string}`;
 
 export interface Endpoint {
   host: string;

@@ -1,7 +1,7 @@
 import type { LinkName, NetworkProfileName, TimelineEntry } from "../chaos/index.ts";
 import type { FleetModel, RetryPolicy, TerminalSettings } from "../fleet/plan.ts";
 import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
-import type { CompareSettings, Slo } from "../report/index.ts";
+import type { CompareSettings, Slo } from "../slo/index.ts";
 
 // A profile is a TypeScript file that default-exports defineProfile({...}): the lab, the terminal fleet
 // and its behaviour, the load shape, the fault timeline and (later) the SLOs. It compiles to a run plan

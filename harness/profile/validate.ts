@@ -1,5 +1,5 @@
 import { isNetworkProfileName, NETWORK_PROFILES, validateTimeline } from "../chaos/index.ts";
-import { validateSlos } from "../report/index.ts";
+import { validateSlos } from "../slo/index.ts";
 import type { Profile } from "./define.ts";
 
 // Profiles are TypeScript, so most mistakes are compile errors; this catches the rest at load time

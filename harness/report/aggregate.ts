@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip, constants as zlibConstants } from "node:zlib";
 import type { Sample } from "../fleet/index.ts";
-import { parsePrometheus } from "../sim/common/metrics.ts";
+import { parsePrometheus } from "../shared/prometheus.ts";
 import { type Histogram, newHistogram, recordMs } from "./histogram.ts";
 import { K6_RESULTS_FILE, type Point, parsePoint } from "./points.ts";
 import { type CountTable, type RunSeries, SERIES_VERSION, type UnsettledPurchase } from "./series.ts";

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import type { Browser, Page } from "puppeteer-core";
-import type { CheckResult } from "../doctor/checks.ts";
+import type { CheckResult } from "../shared/check.ts";
 import { pinnedVersions } from "../shared/repo.ts";
 import { findTool, type ToolLookup } from "../shared/tools.ts";
 

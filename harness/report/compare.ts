@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadProfile } from "../profile/compile.ts";
+import type { CompareSettings } from "../slo/index.ts";
 import type { RunJson } from "./model.ts";
 import { ReportError, seriesOf } from "./report.ts";
 import { type OpStats, summarise } from "./stats.ts";
@@ -21,10 +21,7 @@ export interface RegressionThreshold {
   maxRegressionPct: number;
 }
 
-/** For profiles: `compare: { maxRegressionPct: { timeoutRate: 10, "purchase.p99": 20 } }`. */
-export interface CompareSettings {
-  maxRegressionPct?: Record<string, number>;
-}
+export type { CompareSettings };
 
 export interface CompareRow {
   /** An operation or `all`. */
@@ -179,16 +176,11 @@ export async function compareRuns(
   return { base, current, thresholds: [...thresholds], rows, status, exitCode: status === "fail" ? 1 : 0 };
 }
 
-/** The `compare` settings of the profile a run used (from run.json's profile file), if it still loads. */
-export async function profileCompareSettings(runDir: string): Promise<CompareSettings | undefined> {
-  let run: RunJson;
+/** The `compare` settings a run recorded from its profile (run.json `compare`), if any. */
+export function recordedCompareSettings(runDir: string): CompareSettings | undefined {
   try {
-    run = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunJson;
+    return (JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunJson).compare;
   } catch {
     return undefined;
   }
-  const file = run.profile?.file;
-  if (!file || !existsSync(file)) return undefined;
-  const { profile } = await loadProfile(file);
-  return (profile as { compare?: CompareSettings }).compare;
 }

@@ -1,10 +1,10 @@
+import { PERCENTILES, type Percentile, TIMEOUT_KINDS, type TimeoutKind } from "../slo/index.ts";
 import { type CountTable, countOver, perSlot, type RunSeries, type Slots } from "./series.ts";
 
 // What counts as a timeout, an error and a success: the definitions every figure of the report shares.
 // An attempt is one operation with its one outcome (pos_ops); rates are fractions of attempts (0.01 = 1 %).
 
-export type TimeoutKind = "connect" | "response" | "idle";
-export const TIMEOUT_KINDS: readonly TimeoutKind[] = ["connect", "response", "idle"];
+export { PERCENTILES, type Percentile, TIMEOUT_KINDS, type TimeoutKind };
 
 /** Outcomes that are neither a timeout nor a reply: the connection or the reply failed. */
 export const ERROR_OUTCOMES: readonly string[] = ["refused", "reset", "closed", "protocol", "mac"];
@@ -93,7 +93,3 @@ export function rateSeries(
 }
 
 export const ratio = (c: RateCounts): number | null => (c.attempts === 0 ? null : c.events / c.attempts);
-
-/** Percentile names of the latency indicator → percent. */
-export const PERCENTILES = { p50: 50, p75: 75, p90: 90, p95: 95, p99: 99, p999: 99.9 } as const;
-export type Percentile = keyof typeof PERCENTILES;

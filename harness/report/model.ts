@@ -1,6 +1,7 @@
 import type { EntryRecord, Phase } from "../chaos/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
 import { maskPan } from "../protocol/index.ts";
+import type { CompareSettings } from "../slo/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";
 import type { Reconciliation } from "./reconcile.ts";
@@ -24,8 +25,10 @@ export interface RunJson {
   phases?: Phase[];
   versions?: Record<string, string>;
   timeline?: { entries?: EntryRecord[] };
-  /** SLOs the run was judged by, when the run recorded them. */
+  /** SLOs the run is judged by (the profile's, recorded at the start of the run). */
   slos?: Slo[];
+  /** The profile's `compare` settings, recorded at the start of the run. */
+  compare?: CompareSettings;
   /** The fleet engine's facts: whether the generator kept up (harness/fleet/generator-limits.ts). */
   fleet?: { generator?: GeneratorFacts };
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { recordedCompareSettings } from "./compare.ts";
 import { ReportError, renderRun } from "./report.ts";
 import { SERIES_FILE } from "./series.ts";
 import type { Slo } from "./slo.ts";
@@ -207,6 +208,31 @@ describe("renderRun", () => {
     const r = await renderRun(dir);
     expect(r.slosFrom).toBe("run.json");
     expect(r.verdict.slos[0]).toMatchObject({ measured: 1, status: "pass" });
+  });
+
+  it("never reads the profile: a run folder renders the same with its profile file gone", async () => {
+    const profileDir = mkdtempSync(join(tmpdir(), "posstorm-gone-"));
+    const file = join(profileDir, "gone.ts");
+    // a profile that would throw if anything imported it
+    writeFileSync(file, 'throw new Error("the report imported the profile");\n');
+    const dir = fakeRunFolder({
+      seconds: steady(5, 10),
+      fault: null,
+      run: {
+        profile: { name: "gone", file },
+        slos: [{ indicator: "success-rate", objective: { min: 0.99 } }],
+        compare: { maxRegressionPct: { p99: 5 } },
+      },
+    });
+    const before = await renderRun(dir);
+    rmSync(profileDir, { recursive: true });
+    const after = await renderRun(dir);
+    expect(after.slosFrom).toBe("run.json");
+    expect(after.verdict).toEqual(before.verdict);
+    expect(recordedCompareSettings(dir)).toEqual({ maxRegressionPct: { p99: 5 } });
+    // a run that recorded no SLOs is judged by none, whatever its profile says
+    const bare = fakeRunFolder({ seconds: steady(5, 10), fault: null });
+    expect((await renderRun(bare)).slosFrom).toBe("none");
   });
 
   it("exits 2 for a run that failed or was interrupted, whatever the SLOs", async () => {

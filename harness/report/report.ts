@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunPlan } from "../fleet/plan.ts";
-import { loadProfile } from "../profile/compile.ts";
 import { aggregateFile, k6ResultsOf, SAMPLES_FILE } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";
 import { type Reconciliation, reconcileRun, terminalSideOf } from "./reconcile.ts";
@@ -35,7 +34,7 @@ export interface RenderedRun {
   /** 0 SLOs met, 1 an SLO breached, 2 the run itself failed or was interrupted. */
   exitCode: 0 | 1 | 2;
   /** Where the SLOs came from. */
-  slosFrom: "options" | "run.json" | "profile" | "none";
+  slosFrom: "options" | "run.json" | "none";
 }
 
 export const REPORT_FILES = {
@@ -84,17 +83,12 @@ export async function seriesOf(
   return series;
 }
 
-/** SLOs for a run: recorded in run.json, else the `slos` of the profile file it ran. */
-export async function slosOf(run: RunJson): Promise<{ slos: readonly Slo[]; from: RenderedRun["slosFrom"] }> {
-  if (Array.isArray(run.slos)) return { slos: run.slos, from: "run.json" };
-  const file = run.profile?.file;
-  if (!file || !existsSync(file)) return { slos: [], from: "none" };
-  const { profile } = await loadProfile(file);
-  const slos = (profile as { slos?: unknown }).slos;
-  if (slos === undefined) return { slos: [], from: "none" };
-  const problems = validateSlos(slos);
-  if (problems.length > 0) throw new ReportError(`${file}: ${problems.join("; ")}`);
-  return { slos: slos as Slo[], from: "profile" };
+/** SLOs for a run: those recorded in run.json (a run records its profile's SLOs when it starts). */
+export function slosOf(run: RunJson): { slos: readonly Slo[]; from: RenderedRun["slosFrom"] } {
+  if (!Array.isArray(run.slos)) return { slos: [], from: "none" };
+  const problems = validateSlos(run.slos);
+  if (problems.length > 0) throw new ReportError(`run.json: ${problems.join("; ")}`);
+  return { slos: run.slos, from: "run.json" };
 }
 
 export async function renderRun(runDir: string, options: RenderOptions = {}): Promise<RenderedRun> {
@@ -117,7 +111,7 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
     if (problems.length > 0) throw new ReportError(problems.join("; "));
     slos = options.slos;
     slosFrom = "options";
-  } else ({ slos, from: slosFrom } = await slosOf(run));
+  } else ({ slos, from: slosFrom } = slosOf(run));
 
   const model = buildModel({ run, ...(plan ? { plan } : {}), series, reconciliation, slos });
   const files = {

@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import { parsePrometheus } from "../sim/common/metrics.ts";
+import { parsePrometheus } from "../shared/prometheus.ts";
 import { keepServerMetric, type ServerSampleLine } from "./aggregate.ts";
 
 // Server-side series while a run goes: every program's /metrics scraped once a second into the same timeline

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fakeRunFolder } from "../../report/testing/run-folder.ts";
 import { steady } from "../../report/testing/series.ts";
 import { compareCommandRun, mergeThresholds } from "./compare.ts";
-import { capture, profileWith } from "./testing/io.ts";
+import { capture } from "./testing/io.ts";
 
 // Exit codes: 0 no regression beyond a threshold, 1 a regression, 2 a run folder or argument that is wrong.
 
@@ -49,12 +49,12 @@ describe("posstorm compare", () => {
     ).toBe(2);
   });
 
-  it("applies the current run's profile thresholds unless the command line sets the same metric", async () => {
+  it("applies the thresholds the current run recorded from its profile unless the command line sets the same metric", async () => {
     const base = fakeRunFolder({ seconds: steady(5, 100, 0, 20), fault: null });
     const current = fakeRunFolder({
       seconds: steady(5, 100, 0, 40),
       fault: null,
-      run: { profile: { name: "p", file: profileWith("[]") } },
+      run: { profile: { name: "p" }, compare: { maxRegressionPct: { p50: 50 } } },
     });
     expect(await compareCommandRun({ baseDir: base, currentDir: current, ...capture().io })).toBe(1); // p50 +100 % > 50 %
     expect(

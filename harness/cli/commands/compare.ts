@@ -2,8 +2,8 @@ import type { CommandModule } from "yargs";
 import {
   compareRuns,
   parseThresholds,
-  profileCompareSettings,
   type RegressionThreshold,
+  recordedCompareSettings,
   thresholdsOf,
 } from "../../report/compare.ts";
 import { renderComparisonMarkdown, renderComparisonText } from "../../report/render/compare.ts";
@@ -45,9 +45,7 @@ export async function compareCommandRun(options: CompareCommandOptions): Promise
   try {
     const cli = parseThresholds(options.maxRegression ?? []);
     const profile =
-      options.profileThresholds === false
-        ? []
-        : thresholdsOf(await profileCompareSettings(options.currentDir));
+      options.profileThresholds === false ? [] : thresholdsOf(recordedCompareSettings(options.currentDir));
     const comparison = await compareRuns(options.baseDir, options.currentDir, mergeThresholds(profile, cli));
     const format = options.format ?? "text";
     out(
@@ -90,7 +88,8 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option("profile-thresholds", {
         type: "boolean",
         default: true,
-        describe: "also apply the current run's profile compare.maxRegressionPct",
+        describe:
+          "also apply the compare.maxRegressionPct the current run recorded from its profile (run.json)",
       })
       .option("format", { choices: ["text", "md", "json"] as const, default: "text" as const }),
   handler: async (argv) => {

@@ -15,7 +15,6 @@ import { type FleetResult, outcomeCounts, runFleet } from "../../fleet/index.ts"
 import { graceS } from "../../fleet/plan.ts";
 import { type StartedLab, startLab } from "../../lab/lab.ts";
 import { assertLoopback } from "../../lab/ports.ts";
-import { onShutdown } from "../../lab/shutdown.ts";
 import {
   compilePlan,
   loadProfile,
@@ -35,6 +34,7 @@ import {
   writeSeries,
 } from "../../report/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { onShutdown } from "../../shared/shutdown.ts";
 import { descriptorWarning } from "./limits.ts";
 import { LiveCounts, liveLine } from "./live.ts";
 import { runStamp } from "./stamp.ts";
@@ -95,6 +95,9 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     status: "starting",
     startedAt: started.toISOString(),
     phases,
+    // What the report judges and compares by, recorded now so a report never needs the profile file.
+    ...(profile.slos ? { slos: profile.slos } : {}),
+    ...(profile.compare ? { compare: profile.compare } : {}),
   };
   const save = () => writeFileSync(join(runDir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
   save();
@@ -178,7 +181,6 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }
     run.versions = versions(lab);
-    if (profile.slos) run.slos = profile.slos;
     const plan = compilePlan(profile, { runId, target });
     writeFileSync(join(runDir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
     run.status = "running";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { DEFAULT_LAB_KEY_HEX } from "../../protocol/index.ts";
-import { parsePrometheus } from "../../sim/common/metrics.ts";
+import { parsePrometheus } from "../../shared/prometheus.ts";
 import type { SwitchConfigInput } from "../../sim/switch/config.ts";
 import { type RunningSwitch, startSwitch } from "../../sim/switch/switch.ts";
 import {

@@ -6,9 +6,9 @@ import {
   Wait,
   type WaitStrategy,
 } from "testcontainers";
+import { onShutdown } from "../../shared/shutdown.ts";
 import { LABEL_MANAGED, LABEL_OWNER_PID, LABEL_SESSION, ownerIsDead, ownerLabels } from "../labels.ts";
 import { LOOPBACK, waitForPort } from "../ports.ts";
-import { onShutdown } from "../shutdown.ts";
 import { lastLines } from "./logs.ts";
 
 // The only file that imports testcontainers. Containers run in host network mode (no bridge here),

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../shared/repo.ts";
+import { onShutdown } from "../../shared/shutdown.ts";
 import { waitForPort } from "../ports.ts";
-import { onShutdown } from "../shutdown.ts";
 import type { StartedService } from "./containers.ts";
 import { lastLines } from "./logs.ts";
 

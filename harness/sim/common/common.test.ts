@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { parsePrometheus } from "../../shared/prometheus.ts";
 import { StreamedBody, startAdmin } from "./admin.ts";
 import { ConfigError, type ConfigSpec, loadConfig } from "./config.ts";
-import { parsePrometheus, Registry } from "./metrics.ts";
+import { Registry } from "./metrics.ts";
 import { type Listener, serveProgram } from "./program.ts";
 
 const spec = {

@@ -151,14 +151,3 @@ export class Registry {
     return `${lines.join("\n")}\n`;
   }
 }
-
-/** Parses Prometheus text into `name{labels}` → value (for tests and scrapers). */
-export function parsePrometheus(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    out.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return out;
-}

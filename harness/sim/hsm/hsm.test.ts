@@ -9,7 +9,8 @@ import {
   toHex,
   unwrapWorkingKeys,
 } from "../../protocol/index.ts";
-import { parsePrometheus, Registry } from "../common/metrics.ts";
+import { parsePrometheus } from "../../shared/prometheus.ts";
+import { Registry } from "../common/metrics.ts";
 import { startFrameServer } from "../common/tcp-server.ts";
 import { HsmClient, HsmError } from "./client.ts";
 import { encodeRequest, encodeResponse, FIRMWARE_ID, parseResponse } from "./protocol.ts";

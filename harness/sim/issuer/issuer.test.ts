@@ -15,7 +15,7 @@ import {
   reversalRequest,
   type Tpdu,
 } from "../../protocol/index.ts";
-import { parsePrometheus } from "../common/metrics.ts";
+import { parsePrometheus } from "../../shared/prometheus.ts";
 import type { LedgerEntry, LedgerSummary } from "./ledger.ts";
 import { seededRandom } from "./model.ts";
 import { type StartedIssuer, startIssuer } from "./server.ts";

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { fileURLToPath } from "node:url";
 import { encodeFrame, FrameReassembler, type MacKey } from "../../protocol/index.ts";
-import { parsePrometheus } from "../common/metrics.ts";
+import { parsePrometheus } from "../../shared/prometheus.ts";
 import { startFakeHsm, startFakeIssuer } from "./testing/backends.ts";
 import { purchase, signIn, TerminalConnection } from "./testing/terminal.ts";
 

@@ -20,8 +20,8 @@ import {
   unwrapWorkingKeys,
   verifyFrameMac,
 } from "../../protocol/index.ts";
+import { parsePrometheus } from "../../shared/prometheus.ts";
 import { ConfigError } from "../common/config.ts";
-import { parsePrometheus } from "../common/metrics.ts";
 import { startHsm } from "../hsm/index.ts";
 import { ledgerKey, startIssuer } from "../issuer/index.ts";
 import type { SwitchConfigInput } from "./config.ts";

@@ -1,0 +1,16 @@
+export {
+  type Bound,
+  type CompareSettings,
+  describeSlo,
+  PERCENTILES,
+  type Percentile,
+  type Slo,
+  type SloIndicator,
+  type SloScope,
+  sloId,
+  TIMEOUT_KINDS,
+  type TimeoutKind,
+  UNIT,
+  type Unit,
+  validateSlos,
+} from "./definitions.ts";
