@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { LinkName } from "../chaos/faults.ts";
 import { connectToxiproxy, type ToxiproxyControl } from "../chaos/toxiproxy.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
+import { writeLabJson } from "../run-folder/index.ts";
 import { findTool } from "../shared/tools.ts";
 import { LAB_IMAGE, type LabProgram, programEntry, TOXIPROXY_IMAGE } from "./images.ts";
 import { freePort, LOOPBACK, waitForPort } from "./ports.ts";
@@ -312,10 +313,15 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       stop,
       [Symbol.asyncDispose]: stop,
     };
-    writeFileSync(
-      join(opts.runDir, "lab.json"),
-      `${JSON.stringify({ runtime: opts.runtime, session, edge, links, admin, toxiproxy: toxiproxy.apiUrl, services: services.map((s) => ({ role: s.role, id: s.id })) }, null, 2)}\n`,
-    );
+    writeLabJson(opts.runDir, {
+      runtime: opts.runtime,
+      session,
+      edge,
+      links,
+      admin,
+      toxiproxy: toxiproxy.apiUrl,
+      services: services.map((s) => ({ role: s.role, id: s.id })),
+    });
     return lab;
   } catch (error) {
     for (const service of [...services].reverse()) await service.stop().catch(() => undefined);

@@ -7,6 +7,7 @@ import { runProfile } from "../cli/run/run-profile.ts";
 import type { GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
 import type { Operation } from "../fleet/plan.ts";
 import { SAMPLES_FILE } from "../report/index.ts";
+import { type FleetFacts, type RunJson, runFile } from "../run-folder/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import { type FleetThreadFigures, FleetThreads } from "./fleet-threads.ts";
 import { type ProcessFigure, ProcessWatch, readText } from "./process-watch.ts";
@@ -16,28 +17,7 @@ import { type ProcessFigure, ProcessWatch, readText } from "./process-watch.ts";
 // observed (fleet-threads.ts); then the run folder's figures: run.json (status, outcomes, the fleet's facts and
 // generator verdict) and the raw samples (latency from intended start, schedule lag).
 
-/** What run.json says of the fleet (run-profile.ts `fleetFacts`). */
-export interface FleetFacts {
-  engine: string;
-  segments: number;
-  socketsOpened: number;
-  threads: string;
-  generator: GeneratorVerdict;
-  watch: { scheduleLagP99MaxMs: number; loopDelayP99MaxMs: number; dropped: number };
-  /** CPU of the whole harness process from load start to the fleet's end. */
-  cpu: { userMs: number; systemMs: number; averageCores: number };
-  samples: { records: number; bytes: number; gzipBytes: number };
-}
-
-interface RunJson {
-  status: string;
-  error?: string;
-  loadStartedAt?: string;
-  endedAt?: string;
-  outcomes?: OutcomeCounts;
-  fleet?: FleetFacts;
-  versions?: Record<string, string>;
-}
+export type { FleetFacts };
 
 /** Percentiles of a list of ms values. */
 export interface Spread {
@@ -156,7 +136,7 @@ export async function runWatched(
   }
   const runSeconds = (Date.now() - t0) / 1000;
   writeFileSync(join(outcome.runDir, "bench.log"), `${log.join("\n")}\n`);
-  const run = JSON.parse(readText(join(outcome.runDir, "run.json")) || "{}") as RunJson;
+  const run = JSON.parse(readText(runFile(outcome.runDir, "run")) || "{}") as RunJson;
   if (!run.loadStartedAt)
     throw new Error(`${profile}: the load never started (${run.error ?? outcome.error ?? run.status})`);
   const loadStart = Date.parse(run.loadStartedAt);
@@ -164,7 +144,7 @@ export async function runWatched(
   const window = { startMs: loadStart, endMs: loadEnd };
   return {
     profile,
-    status: run.status,
+    status: run.status ?? "unknown",
     error: run.error ?? outcome.error,
     runDir: outcome.runDir,
     outcomes: run.outcomes,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bytesPerTerminalSlope } from "../fleet/live-heap.ts";
 import type { Outcome } from "../fleet/plan.ts";
+import { runFile } from "../run-folder/index.ts";
 import { harnessSplit, runWatched, type WatchedRun, writeTempProfile } from "./fleet-run.ts";
 import { PASS_APPROVED_RATIO } from "./node-ceiling.ts";
 import { groupCpuSeconds, LAB_GROUPS, readText, waitForQuiet } from "./process-watch.ts";
@@ -346,7 +347,7 @@ export async function benchStorm(
     const slope = bytesPerTerminalSlope(l.readings);
     return slope === undefined ? [] : [slope];
   });
-  const plan = JSON.parse(readText(join(run.runDir, "plan.json")) || "{}") as {
+  const plan = JSON.parse(readText(runFile(run.runDir, "plan")) || "{}") as {
     fleet?: { terminals?: number };
   };
   const terminals = plan.fleet?.terminals ?? 0;

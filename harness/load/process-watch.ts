@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { hasRunFile, readLabJson } from "../run-folder/index.ts";
 
 // Every program of a benchmark watched through /proc once a second: the lab programs (the containers'
 // `/app/*.mjs` and `toxiproxy-server` run as host processes), the lab's containerd shims, the Docker engine,
@@ -153,9 +154,8 @@ export class ProcessWatch {
       return undefined;
     }
     for (const dir of candidates) {
-      const file = join(dir, "lab.json");
-      if (!existsSync(file)) continue;
-      const lab = JSON.parse(readFileSync(file, "utf8")) as { services: { role: string; id: string }[] };
+      if (!hasRunFile(dir, "lab")) continue;
+      const lab = readLabJson(dir);
       this.#containers = new Map(lab.services.map((s) => [s.id, s.role]));
       return this.#containers;
     }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip, constants as zlibConstants } from "node:zlib";
 import type { Sample } from "../fleet/index.ts";
+import { RUN_FILES, readRunJson, runFile } from "../run-folder/index.ts";
 import { parsePrometheus } from "../shared/prometheus.ts";
 import { type Histogram, newHistogram, recordMs } from "./histogram.ts";
 import { K6_RESULTS_FILE, type Point, parsePoint } from "./points.ts";
@@ -331,7 +332,7 @@ export function createAggregator(options: AggregatorOptions): Aggregator {
 // ---- from the files of a run folder --------------------------------------------------------------------
 
 /** Server scrapes the run appended while it went: one JSON line `{ t, role, metrics }` per program and scrape. */
-export const SERVER_SAMPLES_FILE = "server-metrics.jsonl";
+export const SERVER_SAMPLES_FILE = RUN_FILES.serverSamples;
 
 export interface ServerSampleLine {
   /** Scrape time, ms since the epoch. */
@@ -354,7 +355,7 @@ export interface AggregateFileOptions {
 export const K6_RESULTS_FILES = [K6_RESULTS_FILE, "k6-results.json"] as const;
 
 /** The fleet engine's raw samples in a run folder: one JSON object per line, gzipped (harness/fleet/samples.ts). */
-export const SAMPLES_FILE = "samples.ndjson.gz";
+export const SAMPLES_FILE = RUN_FILES.samples;
 
 /** The k6 results file of a run folder, if any. */
 export function k6ResultsOf(runDir: string): string | undefined {
@@ -418,7 +419,7 @@ async function aggregateSamplesFile(
   const loadStartMs = options.loadStartMs ?? loadStartOf(runDir);
   if (loadStartMs === undefined) {
     throw new Error(
-      `${join(runDir, "run.json")}: no loadStartedAt, which samples.ndjson.gz counts its times from`,
+      `${runFile(runDir, "run")}: no loadStartedAt, which ${RUN_FILES.samples} counts its times from`,
     );
   }
   const aggregator = createAggregator({ loadStartMs, stepS: options.stepS });
@@ -441,7 +442,7 @@ async function aggregateSamplesFile(
 
 function loadStartOf(runDir: string): number | undefined {
   try {
-    const run = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as { loadStartedAt?: string };
+    const run = readRunJson(runDir);
     const ms = run.loadStartedAt ? Date.parse(run.loadStartedAt) : Number.NaN;
     return Number.isFinite(ms) ? ms : undefined;
   } catch {

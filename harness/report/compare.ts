@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
 import type { CompareSettings } from "../slo/index.ts";
-import type { RunJson } from "./model.ts";
 import { ReportError, seriesOf } from "./report.ts";
 import { type OpStats, summarise } from "./stats.ts";
 
@@ -147,9 +147,10 @@ export function compareStats(
 
 function runIdOf(dir: string): string {
   try {
-    return (JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as RunJson).runId;
-  } catch {
-    throw new ReportError(`${join(dir, "run.json")}: no such file or not JSON`);
+    return readRunJson(dir).runId;
+  } catch (error) {
+    if (error instanceof RunFolderError) throw new ReportError(error.message);
+    throw error;
   }
 }
 
@@ -157,7 +158,7 @@ async function wholeRun(dir: string): Promise<OpStats[]> {
   if (!existsSync(dir)) throw new ReportError(`${dir}: no such run folder`);
   let loadS: number | undefined;
   try {
-    loadS = (JSON.parse(readFileSync(join(dir, "plan.json"), "utf8")) as { durationS?: number }).durationS;
+    loadS = readPlanJson(dir).durationS;
   } catch {
     // throughput per second of data instead
   }
@@ -179,7 +180,7 @@ export async function compareRuns(
 /** The `compare` settings a run recorded from its profile (run.json `compare`), if any. */
 export function recordedCompareSettings(runDir: string): CompareSettings | undefined {
   try {
-    return (JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")) as RunJson).compare;
+    return readRunJson(runDir).compare;
   } catch {
     return undefined;
   }

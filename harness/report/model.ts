@@ -1,6 +1,7 @@
 import type { EntryRecord, Phase } from "../chaos/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
 import { maskPan } from "../protocol/index.ts";
+import type { RunJson } from "../run-folder/index.ts";
 import type { CompareSettings } from "../slo/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";
@@ -13,25 +14,7 @@ import { type SpanStats, summarise } from "./stats.ts";
 // (reconcile.ts streams the ledgers): the verdict, the per-phase figures and the chart data. Pure; report.ts
 // does the reading and writing.
 
-/** The parts of run.json the report reads (harness/cli/run/run-profile.ts writes it). */
-export interface RunJson {
-  runId: string;
-  profile?: { name: string; file?: string; description?: string };
-  status?: string;
-  startedAt?: string;
-  loadStartedAt?: string;
-  endedAt?: string;
-  error?: string;
-  phases?: Phase[];
-  versions?: Record<string, string>;
-  timeline?: { entries?: EntryRecord[] };
-  /** SLOs the run is judged by (the profile's, recorded at the start of the run). */
-  slos?: Slo[];
-  /** The profile's `compare` settings, recorded at the start of the run. */
-  compare?: CompareSettings;
-  /** The fleet engine's facts: whether the generator kept up (harness/fleet/generator-limits.ts). */
-  fleet?: { generator?: GeneratorFacts };
-}
+export type { RunJson };
 
 /** Whether the load generator, not the switch, was the bottleneck, and why (one line per reason). */
 export interface GeneratorFacts {

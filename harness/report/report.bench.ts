@@ -21,6 +21,7 @@ import type { Operation, Outcome } from "../fleet/plan.ts";
 import { resolvePlan } from "../fleet/plan-check.ts";
 import { parseSampleLines, type Sample, sampleLine, tenthMs } from "../fleet/samples.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
+import { readPlanJson, readRunJson, writePlanJson, writeRunJson } from "../run-folder/index.ts";
 import { seededRandom } from "../sim/issuer/model.ts";
 import {
   aggregateFile,
@@ -419,9 +420,10 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
     versions: { posstorm: "bench", node: process.version, fleet: "synthetic samples", runtime: "containers" },
     timeline: { entries: [entry] },
     slos: REPORT_SLOS,
-    fleet: { generator: { limited: false, reasons: [] } },
+    // a synthetic run: of the fleet's facts, only what the report reads
+    fleet: { generator: { limited: false, reasons: [] } } as unknown as RunJson["fleet"],
   };
-  writeFileSync(join(dir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
+  writeRunJson(dir, run);
   const plan = resolvePlan({
     version: 1,
     runId: RUN_ID,
@@ -438,7 +440,7 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
     },
     durationS: seconds,
   });
-  writeFileSync(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+  writePlanJson(dir, plan);
   return {
     operations,
     samples: { records, bytes, gzipBytes: samplesFile.bytesWritten },
@@ -482,8 +484,8 @@ async function renderIn(dir: string, mode: RenderMode): Promise<RenderFigures> {
       steps.push({ step: name, wallS: Math.round(now - last) / 1000, maxRssMiB: maxRssMiB() });
       last = now;
     };
-    const run = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as RunJson;
-    const plan = JSON.parse(readFileSync(join(dir, "plan.json"), "utf8"));
+    const run = readRunJson(dir);
+    const plan = readPlanJson(dir);
     const series = await aggregateFile(dir);
     writeSeries(dir, series);
     step(`aggregate ${SAMPLES_FILE}, write series.json`);

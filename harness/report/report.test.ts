@@ -276,7 +276,7 @@ describe("renderRun", () => {
   it("is a harness failure without run.json, without any results, or with invalid SLOs", async () => {
     const empty = mkdtempSync(join(tmpdir(), "posstorm-empty-"));
     await expect(renderRun(empty)).rejects.toThrow(ReportError);
-    await expect(renderRun(empty)).rejects.toThrow(/run\.json: run\.json: no such file/);
+    await expect(renderRun(empty)).rejects.toThrow(/run\.json: no such file/);
     writeFileSync(join(empty, "run.json"), JSON.stringify({ runId: "x", status: "failed" }));
     await expect(renderRun(empty)).rejects.toThrow(/neither series\.json nor samples\.ndjson\.gz/);
     await expect(renderRun(join(empty, "nope"))).rejects.toThrow(/no such run folder/);

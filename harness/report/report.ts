@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunPlan } from "../fleet/plan.ts";
+import { hasRunFile, RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
 import { aggregateFile, k6ResultsOf, SAMPLES_FILE } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";
 import { type Reconciliation, reconcileRun, terminalSideOf } from "./reconcile.ts";
@@ -44,16 +44,6 @@ export const REPORT_FILES = {
   html: "report.html",
 } as const;
 
-function readJson<T>(file: string, what: string): T {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as T;
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
-    throw new ReportError(`${file}: ${what}: ${reason}`);
-  }
-}
-
 /**
  * The run's series: series.json, or the raw samples (samples.ndjson.gz; k6-results.json.gz of runs made before the
  * fleet engine) aggregated (and, with `save`, written as series.json when the folder is writable).
@@ -93,10 +83,8 @@ export function slosOf(run: RunJson): { slos: readonly Slo[]; from: RenderedRun[
 
 export async function renderRun(runDir: string, options: RenderOptions = {}): Promise<RenderedRun> {
   if (!existsSync(runDir)) throw new ReportError(`${runDir}: no such run folder`);
-  const run = readJson<RunJson>(join(runDir, "run.json"), "run.json");
-  const plan = existsSync(join(runDir, "plan.json"))
-    ? readJson<RunPlan>(join(runDir, "plan.json"), "plan.json")
-    : undefined;
+  const run = readRunFile(() => readRunJson(runDir));
+  const plan = hasRunFile(runDir, "plan") ? readRunFile(() => readPlanJson(runDir)) : undefined;
   const series = await seriesOf(runDir, { reaggregate: options.reaggregate ?? false });
   let reconciliation: Reconciliation;
   try {
@@ -132,4 +120,14 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
     exitCode: model.exitCode,
     slosFrom,
   };
+}
+
+/** A run folder's file read for the report: a missing or broken one is a ReportError naming it. */
+function readRunFile<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof RunFolderError) throw new ReportError(error.message);
+    throw error;
+  }
 }

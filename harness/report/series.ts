@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RUN_FILES } from "../run-folder/index.ts";
 import { decodeHistogram, encodeHistogram, type Histogram, mergeHistograms } from "./histogram.ts";
 
 // The compact record of a run: what the fleet and the lab programs reported, per slot (one second by default) since
@@ -7,7 +8,7 @@ import { decodeHistogram, encodeHistogram, type Histogram, mergeHistograms } fro
 // operation is counted and its duration is in a histogram). Written to `<run dir>/series.json`.
 
 export const SERIES_VERSION = 1;
-export const SERIES_FILE = "series.json";
+export const SERIES_FILE = RUN_FILES.series;
 
 /** Per-slot counts by a first key (the operation) and a second key (outcome, timeout kind, F39 …). */
 export type CountTable = Record<string, Record<string, number[]>>;

@@ -15,6 +15,7 @@ export const ROOMS = [
   "fleet", // the fleet engine and the run plan's fleet and terminal settings
   "chaos", // faults, links, the timeline, Toxiproxy and the kernel
   "slo", // SLO definitions and their validation
+  "run-folder", // a run folder's file names, shapes, reads and writes
   "lab", // starting and stopping the lab
   "report", // aggregation, evaluation, rendering
   "profile", // profiles and their compilation into a run

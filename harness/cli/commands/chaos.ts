@@ -24,6 +24,14 @@ import {
   validateFault,
 } from "../../chaos/index.ts";
 import { assertLoopback } from "../../lab/ports.ts";
+import {
+  hasRunFile,
+  type LabJson,
+  newestLabDir,
+  RUN_FILES,
+  readLabJson,
+  runFile,
+} from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 
 const REPORTS = join(REPO_ROOT, "reports");
@@ -151,21 +159,6 @@ export function faultFromArgs(args: FaultArgs): Fault {
 
 // ---- the lab to act on ----------------------------------------------------------------------------
 
-interface LabFile {
-  toxiproxy?: string;
-  links?: Record<string, { listen: { host: string; port: number } }>;
-  admin?: Record<string, string>;
-}
-
-/** The newest reports/<dir>/lab.json, if any. */
-function newestLabDir(): string | undefined {
-  if (!existsSync(REPORTS)) return undefined;
-  return readdirSync(REPORTS)
-    .map((name) => join(REPORTS, name))
-    .filter((dir) => existsSync(join(dir, "lab.json")))
-    .sort((a, b) => statSync(join(b, "lab.json")).mtimeMs - statSync(join(a, "lab.json")).mtimeMs)[0];
-}
-
 export interface Target {
   source: string;
   toxiproxy?: ToxiproxyControl;
@@ -179,19 +172,19 @@ function loopbackUrl(url: string): string {
 
 /** The lab from --lab, --toxiproxy, or the newest lab.json under reports/. */
 export async function resolveTarget(args: { lab?: string; toxiproxy?: string }): Promise<Target> {
-  let file: LabFile = {};
+  let file: Partial<LabJson> = {};
   let source = "";
-  const dir = args.lab ?? (args.toxiproxy ? undefined : newestLabDir());
+  const dir = args.lab ?? (args.toxiproxy ? undefined : newestLabDir(REPORTS));
   if (dir) {
-    const path = join(dir, "lab.json");
-    if (!existsSync(path)) throw new Error(`--lab ${dir}: no lab.json there (posstorm lab up writes one)`);
-    file = JSON.parse(readFileSync(path, "utf8")) as LabFile;
-    source = path;
+    if (!hasRunFile(dir, "lab"))
+      throw new Error(`--lab ${dir}: no ${RUN_FILES.lab} there (posstorm lab up writes one)`);
+    file = readLabJson(dir);
+    source = runFile(dir, "lab");
   }
   const url = args.toxiproxy ?? file.toxiproxy;
   if (!url) return { source: source || "no lab" };
   const toxiproxy = connectToxiproxy(loopbackUrl(url));
-  let links = file.links;
+  let links: Record<string, { listen: { host: string; port: number } }> | undefined = file.links;
   if (!links || args.toxiproxy) {
     // The proxies know where they listen.
     links = Object.fromEntries(

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from "yargs";
 import { clearFaultLeftovers } from "../../chaos/index.ts";
 import { address, type Runtime, startLab } from "../../lab/lab.ts";
 import { listManaged, removeManaged } from "../../lab/runtime/containers.ts";
+import { type LabJson, newestLabDir, readLabJson } from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { runStamp } from "../run/stamp.ts";
 
@@ -47,14 +48,9 @@ const up: CommandModule<object, UpArgs> = {
 };
 
 /** The newest lab.json under reports/, if any. */
-function newestLab(): { dir: string; lab: { admin: Record<string, string> } } | undefined {
-  if (!existsSync(REPORTS)) return undefined;
-  const dirs = readdirSync(REPORTS)
-    .map((name) => join(REPORTS, name))
-    .filter((dir) => existsSync(join(dir, "lab.json")))
-    .sort((a, b) => statSync(join(b, "lab.json")).mtimeMs - statSync(join(a, "lab.json")).mtimeMs);
-  const dir = dirs[0];
-  return dir ? { dir, lab: JSON.parse(readFileSync(join(dir, "lab.json"), "utf8")) } : undefined;
+function newestLab(): { dir: string; lab: LabJson } | undefined {
+  const dir = newestLabDir(REPORTS);
+  return dir ? { dir, lab: readLabJson(dir) } : undefined;
 }
 
 const status: CommandModule<object, object> = {

@@ -27,12 +27,20 @@ import {
   createAggregator,
   ledgerFileOf,
   renderRun,
-  SAMPLES_FILE,
   type Scraper,
   SERVER_SAMPLES_FILE,
   startServerScraper,
   writeSeries,
 } from "../../report/index.ts";
+import {
+  type FleetFacts,
+  RUN_FILES,
+  type RunJson,
+  readLabJson,
+  runFile,
+  writePlanJson,
+  writeRunJson,
+} from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { descriptorWarning } from "./limits.ts";
@@ -89,7 +97,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       ? profile.fleet.terminals
       : (profile.fleet.terminals ?? terminal.count);
 
-  const run: Record<string, unknown> = {
+  const run: RunJson = {
     runId,
     profile: { name: profile.name, file, description: profile.description },
     status: "starting",
@@ -99,7 +107,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     ...(profile.slos ? { slos: profile.slos } : {}),
     ...(profile.compare ? { compare: profile.compare } : {}),
   };
-  const save = () => writeFileSync(join(runDir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
+  const save = () => writeRunJson(runDir, run);
   save();
   log(`run ${runId} → ${runDir}`);
 
@@ -177,12 +185,12 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       target = lab.edge;
       unregister();
       unregister = onShutdown(onInterrupt);
-      run.lab = JSON.parse(readFileSync(join(runDir, "lab.json"), "utf8"));
+      run.lab = readLabJson(runDir);
       log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }
     run.versions = versions(lab);
     const plan = compilePlan(profile, { runId, target });
-    writeFileSync(join(runDir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+    writePlanJson(runDir, plan);
     run.status = "running";
     save();
 
@@ -229,7 +237,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     };
     const fleet = runFleet({
       plan,
-      samplesFile: join(runDir, SAMPLES_FILE),
+      samplesFile: runFile(runDir, "samples"),
       ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
       signal: abort.signal,
       onStart,
@@ -272,7 +280,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     if (timeline) timelineResult = await timeline.done;
     run.fleet = fleetFacts(result);
     run.outcomes = outcomeCounts(result.totals);
-    writeFileSync(join(runDir, FLEET_WATCH_FILE), `${JSON.stringify(result.selfWatch)}\n`);
+    writeFileSync(runFile(runDir, "fleetWatch"), `${JSON.stringify(result.selfWatch)}\n`);
     if (result.generatorLimited.limited) {
       log(`generator-limited: ${result.generatorLimited.reasons.map((r) => r.text).join("; ")}`);
     }
@@ -306,11 +314,8 @@ async function settledAtStart(timeline: StartedTimeline): Promise<void> {
   while (settling()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** The generator's self-watch, one entry per segment and second (fleet-watch.json). */
-const FLEET_WATCH_FILE = "fleet-watch.json";
-
 /** What run.json keeps of the fleet: how it ran, whether it kept up, what it wrote. */
-function fleetFacts(result: FleetResult) {
+function fleetFacts(result: FleetResult): FleetFacts {
   const watch = result.selfWatch;
   const max = (pick: (w: (typeof watch)[number]) => number | null) =>
     watch.reduce((m, w) => Math.max(m, pick(w) ?? 0), 0);
@@ -323,7 +328,7 @@ function fleetFacts(result: FleetResult) {
     graceS: graceS(result.plan.terminal, result.plan.fleet.model),
     generator: result.generatorLimited,
     watch: {
-      file: FLEET_WATCH_FILE,
+      file: RUN_FILES.fleetWatch,
       scheduleLagP99Ms: result.generatorLimited.scheduleLag.p99Ms,
       scheduleLagP99MaxMs: max((w) => w.scheduleLagP99Ms),
       loopDelayP99MaxMs: max((w) => w.loopDelayP99Ms),
@@ -335,7 +340,7 @@ function fleetFacts(result: FleetResult) {
       averageCores: (result.processCpuMs.user + result.processCpuMs.system) / 1000 / loadS,
     },
     samples: {
-      file: SAMPLES_FILE,
+      file: RUN_FILES.samples,
       records: result.samples.records,
       bytes: result.samples.bytes,
       gzipBytes: result.samples.gzipBytes,

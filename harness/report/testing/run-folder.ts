@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EntryRecord, Phase } from "../../chaos/index.ts";
 import { DEFAULT_TERMINAL, type RunPlan } from "../../fleet/plan.ts";
+import { writePlanJson, writeRunJson } from "../../run-folder/index.ts";
 import type { LedgerEntry } from "../../sim/issuer/ledger.ts";
 import type { RunJson } from "../model.ts";
 import type { Point } from "../points.ts";
@@ -23,7 +24,8 @@ export interface FakeRun {
   /** How the ledgers are stored (default as `posstorm run` collects them; `json`: a run of an older version). */
   ledgerFormat?: LedgerFormat;
   status?: string;
-  run?: Partial<RunJson>;
+  /** run.json fields to set; `fleet` may be partial, as in a run.json of an older version. */
+  run?: Partial<Omit<RunJson, "fleet">> & { fleet?: unknown };
 }
 
 export const k6Line = (p: Point) =>
@@ -89,7 +91,7 @@ export function fakeRunFolder(spec: FakeRun): string {
     phases,
     versions: { posstorm: "0.1.0", k6: "k6 v2.2.0", node: "v24", runtime: "containers" },
     timeline: { entries },
-    ...spec.run,
+    ...(spec.run as Partial<RunJson>),
   };
   const plan: RunPlan = {
     version: 1,
@@ -106,8 +108,8 @@ export function fakeRunFolder(spec: FakeRun): string {
     },
     durationS,
   };
-  writeFileSync(join(dir, "run.json"), JSON.stringify(run, null, 2));
-  writeFileSync(join(dir, "plan.json"), JSON.stringify(plan, null, 2));
+  writeRunJson(dir, run);
+  writePlanJson(dir, plan);
   const lines = [
     JSON.stringify({ type: "Metric", data: { name: "pos_ops", type: "counter" }, metric: "pos_ops" }),
     ...spec.seconds.flatMap((specs, s) => specs.flatMap((o) => opPoints(s, o))).map(k6Line),

@@ -1,0 +1,131 @@
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Phase, TimelineResult } from "../chaos/index.ts";
+import type { GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
+import type { RunPlan } from "../fleet/plan.ts";
+import type { CompareSettings, Slo } from "../slo/index.ts";
+
+// The run folder: what a run leaves on disk, with its file names, shapes, reads and writes. Every other
+// module reaches a run folder's files through here; none spells a file name.
+//
+//   <reports>/<run id>/
+//     run.json            facts: status, times, versions, lab addresses, SLOs and compare settings recorded at
+//                         the start, what the timeline did, the fleet's facts and outcome counts (RunJson)
+//     plan.json           the compiled run plan the fleet ran (RunPlan)
+//     lab.json            the lab's addresses (LabJson; `posstorm lab up` writes one too)
+//     samples.ndjson.gz   one line per operation or event (harness/fleet/samples.ts; the README's schema)
+//     series.json         the aggregated per-second series (harness/report/series.ts)
+//     fleet-watch.json    the generator's self-watch, one entry per segment and second
+//     server-metrics.jsonl the lab programs' metrics, scraped once a second (harness/report/scrape.ts)
+
+export const RUN_FILES = {
+  run: "run.json",
+  plan: "plan.json",
+  lab: "lab.json",
+  samples: "samples.ndjson.gz",
+  series: "series.json",
+  fleetWatch: "fleet-watch.json",
+  serverSamples: "server-metrics.jsonl",
+} as const;
+
+export type RunFile = keyof typeof RUN_FILES;
+
+/** The path of one of a run folder's files. */
+export const runFile = (dir: string, file: RunFile) => join(dir, RUN_FILES[file]);
+
+/** A run folder's file that is missing or does not parse: names the file and what is wrong. */
+export class RunFolderError extends Error {
+  override name = "RunFolderError";
+}
+
+/** What run.json keeps of the fleet: how it ran, whether it kept up, what it wrote. */
+export interface FleetFacts {
+  engine: string;
+  segments: number;
+  socketsOpened: number;
+  threads: string;
+  graceS: number;
+  generator: GeneratorVerdict;
+  watch: {
+    file: string;
+    scheduleLagP99Ms: number | null;
+    scheduleLagP99MaxMs: number;
+    loopDelayP99MaxMs: number;
+    dropped: number;
+  };
+  /** CPU of the whole harness process from load start to the fleet's end. */
+  cpu: { userMs: number; systemMs: number; averageCores: number };
+  samples: { file: string; records: number; bytes: number; gzipBytes: number };
+}
+
+/** lab.json: where a started lab listens. */
+export interface LabJson {
+  runtime: string;
+  session: string;
+  edge: { host: string; port: number };
+  links: Record<string, { listen: { host: string; port: number }; upstream: { host: string; port: number } }>;
+  admin: Record<string, string>;
+  toxiproxy: string;
+  services: { role: string; id: string }[];
+}
+
+/** run.json: the facts of one run (harness/cli/run/run-profile.ts writes it as the run goes). */
+export interface RunJson {
+  runId: string;
+  profile?: { name: string; file?: string; description?: string };
+  /** starting, running, completed, failed, interrupted … */
+  status?: string;
+  startedAt?: string;
+  loadStartedAt?: string;
+  endedAt?: string;
+  error?: string;
+  phases?: Phase[];
+  /** SLOs the run is judged by (the profile's, recorded at the start of the run). */
+  slos?: Slo[];
+  /** The profile's `compare` settings, recorded at the start of the run. */
+  compare?: CompareSettings;
+  lab?: LabJson;
+  versions?: Record<string, string>;
+  /** What the timeline did: every entry with its actual times. */
+  timeline?: Partial<TimelineResult>;
+  fleet?: FleetFacts;
+  outcomes?: OutcomeCounts;
+}
+
+function readJsonFile<T>(dir: string, file: RunFile): T {
+  const path = runFile(dir, file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new RunFolderError(`${path}: no such file`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new RunFolderError(`${path}: not JSON (${(error as Error).message})`);
+  }
+}
+
+function writeJsonFile(dir: string, file: RunFile, value: unknown): void {
+  writeFileSync(runFile(dir, file), `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export const readRunJson = (dir: string) => readJsonFile<RunJson>(dir, "run");
+export const writeRunJson = (dir: string, run: RunJson) => writeJsonFile(dir, "run", run);
+export const readPlanJson = (dir: string) => readJsonFile<RunPlan>(dir, "plan");
+export const writePlanJson = (dir: string, plan: RunPlan) => writeJsonFile(dir, "plan", plan);
+export const readLabJson = (dir: string) => readJsonFile<LabJson>(dir, "lab");
+export const writeLabJson = (dir: string, lab: LabJson) => writeJsonFile(dir, "lab", lab);
+
+/** Whether a run folder has a file. */
+export const hasRunFile = (dir: string, file: RunFile) => existsSync(runFile(dir, file));
+
+/** The folder under `reportsDir` whose lab.json was written last (the newest lab), if any. */
+export function newestLabDir(reportsDir: string): string | undefined {
+  if (!existsSync(reportsDir)) return undefined;
+  return readdirSync(reportsDir)
+    .map((name) => join(reportsDir, name))
+    .filter((dir) => hasRunFile(dir, "lab"))
+    .sort((a, b) => statSync(runFile(b, "lab")).mtimeMs - statSync(runFile(a, "lab")).mtimeMs)[0];
+}
