@@ -69,11 +69,20 @@ describe("posstorm run", () => {
     expect(fault.appliedAt.sinceStartS).toBeGreaterThanOrEqual(9.5);
     expect(fault.appliedAt.sinceStartS).toBeLessThan(11.5);
     expect(fault.clearedAt.sinceStartS - fault.appliedAt.sinceStartS).toBeGreaterThan(9);
-    expect(run.phases.map((p: { name: string }) => p.name)).toEqual([
+    // plan.json is the compiled run: the fleet's plan with the lab's address, the timeline and its phases, the
+    // SLOs; run.json holds facts only
+    const plan = JSON.parse(readFileSync(join(outcome.runDir, "plan.json"), "utf8"));
+    expect(plan.phases.map((p: { name: string }) => p.name)).toEqual([
       "baseline",
       "fault:edge-latency",
       "recovery",
     ]);
+    expect(plan.timeline.map((e: { name: string }) => e.name)).toEqual(["edge-latency"]);
+    expect(plan.target).toEqual(run.lab.edge);
+    expect(plan.slos.length).toBeGreaterThan(0);
+    expect(verdict.slos).toHaveLength(plan.slos.length);
+    expect(run.phases).toBeUndefined();
+    expect(run.slos).toBeUndefined();
   });
 
   it("a switch too slow for the open model's arrivals: drops counted exactly, the run marked generator-limited", async () => {

@@ -1,10 +1,24 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { networkProfile, type TimelineEntry, validateTimeline } from "../chaos/index.ts";
-import { DEFAULT_TERMINAL, RUN_PLAN_VERSION, type RunPlan, type TerminalSettings } from "../fleet/plan.ts";
+import {
+  networkProfile,
+  type Phase,
+  phasesOf,
+  type TimelineEntry,
+  validateTimeline,
+} from "../chaos/index.ts";
+import {
+  DEFAULT_TERMINAL,
+  type FleetModel,
+  RUN_PLAN_VERSION,
+  type RunPlan,
+  type TerminalSettings,
+} from "../fleet/plan.ts";
 import { checkPlan } from "../fleet/plan-check.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
+import type { PlanJson } from "../run-folder/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
+import type { CompareSettings, Slo } from "../slo/index.ts";
 import type { Profile } from "./define.ts";
 import { ProfileError, validateProfile } from "./validate.ts";
 
@@ -14,7 +28,9 @@ const LOOPBACK_PLACEHOLDER = { host: "127.0.0.1", port: 1 };
  * Loads a profile file (a path, or a name under profiles/: `smoke` → profiles/smoke.ts) and validates
  * its default export.
  */
-export async function loadProfile(nameOrPath: string): Promise<{ profile: Profile; file: string }> {
+export async function loadProfile(
+  nameOrPath: string,
+): Promise<{ profile: Profile; file: string; compiled: CompiledRun }> {
   const file = /[/.]/.test(nameOrPath)
     ? isAbsolute(nameOrPath)
       ? nameOrPath
@@ -32,9 +48,10 @@ export async function loadProfile(nameOrPath: string): Promise<{ profile: Profil
   }
   const profile = module.default;
   validateProfile(profile, file);
+  const compiled = compileRun(profile, file);
   // What the terminals would refuse (combinations the profile's own checks leave open) is refused
   // here too, before a lab starts. The target is checked where it is known.
-  const { problems } = checkPlan(compilePlan(profile, { runId: "check", target: LOOPBACK_PLACEHOLDER }));
+  const { problems } = checkPlan(fleetPlanOf(runPlanOf(compiled, { runId: "check" }), LOOPBACK_PLACEHOLDER));
   if (problems.length > 0)
     throw new ProfileError(
       file,
@@ -42,14 +59,92 @@ export async function loadProfile(nameOrPath: string): Promise<{ profile: Profil
     );
   // The network preset and the faults together: what the timeline would refuse once the lab is up.
   if (profile.network) {
-    const clashes = validateTimeline(timelineOf(profile), profile.durationS, "timeline");
+    const clashes = validateTimeline(compiled.timeline, profile.durationS, "timeline");
     if (clashes.length > 0)
       throw new ProfileError(
         file,
         clashes.map((c) => withPresetNames(c, profile)),
       );
   }
-  return { profile, file };
+  return { profile, file, compiled };
+}
+
+/** A profile compiled once: everything a run of it needs but its id and the switch's address. */
+export interface CompiledRun {
+  profile: { name: string; file: string; description?: string };
+  durationS: number;
+  terminal: TerminalSettings;
+  fleet: FleetModel;
+  /** Terminals the fleet uses. */
+  terminals: number;
+  /** The whole-run network preset's entries, then the profile's faults. */
+  timeline: TimelineEntry[];
+  phases: Phase[];
+  slos?: Slo[];
+  compare?: CompareSettings;
+  lab?: Profile["lab"];
+  /** A switch already running (no lab). */
+  target?: Profile["target"];
+}
+
+export function compileRun(profile: Profile, file: string): CompiledRun {
+  const terminal = terminalSettings(profile);
+  const timeline = timelineOf(profile);
+  return {
+    profile: {
+      name: profile.name,
+      file,
+      ...(profile.description ? { description: profile.description } : {}),
+    },
+    durationS: profile.durationS,
+    terminal,
+    fleet: profile.fleet,
+    terminals:
+      profile.fleet.model === "population"
+        ? profile.fleet.terminals
+        : (profile.fleet.terminals ?? terminal.count),
+    timeline,
+    phases: phasesOf(timeline, profile.durationS),
+    ...(profile.slos ? { slos: profile.slos } : {}),
+    ...(profile.compare ? { compare: profile.compare } : {}),
+    ...(profile.lab ? { lab: profile.lab } : {}),
+    ...(profile.target ? { target: profile.target } : {}),
+  };
+}
+
+/** plan.json of a compiled run: with its id, and once the lab is up its target. */
+export function runPlanOf(
+  compiled: CompiledRun,
+  opts: { runId: string; target?: { host: string; port: number }; labKeyHex?: string },
+): PlanJson {
+  return {
+    version: RUN_PLAN_VERSION,
+    runId: opts.runId,
+    ...(opts.target ? { target: opts.target } : {}),
+    labKeyHex: opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX,
+    terminal: compiled.terminal,
+    fleet: compiled.fleet,
+    durationS: compiled.durationS,
+    profile: compiled.profile,
+    timeline: compiled.timeline,
+    phases: compiled.phases,
+    ...(compiled.slos ? { slos: compiled.slos } : {}),
+    ...(compiled.compare ? { compare: compiled.compare } : {}),
+    ...(compiled.lab ? { lab: compiled.lab } : {}),
+  };
+}
+
+/** The fleet's part of plan.json (what runFleet runs), with the switch's address. */
+export function fleetPlanOf(plan: PlanJson, target: { host: string; port: number }): RunPlan {
+  return {
+    version: plan.version,
+    runId: plan.runId,
+    target,
+    labKeyHex: plan.labKeyHex,
+    terminal: plan.terminal,
+    fleet: plan.fleet,
+    durationS: plan.durationS,
+  };
 }
 
 /** The whole-run network preset as timeline entries (conditions, not fault windows), then the profile's faults. */
@@ -86,21 +181,6 @@ export function terminalSettings(profile: Profile): TerminalSettings {
     ...rest,
     count: Math.max(rest.count ?? DEFAULT_TERMINAL.count, terminals),
     retry: { ...DEFAULT_TERMINAL.retry, ...retry },
-  };
-}
-
-export function compilePlan(
-  profile: Profile,
-  opts: { runId: string; target: { host: string; port: number }; labKeyHex?: string },
-): RunPlan {
-  return {
-    version: RUN_PLAN_VERSION,
-    runId: opts.runId,
-    target: opts.target,
-    labKeyHex: opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX,
-    terminal: terminalSettings(profile),
-    fleet: profile.fleet,
-    durationS: profile.durationS,
   };
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { compilePlan, loadProfile, switchFleet, terminalSettings, timelineOf } from "./compile.ts";
+import { fleetPlanOf, loadProfile, runPlanOf, switchFleet, terminalSettings, timelineOf } from "./compile.ts";
 import { ProfileError } from "./validate.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "posstorm-profile-"));
@@ -126,14 +126,41 @@ describe("profiles", () => {
   });
 
   it("compiles to a run plan with the terminal defaults and the switch fleet", async () => {
-    const { profile } = await loadProfile(
+    const { profile, compiled } = await loadProfile(
       profileFile("ok", `{ name: "ok", durationS: 30, terminal: { mode: "long" }, fleet: ${fleet} }`),
     );
-    const plan = compilePlan(profile, { runId: "ok-1", target: { host: "127.0.0.1", port: 9000 } });
+    const planJson = runPlanOf(compiled, { runId: "ok-1" });
+    expect(planJson.target).toBeUndefined(); // known once the lab is up
+    const plan = fleetPlanOf(planJson, { host: "127.0.0.1", port: 9000 });
     expect(plan.terminal.mode).toBe("long");
     expect(plan.terminal.responseTimeoutMs).toBe(60_000);
     expect(plan.terminal.retry.policy).toBe("exponential");
     expect(plan.target).toEqual({ host: "127.0.0.1", port: 9000 });
     expect(switchFleet(terminalSettings(profile))).toEqual(["POS*10000"]);
+  });
+
+  it("compiles once into the whole plan: fleet, timeline and its phases, SLOs, compare and lab settings", async () => {
+    const file = profileFile(
+      "whole",
+      `{ name: "whole", durationS: 60, fleet: ${fleet}, lab: { hsm: { capacityPerSecond: 50 } },
+         chaos: [{ name: "slow", at: 20, for: 10, fault: { kind: "latency", link: "edge", latencyMs: 300 } }],
+         slos: [{ indicator: "timeout-rate", objective: { max: 0.01 } }],
+         compare: { maxRegressionPct: { p99: 20 } } }`,
+    );
+    const { compiled } = await loadProfile(file);
+    const plan = runPlanOf(compiled, { runId: "whole-1" });
+    expect(plan.profile).toEqual({ name: "whole", file });
+    expect(plan.timeline?.map((e) => [e.name, e.at, e.for])).toEqual([["slow", 20, 10]]);
+    expect(plan.phases?.map((p) => [p.name, p.startS, p.endS])).toEqual([
+      ["baseline", 0, 20],
+      ["fault:slow", 20, 30],
+      ["recovery", 30, 60],
+    ]);
+    expect(plan.slos).toEqual([{ indicator: "timeout-rate", objective: { max: 0.01 } }]);
+    expect(plan.compare).toEqual({ maxRegressionPct: { p99: 20 } });
+    expect(plan.lab).toEqual({ hsm: { capacityPerSecond: 50 } });
+    expect(plan.durationS).toBe(60);
+    // the plan is plain data: what is written to plan.json reads back the same
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
   });
 });

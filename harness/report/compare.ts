@@ -177,11 +177,14 @@ export async function compareRuns(
   return { base, current, thresholds: [...thresholds], rows, status, exitCode: status === "fail" ? 1 : 0 };
 }
 
-/** The `compare` settings a run recorded from its profile (run.json `compare`), if any. */
+/** The `compare` settings of a run's plan (plan.json; run.json for runs of earlier versions), if any. */
 export function recordedCompareSettings(runDir: string): CompareSettings | undefined {
-  try {
-    return readRunJson(runDir).compare;
-  } catch {
-    return undefined;
-  }
+  const read = <T>(f: () => T) => {
+    try {
+      return f();
+    } catch {
+      return undefined;
+    }
+  };
+  return read(() => readPlanJson(runDir))?.compare ?? read(() => readRunJson(runDir))?.compare;
 }

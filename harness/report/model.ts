@@ -1,7 +1,6 @@
 import type { EntryRecord, Phase } from "../chaos/index.ts";
-import type { RunPlan } from "../fleet/plan.ts";
 import { maskPan } from "../protocol/index.ts";
-import type { RunJson } from "../run-folder/index.ts";
+import type { PlanJson, RunJson } from "../run-folder/index.ts";
 import type { CompareSettings } from "../slo/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";
@@ -82,7 +81,7 @@ export interface ReportModel {
 
 export interface ModelInputs {
   run: RunJson;
-  plan?: RunPlan;
+  plan?: PlanJson;
   series: RunSeries;
   /** The issuers' ledgers against the series' pos_unsettled (reconcileRun, or reconcile in memory). */
   reconciliation: Reconciliation;
@@ -91,11 +90,11 @@ export interface ModelInputs {
 
 export function buildModel({ run, plan, series, reconciliation, slos }: ModelInputs): ReportModel {
   const entries = run.timeline?.entries ?? [];
-  const durationS = plan?.durationS ?? Math.max(0, ...(run.phases ?? []).map((p) => p.endS));
+  // The plan's phases (plan.json); runs of earlier versions kept them in run.json.
+  const planned = plan?.phases ?? run.phases ?? [];
+  const durationS = plan?.durationS ?? Math.max(0, ...planned.map((p) => p.endS));
   const phases = phaseWindows({
-    phases: run.phases?.length
-      ? run.phases
-      : [{ name: "baseline", kind: "baseline", startS: 0, endS: durationS }],
+    phases: planned.length ? planned : [{ name: "baseline", kind: "baseline", startS: 0, endS: durationS }],
     entries,
     durationS,
     endOfDataS: series.slots * series.stepS,
@@ -170,7 +169,7 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
 }
 
 /** The plan as a report may show it: card numbers masked, the lab key left out. */
-export function maskPlan(plan: RunPlan): unknown {
+export function maskPlan(plan: PlanJson): unknown {
   return {
     ...plan,
     labKeyHex: "(not shown)",

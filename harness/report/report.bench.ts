@@ -416,10 +416,8 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
     // time zero of samples.ndjson.gz
     loadStartedAt: iso(0),
     endedAt: iso(seconds + 40),
-    phases,
     versions: { posstorm: "bench", node: process.version, fleet: "synthetic samples", runtime: "containers" },
     timeline: { entries: [entry] },
-    slos: REPORT_SLOS,
     // a synthetic run: of the fleet's facts, only what the report reads
     fleet: { generator: { limited: false, reasons: [] } } as unknown as RunJson["fleet"],
   };
@@ -440,7 +438,8 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
     },
     durationS: seconds,
   });
-  writePlanJson(dir, plan);
+  // plan.json as a run writes it: the fleet's plan, then the phases and SLOs compiled with it
+  writePlanJson(dir, { ...plan, phases, slos: REPORT_SLOS });
   return {
     operations,
     samples: { records, bytes, gzipBytes: samplesFile.bytesWritten },
@@ -491,7 +490,7 @@ async function renderIn(dir: string, mode: RenderMode): Promise<RenderFigures> {
     step(`aggregate ${SAMPLES_FILE}, write series.json`);
     const reconciliation = await reconcileRun(dir, terminalSideOf(series), series.loadStartMs);
     step("reconcile: stream the issuers' ledgers");
-    const model = buildModel({ run, plan, series, reconciliation, slos: run.slos ?? [] });
+    const model = buildModel({ run, plan, series, reconciliation, slos: plan.slos ?? [] });
     step("evaluate: SLOs, phase figures, chart data");
     writeFileSync(join(dir, "verdict.json"), renderVerdictJson(model));
     writeFileSync(join(dir, "summary.md"), renderSummaryMarkdown(model));

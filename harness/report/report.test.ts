@@ -233,6 +233,20 @@ describe("renderRun", () => {
     // a run that recorded no SLOs is judged by none, whatever its profile says
     const bare = fakeRunFolder({ seconds: steady(5, 10), fault: null });
     expect((await renderRun(bare)).slosFrom).toBe("none");
+    // a run of this version keeps them in plan.json, which wins over run.json
+    const planned = fakeRunFolder({
+      seconds: steady(5, 10),
+      fault: null,
+      run: { slos: [{ indicator: "success-rate", objective: { min: 0.99 } }] },
+      plan: {
+        slos: [{ indicator: "success-rate", objective: { min: 1.01 } }],
+        compare: { maxRegressionPct: { p50: 7 } },
+      },
+    });
+    const judged = await renderRun(planned);
+    expect(judged.slosFrom).toBe("plan.json");
+    expect(judged.verdict.slos[0]).toMatchObject({ measured: 1, status: "fail" });
+    expect(recordedCompareSettings(planned)).toEqual({ maxRegressionPct: { p50: 7 } });
   });
 
   it("exits 2 for a run that failed or was interrupted, whatever the SLOs", async () => {

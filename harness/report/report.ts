@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hasRunFile, RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
+import { hasRunFile, type PlanJson, RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
 import { aggregateFile, k6ResultsOf, SAMPLES_FILE } from "./aggregate.ts";
 import { buildModel, type ReportModel, type RunJson } from "./model.ts";
 import { type Reconciliation, reconcileRun, terminalSideOf } from "./reconcile.ts";
@@ -34,7 +34,7 @@ export interface RenderedRun {
   /** 0 SLOs met, 1 an SLO breached, 2 the run itself failed or was interrupted. */
   exitCode: 0 | 1 | 2;
   /** Where the SLOs came from. */
-  slosFrom: "options" | "run.json" | "none";
+  slosFrom: "options" | "plan.json" | "run.json" | "none";
 }
 
 export const REPORT_FILES = {
@@ -73,12 +73,20 @@ export async function seriesOf(
   return series;
 }
 
-/** SLOs for a run: those recorded in run.json (a run records its profile's SLOs when it starts). */
-export function slosOf(run: RunJson): { slos: readonly Slo[]; from: RenderedRun["slosFrom"] } {
-  if (!Array.isArray(run.slos)) return { slos: [], from: "none" };
-  const problems = validateSlos(run.slos);
-  if (problems.length > 0) throw new ReportError(`run.json: ${problems.join("; ")}`);
-  return { slos: run.slos, from: "run.json" };
+/** SLOs for a run: its plan's (plan.json; run.json for runs of earlier versions). Never the profile file. */
+export function slosOf(
+  run: RunJson,
+  plan: PlanJson | undefined,
+): { slos: readonly Slo[]; from: RenderedRun["slosFrom"] } {
+  const [slos, from] = Array.isArray(plan?.slos)
+    ? ([plan.slos, "plan.json"] as const)
+    : Array.isArray(run.slos)
+      ? ([run.slos, "run.json"] as const)
+      : [undefined, "none" as const];
+  if (slos === undefined) return { slos: [], from: "none" };
+  const problems = validateSlos(slos);
+  if (problems.length > 0) throw new ReportError(`${from}: ${problems.join("; ")}`);
+  return { slos, from };
 }
 
 export async function renderRun(runDir: string, options: RenderOptions = {}): Promise<RenderedRun> {
@@ -99,7 +107,7 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
     if (problems.length > 0) throw new ReportError(problems.join("; "));
     slos = options.slos;
     slosFrom = "options";
-  } else ({ slos, from: slosFrom } = slosOf(run));
+  } else ({ slos, from: slosFrom } = slosOf(run, plan));
 
   const model = buildModel({ run, ...(plan ? { plan } : {}), series, reconciliation, slos });
   const files = {

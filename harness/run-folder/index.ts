@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Phase, TimelineResult } from "../chaos/index.ts";
+import type { Phase, TimelineEntry, TimelineResult } from "../chaos/index.ts";
 import type { GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
 import type { CompareSettings, Slo } from "../slo/index.ts";
@@ -9,9 +9,10 @@ import type { CompareSettings, Slo } from "../slo/index.ts";
 // module reaches a run folder's files through here; none spells a file name.
 //
 //   <reports>/<run id>/
-//     run.json            facts: status, times, versions, lab addresses, SLOs and compare settings recorded at
-//                         the start, what the timeline did, the fleet's facts and outcome counts (RunJson)
-//     plan.json           the compiled run plan the fleet ran (RunPlan)
+//     run.json            facts: status, times, versions, lab addresses, what the timeline did, the fleet's facts
+//                         and outcome counts (RunJson)
+//     plan.json           the compiled run: the fleet's plan, the timeline and its phases, SLOs, compare and lab
+//                         settings (PlanJson)
 //     lab.json            the lab's addresses (LabJson; `posstorm lab up` writes one too)
 //     samples.ndjson.gz   one line per operation or event (harness/fleet/samples.ts; the README's schema)
 //     series.json         the aggregated per-second series (harness/report/series.ts)
@@ -69,6 +70,23 @@ export interface LabJson {
   services: { role: string; id: string }[];
 }
 
+/**
+ * plan.json: the whole compiled run, written once when the run starts (without `target`) and again when the
+ * lab is up (with it): the fleet's plan (RunPlan: terminals, load model, duration, target) and, from the same
+ * compilation, the profile it came from, the fault timeline, its phases, the SLOs, the compare settings and
+ * the lab settings. The report reads its plan from here, never from the profile.
+ */
+export type PlanJson = Omit<RunPlan, "target"> & {
+  target?: RunPlan["target"];
+  profile?: { name: string; file?: string; description?: string };
+  timeline?: TimelineEntry[];
+  phases?: Phase[];
+  slos?: Slo[];
+  compare?: CompareSettings;
+  /** The profile's lab settings, as given (for the record). */
+  lab?: unknown;
+};
+
 /** run.json: the facts of one run (harness/cli/run/run-profile.ts writes it as the run goes). */
 export interface RunJson {
   runId: string;
@@ -79,10 +97,9 @@ export interface RunJson {
   loadStartedAt?: string;
   endedAt?: string;
   error?: string;
+  /** Runs of earlier versions kept their plan's phases, SLOs and compare settings here (now in plan.json). */
   phases?: Phase[];
-  /** SLOs the run is judged by (the profile's, recorded at the start of the run). */
   slos?: Slo[];
-  /** The profile's `compare` settings, recorded at the start of the run. */
   compare?: CompareSettings;
   lab?: LabJson;
   versions?: Record<string, string>;
@@ -113,8 +130,8 @@ function writeJsonFile(dir: string, file: RunFile, value: unknown): void {
 
 export const readRunJson = (dir: string) => readJsonFile<RunJson>(dir, "run");
 export const writeRunJson = (dir: string, run: RunJson) => writeJsonFile(dir, "run", run);
-export const readPlanJson = (dir: string) => readJsonFile<RunPlan>(dir, "plan");
-export const writePlanJson = (dir: string, plan: RunPlan) => writeJsonFile(dir, "plan", plan);
+export const readPlanJson = (dir: string) => readJsonFile<PlanJson>(dir, "plan");
+export const writePlanJson = (dir: string, plan: PlanJson) => writeJsonFile(dir, "plan", plan);
 export const readLabJson = (dir: string) => readJsonFile<LabJson>(dir, "lab");
 export const writeLabJson = (dir: string, lab: LabJson) => writeJsonFile(dir, "lab", lab);
 

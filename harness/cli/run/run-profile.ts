@@ -6,7 +6,6 @@ import {
   type ChaosContext,
   clearKernelFaults,
   type EntryRecord,
-  phasesOf,
   type StartedTimeline,
   startTimeline,
   type TimelineResult,
@@ -15,13 +14,7 @@ import { type FleetResult, outcomeCounts, runFleet } from "../../fleet/index.ts"
 import { graceS } from "../../fleet/plan.ts";
 import { type StartedLab, startLab } from "../../lab/lab.ts";
 import { assertLoopback } from "../../lab/ports.ts";
-import {
-  compilePlan,
-  loadProfile,
-  switchFleet,
-  terminalSettings,
-  timelineOf,
-} from "../../profile/compile.ts";
+import { fleetPlanOf, loadProfile, runPlanOf, switchFleet } from "../../profile/compile.ts";
 import {
   type Aggregator,
   createAggregator,
@@ -84,31 +77,25 @@ function versions(lab: StartedLab | undefined): Record<string, string> {
 
 export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   const log = opts.log ?? ((line: string) => console.log(`[run] ${line}`));
-  const { profile, file } = await loadProfile(opts.profile);
+  // The profile is compiled once, here (loadProfile): everything below reads `compiled` or plan.json.
+  const { compiled } = await loadProfile(opts.profile);
   const started = new Date();
-  const runId = `${profile.name}-${runStamp(started)}`;
+  const runId = `${compiled.profile.name}-${runStamp(started)}`;
   const runDir = join(opts.reportsDir, runId);
   mkdirSync(runDir, { recursive: true });
-  const entries = timelineOf(profile);
-  const phases = phasesOf(entries, profile.durationS);
-  const terminal = terminalSettings(profile);
-  const terminals =
-    profile.fleet.model === "population"
-      ? profile.fleet.terminals
-      : (profile.fleet.terminals ?? terminal.count);
+  const { timeline: entries, phases, terminal, terminals, durationS } = compiled;
 
   const run: RunJson = {
     runId,
-    profile: { name: profile.name, file, description: profile.description },
+    profile: compiled.profile,
     status: "starting",
     startedAt: started.toISOString(),
-    phases,
-    // What the report judges and compares by, recorded now so a report never needs the profile file.
-    ...(profile.slos ? { slos: profile.slos } : {}),
-    ...(profile.compare ? { compare: profile.compare } : {}),
   };
   const save = () => writeRunJson(runDir, run);
   save();
+  // The plan as compiled; written again with the switch's address once the lab is up.
+  let planJson = runPlanOf(compiled, { runId });
+  writePlanJson(runDir, planJson);
   log(`run ${runId} → ${runDir}`);
 
   let lab: StartedLab | undefined;
@@ -163,11 +150,12 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
   try {
     await clearKernelFaults().catch(() => undefined);
     let target: { host: string; port: number };
-    if (profile.target) {
-      assertLoopback(profile.target.host, opts.allowRemote);
-      target = profile.target;
+    const labSettings = compiled.lab;
+    if (compiled.target) {
+      assertLoopback(compiled.target.host, opts.allowRemote);
+      target = compiled.target;
     } else {
-      const runtime = opts.runtime ?? profile.lab?.runtime ?? "containers";
+      const runtime = opts.runtime ?? labSettings?.runtime ?? "containers";
       log(`lab up (${runtime}) …`);
       const descriptors = descriptorWarning(terminal.mode, terminals);
       if (descriptors) log(descriptors);
@@ -175,11 +163,11 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
         runtime,
         runDir,
         session: runId,
-        ...(profile.lab?.issuers ? { issuers: profile.lab.issuers } : {}),
-        ...(profile.lab?.hsm ? { hsmSettings: profile.lab.hsm } : {}),
-        ...(profile.lab?.switch ? { switchSettings: profile.lab.switch } : {}),
-        ...(profile.lab?.routes ? { routes: profile.lab.routes } : {}),
-        ...(profile.lab?.switchSource ? { switchSource: profile.lab.switchSource } : {}),
+        ...(labSettings?.issuers ? { issuers: labSettings.issuers } : {}),
+        ...(labSettings?.hsm ? { hsmSettings: labSettings.hsm } : {}),
+        ...(labSettings?.switch ? { switchSettings: labSettings.switch } : {}),
+        ...(labSettings?.routes ? { routes: labSettings.routes } : {}),
+        ...(labSettings?.switchSource ? { switchSource: labSettings.switchSource } : {}),
         fleet: switchFleet(terminal),
       });
       target = lab.edge;
@@ -189,8 +177,9 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }
     run.versions = versions(lab);
-    const plan = compilePlan(profile, { runId, target });
-    writePlanJson(runDir, plan);
+    planJson = { ...planJson, target };
+    writePlanJson(runDir, planJson);
+    const plan = fleetPlanOf(planJson, target);
     run.status = "running";
     save();
 
@@ -215,7 +204,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       save();
       let faultsDueAtStart: Promise<void> | undefined;
       if (chaosContext && entries.length > 0) {
-        const started = startTimeline(entries, chaosContext, { loadDurationS: profile.durationS, startAtMs });
+        const started = startTimeline(entries, chaosContext, { loadDurationS: durationS, startAtMs });
         timeline = started;
         void started.done.then((result) => {
           timelineResult = result;
@@ -253,7 +242,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       const elapsedS = (Date.now() - loadStartMs) / 1000;
       if (elapsedS < 0) return;
       const phase = phases.find((p) => elapsedS >= p.startS && elapsedS < p.endS)?.name ?? "drain";
-      log(liveLine({ elapsedS, durationS: profile.durationS, phase, live, terminals }));
+      log(liveLine({ elapsedS, durationS, phase, live, terminals }));
     };
     const ticker = setInterval(tick, 1000);
     // A lab program that ends on its own stops the run: the fleet is stopped, the faults cleared, exit 2.

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EntryRecord, Phase } from "../../chaos/index.ts";
 import { DEFAULT_TERMINAL, type RunPlan } from "../../fleet/plan.ts";
-import { writePlanJson, writeRunJson } from "../../run-folder/index.ts";
+import { type PlanJson, writePlanJson, writeRunJson } from "../../run-folder/index.ts";
 import type { LedgerEntry } from "../../sim/issuer/ledger.ts";
 import type { RunJson } from "../model.ts";
 import type { Point } from "../points.ts";
@@ -26,6 +26,8 @@ export interface FakeRun {
   status?: string;
   /** run.json fields to set; `fleet` may be partial, as in a run.json of an older version. */
   run?: Partial<Omit<RunJson, "fleet">> & { fleet?: unknown };
+  /** plan.json fields to set (SLOs, compare settings …). */
+  plan?: Partial<PlanJson>;
 }
 
 export const k6Line = (p: Point) =>
@@ -109,6 +111,7 @@ export function fakeRunFolder(spec: FakeRun): string {
     durationS,
   };
   writeRunJson(dir, run);
+  Object.assign(plan, spec.plan);
   writePlanJson(dir, plan);
   const lines = [
     JSON.stringify({ type: "Metric", data: { name: "pos_ops", type: "counter" }, metric: "pos_ops" }),
