@@ -7,17 +7,17 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchCodec } from "../bench/codec.bench.ts";
+import { benchFleetRate, benchOpen, benchStorm, type RateFigure } from "../bench/fleet.bench.ts";
+import { ceilingSection, openSection, rateSection, stormSection } from "../bench/fleet-sections.ts";
+import { benchFleetClosed, benchNodeOpen } from "../bench/like-for-like.ts";
+import { closedSection, nodeOpenSection } from "../bench/like-for-like-sections.ts";
+import { benchNodeCeiling, type NodeFigure } from "../bench/node-ceiling.ts";
+import { benchReport, type RenderFigures } from "../bench/report.bench.ts";
+import { benchSwitch, type Via } from "../bench/switch.bench.ts";
 import { connectToxiproxy } from "../harness/chaos/toxiproxy.ts";
 import { freePort } from "../harness/lab/ports.ts";
 import { startToxiproxy } from "../harness/lab/toxiproxy.ts";
-import { benchFleetRate, benchOpen, benchStorm, type RateFigure } from "../harness/load/fleet.bench.ts";
-import { ceilingSection, openSection, rateSection, stormSection } from "../harness/load/fleet-sections.ts";
-import { benchFleetClosed, benchNodeOpen } from "../harness/load/like-for-like.ts";
-import { closedSection, nodeOpenSection } from "../harness/load/like-for-like-sections.ts";
-import { benchNodeCeiling, type NodeFigure } from "../harness/load/node-ceiling.ts";
-import { benchCodec } from "../harness/protocol/codec.bench.ts";
-import { benchReport, type RenderFigures } from "../harness/report/report.bench.ts";
-import { benchSwitch, type Via } from "../harness/sim/switch/switch.bench.ts";
 
 /** One suite's part of docs/benchmarks.md: a table and the words around it. */
 export interface Section {
@@ -56,7 +56,7 @@ export const suites: BenchSuite[] = [
         title: "ISO 8583 codec in Node (harness/protocol)",
         intro:
           `0200 purchase round trips on one thread, ${durationMs / 1000} s per case after a 0.5 s warm-up ` +
-          "(harness/protocol/codec.bench.ts, workloads in harness/protocol/testing/saleRoundTrip.ts). A round " +
+          "(bench/codec.bench.ts, workloads in harness/protocol/testing/saleRoundTrip.ts). A round " +
           "trip encodes a frame (length, TPDU, header, 16 fields; F64 when MAC'd), decodes it, verifies the MAC " +
           "and compares the values; STAN and amount change every time. The UnionPay ECB MAC uses a single-length " +
           "MAK, X9.19 a double-length one. Goal: at least 100,000 MAC'd round trips/s.",
@@ -115,7 +115,7 @@ export const suites: BenchSuite[] = [
         intro:
           `${terminals} signed-in terminals on long connections send MAC'd purchases back to back (one outstanding ` +
           `each) for ${seconds} s after a 1 s warm-up; the switch runs as its own process (main.ts), the HSM and ` +
-          "the issuer answer at once (harness/sim/switch/switch.bench.ts). Direct: terminals connect to the switch; " +
+          "the issuer answer at once (bench/switch.bench.ts). Direct: terminals connect to the switch; " +
           "through Toxiproxy: to an `edge` proxy (the Toxiproxy image, no toxic) in front of it. The switch's CPU " +
           "comes from /proc. Goal: at least 10,000 purchases/s direct on one core.",
         columns: [
@@ -204,7 +204,7 @@ export const suites: BenchSuite[] = [
       return {
         title: "Report generation: a 10-minute run at 2,000 operations/s",
         intro:
-          `A synthetic run folder as \`posstorm run\` leaves it (harness/report/report.bench.ts \`writeSyntheticRun\`): ` +
+          `A synthetic run folder as \`posstorm run\` leaves it (bench/report.bench.ts \`writeSyntheticRun\`): ` +
           `${(r.operations / 1e6).toFixed(1)} M operations over ${seconds} s at ${perSecond(opsPerS)}/s (open model, ` +
           "20,000 terminals in 2 segments; 95 % purchases, 4 % sign-ins, reversals) as the fleet engine's raw " +
           "samples in samples.ndjson.gz (harness/fleet/samples.ts: one JSON line per operation with its intended " +

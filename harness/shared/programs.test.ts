@@ -48,7 +48,7 @@ function scan(): Found {
     if (!programs.has(name)) programs.set(name, new Set());
     programs.get(name)!.add(file);
   };
-  for (const path of [...sources(join(REPO_ROOT, "harness")), ...sources(join(REPO_ROOT, "scripts"))]) {
+  for (const path of ["harness", "bench", "scripts"].flatMap((dir) => sources(join(REPO_ROOT, dir)))) {
     const file = relative(REPO_ROOT, path);
     if (file === "harness/shared/programs.test.ts") continue;
     const text = readFileSync(path, "utf8");

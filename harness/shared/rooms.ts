@@ -21,7 +21,6 @@ export const ROOMS = [
   "profile", // profiles and their compilation into a run
   "doctor", // prerequisite checks
   "cli", // commands and the run's orchestration
-  "load", // benchmarks
 ] as const;
 
 export type Room = (typeof ROOMS)[number];

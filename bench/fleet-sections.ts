@@ -1,5 +1,5 @@
-import { GENERATOR_BOUNDS } from "../fleet/index.ts";
-import type { Operation } from "../fleet/plan.ts";
+import { GENERATOR_BOUNDS } from "../harness/fleet/index.ts";
+import type { Operation } from "../harness/fleet/plan.ts";
 import {
   type CpuBreakdown,
   cpuBreakdown,
@@ -116,7 +116,7 @@ export function rateSection(f: RateFigure): FleetSection {
     title: "Terminal fleet: highest sustained sign-in rate through the lab",
     intro:
       `Open model (\`operation: "signin"\`, one constant stage of ${f.steps[0]?.durationS ?? 20} s), one \`runProfile\` ` +
-      "per rate in the bench's process with a temporary profile (harness/load/fleet.bench.ts `benchFleetRate`): " +
+      "per rate in the bench's process with a temporary profile (bench/fleet.bench.ts `benchFleetRate`): " +
       "containers lab with default settings (HSM unlimited, 4 workers, 1 ms), a new connection through `edge` per " +
       "sign-in, no retries, 5 s timeouts, 10,000 TIDs, maxVUs one second's worth of arrivals (at least 50). Rates " +
       "double until a step fails, then three bisections of the gap (to 50/s). Each step first waits (up to 1 min) " +
@@ -150,7 +150,7 @@ export function openSection(s: RateStep): FleetSection {
   return {
     title: `Terminal fleet: open model at ${int(s.ratePerS)} sign-ins/s for ${s.durationS} s`,
     intro:
-      `One open-model run (harness/load/fleet.bench.ts \`benchOpen\`), the fleet-rate section's profile at ` +
+      `One open-model run (bench/fleet.bench.ts \`benchOpen\`), the fleet-rate section's profile at ` +
       `${int(s.ratePerS)} sign-ins/s for ${s.durationS} s (1,000/s, or 90% of the Node ceiling measured in the same ` +
       "invocation when that is lower). Goal: the achieved rate within 1% of the target, 0 dropped, not " +
       `generator-limited. ${HOW_CPU}`,
@@ -189,7 +189,7 @@ export function ceilingSection(f: NodeFigure, fleetRate: RateFigure | undefined)
       "The same containers lab (startLab, default settings) driven by `TestTerminal.signIn` " +
       "(harness/sim/switch/testing/terminal.ts: a new connection through `edge` per sign-in, key unwrap and check) " +
       "from N concurrent closed loops in a Node process of its own, each loop on its own TIDs; 10 s per level after " +
-      "1 s of warm-up (harness/load/node-ceiling.ts `benchNodeCeiling`). Client CPU from its process.cpuUsage; the " +
+      "1 s of warm-up (bench/node-ceiling.ts `benchNodeCeiling`). Client CPU from its process.cpuUsage; the " +
       "others from /proc once a second as in the fleet-rate section (the harness process only holds the lab here: " +
       "it reads the containers' log streams). Cores per 1,000 sign-ins/s = CPU seconds per 1,000 sign-ins. Each " +
       "level first waits (up to 1 min) for the machine to be busy less than 0.3 cores over 2 s, the lab idle.",
@@ -271,7 +271,7 @@ export function stormSection(f: StormFigure): FleetSection {
     title: `Terminal fleet: ${int(f.terminals)}-terminal morning-signin-storm through the lab`,
     intro:
       "`profiles/morning-signin-storm.ts` run end to end as `posstorm run` runs it (`runProfile` in the bench's " +
-      "process, containers lab; harness/load/fleet.bench.ts `benchStorm`): 10,000 terminals (population model) sign " +
+      "process, containers lab; bench/fleet.bench.ts `benchStorm`): 10,000 terminals (population model) sign " +
       "in on a normal curve (σ 60 s, peak at 120 s, 300 s window) and buy once each after 30 ± 25 s; HSM at 300 " +
       "calls/s, issuers 60 ms median. Every program is read from /proc once a second (CPU, RSS, VmHWM; the harness " +
       "process's CPU from process.cpuUsage(): the fleet's worker threads, coordinator, aggregator, scraper and the " +

@@ -3,7 +3,7 @@ import {
   type RoundTripMac,
   type RoundTripOutcome,
   saleRoundTrip,
-} from "./testing/saleRoundTrip.ts";
+} from "../harness/protocol/testing/saleRoundTrip.ts";
 
 // Node benchmark of the codec: 0200 round trips per second on one thread (workloads in
 // testing/saleRoundTrip.ts). scripts/bench.ts runs it and writes docs/benchmarks.md.

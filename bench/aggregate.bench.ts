@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Operation, Outcome } from "../fleet/plan.ts";
-import { type Sample, sampleLine, tenthMs } from "../fleet/samples.ts";
-import { openSamplesFile } from "../fleet/samples-file.ts";
-import { aggregateFile, createAggregator, SAMPLES_FILE } from "./aggregate.ts";
-import { chartData } from "./charts.ts";
-import { type RunSeries, SERIES_FILE, writeSeries } from "./series.ts";
-import { evaluate, type Slo } from "./slo.ts";
+import type { Operation, Outcome } from "../harness/fleet/plan.ts";
+import { type Sample, sampleLine, tenthMs } from "../harness/fleet/samples.ts";
+import { openSamplesFile } from "../harness/fleet/samples-file.ts";
+import { aggregateFile, createAggregator, SAMPLES_FILE } from "../harness/report/aggregate.ts";
+import { chartData } from "../harness/report/charts.ts";
+import { type RunSeries, SERIES_FILE, writeSeries } from "../harness/report/series.ts";
+import { evaluate, type Slo } from "../harness/report/slo.ts";
 
 // Memory, time and size of the aggregation of synthetic runs (the issue's bar: 10 minutes at 2,000 ops/s within
 // ~100 MB on disk and 1 GiB of memory for results, nothing sampled away). The fleet engine's samples
@@ -18,7 +18,7 @@ import { evaluate, type Slo } from "./slo.ts";
 //   a samples.ndjson.gz written as runFleet writes it (openSamplesFile);
 // - a whole run folder and `posstorm report` on it (`npm run bench -- report`): report.bench.ts.
 //
-//   node --expose-gc harness/report/aggregate.bench.ts [seconds] [ops/s] [file seconds]
+//   node --expose-gc bench/aggregate.bench.ts [seconds] [ops/s] [file seconds]
 
 // scripts/bench.ts imports the report suite from here.
 

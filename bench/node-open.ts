@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { GENERATOR_BOUNDS } from "../fleet/generator-limits.ts";
-import { TestTerminal } from "../sim/switch/testing/terminal.ts";
+import { GENERATOR_BOUNDS } from "../harness/fleet/generator-limits.ts";
+import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
 
 // The minimal Node client of node-ceiling.ts driven as an open model, so its rate can be judged by the fleet's
 // pass rule (fleet.bench.ts benchRateStep): arrivals at the exact times k / rate for `seconds`, each taking the
@@ -10,7 +10,7 @@ import { TestTerminal } from "../sim/switch/testing/terminal.ts";
 // kept, and the event-loop delay per second (the fleet's self-watch, 10 ms resolution), so "generator-limited"
 // means the same here as in run.json.
 //
-//   node harness/load/node-open.ts '<OpenClientOptions as JSON>'   (what like-for-like.ts benchNodeOpen spawns)
+//   node bench/node-open.ts '<OpenClientOptions as JSON>'   (what like-for-like.ts benchNodeOpen spawns)
 
 export interface OpenClientOptions {
   host: string;

@@ -1,6 +1,6 @@
 import diagnostics from "node:diagnostics_channel";
 import type { Worker } from "node:worker_threads";
-import type { SegmentMessage, SegmentReport } from "../fleet/wire.ts";
+import type { SegmentMessage, SegmentReport } from "../harness/fleet/wire.ts";
 
 // The fleet's worker threads seen from the bench, which runs runProfile (and so runFleet) in its own process:
 // Node publishes every new Worker on the `worker_threads` diagnostics channel. For each one the bench keeps

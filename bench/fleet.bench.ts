@@ -1,9 +1,9 @@
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bytesPerTerminalSlope } from "../fleet/live-heap.ts";
-import type { Outcome } from "../fleet/plan.ts";
-import { runFile } from "../run-folder/index.ts";
+import { bytesPerTerminalSlope } from "../harness/fleet/live-heap.ts";
+import type { Outcome } from "../harness/fleet/plan.ts";
+import { runFile } from "../harness/run-folder/index.ts";
 import { harnessSplit, runWatched, type WatchedRun, writeTempProfile } from "./fleet-run.ts";
 import { PASS_APPROVED_RATIO } from "./node-ceiling.ts";
 import { groupCpuSeconds, LAB_GROUPS, readText, waitForQuiet } from "./process-watch.ts";
@@ -19,7 +19,7 @@ import { groupCpuSeconds, LAB_GROUPS, readText, waitForQuiet } from "./process-w
 // The Node client ceiling is node-ceiling.ts; the process and thread watches are process-watch.ts and
 // fleet-threads.ts.
 //
-//   node harness/load/fleet.bench.ts storm|rate|open [rate]
+//   node bench/fleet.bench.ts storm|rate|open [rate]
 
 /** CPU of every program over a run's load, seconds, as the tables show them. */
 export interface CpuBreakdown {

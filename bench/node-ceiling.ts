@@ -3,16 +3,16 @@ import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startLab } from "../lab/lab.ts";
-import { toxiproxyLogLevel } from "../lab/toxiproxy.ts";
-import { TestTerminal } from "../sim/switch/testing/terminal.ts";
+import { startLab } from "../harness/lab/lab.ts";
+import { toxiproxyLogLevel } from "../harness/lab/toxiproxy.ts";
+import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
 import { ProcessWatch, readText, waitForQuiet } from "./process-watch.ts";
 
 // The ceiling: the same containers lab driven by the barest Node client there is (TestTerminal.signIn, a new
 // connection through `edge` per sign-in, key unwrap and check) from N concurrent closed loops in a Node process
 // of its own. Whatever stops it is the lab on this machine, so the fleet's highest rate is judged against it.
 //
-//   node harness/load/node-ceiling.ts client '<ClientOptions as JSON>'   (what benchNodeCeiling spawns)
+//   node bench/node-ceiling.ts client '<ClientOptions as JSON>'   (what benchNodeCeiling spawns)
 
 export const PASS_APPROVED_RATIO = 0.999;
 

@@ -16,29 +16,29 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createGzip, type Gzip } from "node:zlib";
-import type { EntryRecord, Phase } from "../chaos/index.ts";
-import type { Operation, Outcome } from "../fleet/plan.ts";
-import { resolvePlan } from "../fleet/plan-check.ts";
-import { parseSampleLines, type Sample, sampleLine, tenthMs } from "../fleet/samples.ts";
-import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
-import { readPlanJson, readRunJson, writePlanJson, writeRunJson } from "../run-folder/index.ts";
-import { seededRandom } from "../sim/issuer/model.ts";
+import type { EntryRecord, Phase } from "../harness/chaos/index.ts";
+import type { Operation, Outcome } from "../harness/fleet/plan.ts";
+import { resolvePlan } from "../harness/fleet/plan-check.ts";
+import { parseSampleLines, type Sample, sampleLine, tenthMs } from "../harness/fleet/samples.ts";
+import { DEFAULT_LAB_KEY_HEX } from "../harness/protocol/index.ts";
 import {
   aggregateFile,
   createAggregator,
   SAMPLES_FILE,
   SERVER_SAMPLES_FILE,
   type ServerSampleLine,
-} from "./aggregate.ts";
-import { buildModel, type RunJson } from "./model.ts";
-import { ledgerFileOf, reconcileRun, terminalSideOf } from "./reconcile.ts";
-import { renderHtml, uplotAssets } from "./render/html.ts";
-import { renderVerdictJson } from "./render/json.ts";
-import { renderJUnit } from "./render/junit.ts";
-import { renderSummaryMarkdown } from "./render/markdown.ts";
-import { renderRun } from "./report.ts";
-import { writeSeries } from "./series.ts";
-import { type Slo, validateSlos } from "./slo.ts";
+} from "../harness/report/aggregate.ts";
+import { buildModel, type RunJson } from "../harness/report/model.ts";
+import { ledgerFileOf, reconcileRun, terminalSideOf } from "../harness/report/reconcile.ts";
+import { renderHtml, uplotAssets } from "../harness/report/render/html.ts";
+import { renderVerdictJson } from "../harness/report/render/json.ts";
+import { renderJUnit } from "../harness/report/render/junit.ts";
+import { renderSummaryMarkdown } from "../harness/report/render/markdown.ts";
+import { renderRun } from "../harness/report/report.ts";
+import { writeSeries } from "../harness/report/series.ts";
+import { type Slo, validateSlos } from "../harness/report/slo.ts";
+import { readPlanJson, readRunJson, writePlanJson, writeRunJson } from "../harness/run-folder/index.ts";
+import { seededRandom } from "../harness/sim/issuer/model.ts";
 
 // `posstorm report` on a whole synthetic run folder (`npm run bench -- report`): the folder as `posstorm run`
 // leaves it (the fleet engine's raw samples in samples.ndjson.gz, fed to the streaming aggregator as they are
@@ -46,7 +46,7 @@ import { type Slo, validateSlos } from "./slo.ts";
 // processes of their own: time, CPU and the kernel's peak RSS (resourceUsage().maxRSS), and the disk used.
 // The aggregator alone, on in-memory samples and on a samples file: aggregate.bench.ts.
 //
-//   node harness/report/report.bench.ts report [seconds] [ops/s]
+//   node bench/report.bench.ts report [seconds] [ops/s]
 
 export interface SyntheticRunOptions {
   seconds: number;

@@ -22,7 +22,7 @@ export function closedSection(steps: ClosedStep[], node: NodeFigure | undefined)
       'The fleet\'s closed model (`fleet: { model: "closed", operation: "signin", vus: N, terminals: 10000 }`, ' +
       "harness/fleet/closed.ts: N loops of sign-ins back to back, loop w taking turns on its own TIDs) run as " +
       "`posstorm run` runs it, one run per concurrency with the fleet-rate section's terminal settings " +
-      "(harness/load/like-for-like.ts `benchFleetClosed`), beside the node-ceiling section's closed loops at the same " +
+      "(bench/like-for-like.ts `benchFleetClosed`), beside the node-ceiling section's closed loops at the same " +
       "N measured in the same invocation. Both count the sign-ins that end in the 10 s after 1 s of warm-up; " +
       "latency from each sign-in's start. Fleet CPU: the harness process over the whole load (run.json " +
       "`fleet.cpu`) and its worker threads, per 1,000 sign-ins of the load; client CPU: its process over the " +
@@ -76,11 +76,11 @@ export function nodeOpenSection(f: NodeOpenFigure, fleetRate: RateFigure | undef
     title: "The minimal client as an open model, under the fleet's pass rule",
     intro:
       "The node-ceiling section's client (TestTerminal.signIn, a new connection through `edge` per sign-in) driven " +
-      "by arrivals at the exact times k / rate for 20 s (harness/load/node-open.ts, a Node process of its own), " +
+      "by arrivals at the exact times k / rate for 20 s (bench/node-open.ts, a Node process of its own), " +
       "each on the longest-idle free TID of 10,000, at most one second's worth of arrivals (at least 50) busy — " +
       "beyond that an arrival is dropped and counted. Latency from the intended start; schedule lag = actual − " +
       "intended start; event-loop delay per second (10 ms resolution) as the fleet's self-watch measures it. " +
-      "Searched exactly as fleet-rate searches the fleet (harness/load/fleet.bench.ts `searchRate`: doubling from " +
+      "Searched exactly as fleet-rate searches the fleet (bench/fleet.bench.ts `searchRate`: doubling from " +
       "250/s until a step fails, three bisections to 50/s, a step failing only on the generator bounds runs again " +
       "and the second attempt decides) with the same pass rule: 0 dropped, ≥ 99.9% approved, the achieved rate " +
       "within 1% of the target, schedule-lag p99 ≤ 10 ms and event-loop delay p99 ≤ 100 ms in every second. One " +

@@ -2,17 +2,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type net from "node:net";
 import { fileURLToPath } from "node:url";
-import { encodeFrame, FrameReassembler, type MacKey } from "../../protocol/index.ts";
-import { parsePrometheus } from "../../shared/prometheus.ts";
-import { startFakeHsm, startFakeIssuer } from "./testing/backends.ts";
-import { purchase, signIn, TerminalConnection } from "./testing/terminal.ts";
+import { encodeFrame, FrameReassembler, type MacKey } from "../harness/protocol/index.ts";
+import { parsePrometheus } from "../harness/shared/prometheus.ts";
+import { startFakeHsm, startFakeIssuer } from "../harness/sim/switch/testing/backends.ts";
+import { purchase, signIn, TerminalConnection } from "../harness/sim/switch/testing/terminal.ts";
 
 // Throughput of the reference switch: signed-in terminals on long connections send purchases back to back
 // (one outstanding each) through the switch, running as its own process (main.ts), to an issuer that answers
 // at once. The switch's CPU time comes from /proc, so "purchases per switch CPU second" is the one-core figure
 // whatever else the machine runs (this process plays the terminals, the HSM and the issuer).
 //
-//   node harness/sim/switch/switch.bench.ts [--terminals 200] [--seconds 5]
+//   node bench/switch.bench.ts [--terminals 200] [--seconds 5]
 
 export interface SwitchFigure {
   terminals: number;
@@ -30,7 +30,7 @@ export interface SwitchFigure {
   codes: Record<string, number>;
 }
 
-const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../harness/sim/switch/main.ts", import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100;
 
 function cpuSeconds(pid: number): number {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { hasRunFile, readLabJson } from "../run-folder/index.ts";
+import { hasRunFile, readLabJson } from "../harness/run-folder/index.ts";
 
 // Every program of a benchmark watched through /proc once a second: the lab programs (the containers'
 // `/app/*.mjs` and `toxiproxy-server` run as host processes), the lab's containerd shims, the Docker engine,

@@ -3,12 +3,12 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
-import { runProfile } from "../cli/run/run-profile.ts";
-import type { GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
-import type { Operation } from "../fleet/plan.ts";
-import { SAMPLES_FILE } from "../report/index.ts";
-import { type FleetFacts, type RunJson, runFile } from "../run-folder/index.ts";
-import { REPO_ROOT } from "../shared/repo.ts";
+import { runProfile } from "../harness/cli/run/run-profile.ts";
+import type { GeneratorVerdict, OutcomeCounts } from "../harness/fleet/index.ts";
+import type { Operation } from "../harness/fleet/plan.ts";
+import { SAMPLES_FILE } from "../harness/report/index.ts";
+import { type FleetFacts, type RunJson, runFile } from "../harness/run-folder/index.ts";
+import { REPO_ROOT } from "../harness/shared/repo.ts";
 import { type FleetThreadFigures, FleetThreads } from "./fleet-threads.ts";
 import { type ProcessFigure, ProcessWatch, readText } from "./process-watch.ts";
 
