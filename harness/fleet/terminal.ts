@@ -23,6 +23,7 @@ import {
   reversalReasons,
   reversalRequest,
   reversalResponse,
+  SIGN_IN_AGAIN_CODES,
   type SignInResponse,
   signInRequest,
   signInResponse,
@@ -61,7 +62,7 @@ const EXPIRY = "3012";
 /** Replies to an 0400 after which nothing is owed: done, original declined, original never seen. */
 const REVERSAL_SETTLED = new Set(["00", "12", "25"]);
 /** Response codes that mean the switch lost the terminal's keys: sign in again. */
-const SIGN_IN_AGAIN = new Set(["99", "A0"]);
+const SIGN_IN_AGAIN = new Set(SIGN_IN_AGAIN_CODES);
 const IDLE: Promise<unknown> = Promise.resolve();
 
 interface PendingReversal {

@@ -101,6 +101,9 @@ export {
   type MessageSpec,
   networkManagementCodes,
   processingRequirements,
+  RESPONSE_CODES,
   responseCodes,
+  SIGN_IN_AGAIN_CODES,
+  SYSTEM_ERROR_CODES,
   splitField60,
 } from "./spec/index.ts";

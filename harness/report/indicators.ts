@@ -1,3 +1,4 @@
+import { SYSTEM_ERROR_CODES } from "../protocol/index.ts";
 import { PERCENTILES, type Percentile, TIMEOUT_KINDS, type TimeoutKind } from "../slo/index.ts";
 import { type CountTable, countOver, perSlot, type RunSeries, type Slots } from "./series.ts";
 
@@ -9,24 +10,8 @@ export { PERCENTILES, type Percentile, TIMEOUT_KINDS, type TimeoutKind };
 /** Outcomes that are neither a timeout nor a reply: the connection or the reply failed. */
 export const ERROR_OUTCOMES: readonly string[] = ["refused", "reset", "closed", "protocol", "mac"];
 
-/**
- * F39 codes a switch sets for its own failures (PROTOCOL.md): a reply, but an error, not a business decline.
- * 30 format, 68 issuer reply late, 91 issuer inoperative, 92 no route, 94 duplicate, 96 malfunction,
- * 97 unknown terminal, 98 no issuer reply, 99 sign in again, A0 MAC failed, A7 security failure.
- */
-export const SYSTEM_ERROR_CODES: readonly string[] = [
-  "30",
-  "68",
-  "91",
-  "92",
-  "94",
-  "96",
-  "97",
-  "98",
-  "99",
-  "A0",
-  "A7",
-];
+/** F39 codes that count as errors, not business declines: the protocol's table (RESPONSE_CODES). */
+export { SYSTEM_ERROR_CODES };
 
 export type RateIndicator = "timeout-rate" | "error-rate" | "success-rate";
 

@@ -1,23 +1,45 @@
 // Meanings of coded values, for descriptions and reports (PROTOCOL.md).
 
-/** F39 response codes that matter in the lab. */
-export const responseCodes: Readonly<Record<string, string>> = {
-  "00": "approved",
-  "06": "error (reversal reason: other)",
-  "12": "invalid transaction",
-  "25": "original not found",
-  "30": "message format error",
-  "68": "issuer response timed out",
-  "91": "issuer inoperative",
-  "92": "no route to issuer",
-  "94": "duplicate transmission",
-  "96": "switch malfunction",
-  "97": "terminal not known to the switch",
-  "98": "switch got no issuer reply in time",
-  "99": "PIN format error, sign in again",
-  A0: "MAC verification failed, sign in again",
-  A7: "security processing failed",
+/**
+ * The F39 response codes that matter in the lab, in one table: what each means, whether it counts as a system
+ * error (the switch, the network or the keys failed, not a decline by the card's issuer: the report's error
+ * rate) and whether a terminal must sign in again after it. Everything else takes its codes from here (the
+ * switch's own list is checked against it).
+ */
+export const RESPONSE_CODES: Readonly<
+  Record<string, { meaning: string; systemError: boolean; signInAgain?: true }>
+> = {
+  "00": { meaning: "approved", systemError: false },
+  "06": { meaning: "error (reversal reason: other)", systemError: false },
+  "12": { meaning: "invalid transaction", systemError: false },
+  "25": { meaning: "original not found", systemError: false },
+  "30": { meaning: "message format error", systemError: true },
+  "68": { meaning: "issuer response timed out", systemError: true },
+  "91": { meaning: "issuer inoperative", systemError: true },
+  "92": { meaning: "no route to issuer", systemError: true },
+  "94": { meaning: "duplicate transmission", systemError: true },
+  "96": { meaning: "switch malfunction", systemError: true },
+  "97": { meaning: "terminal not known to the switch", systemError: true },
+  "98": { meaning: "switch got no issuer reply in time", systemError: true },
+  "99": { meaning: "PIN format error, sign in again", systemError: true, signInAgain: true },
+  A0: { meaning: "MAC verification failed, sign in again", systemError: true, signInAgain: true },
+  A7: { meaning: "security processing failed", systemError: true },
 };
+
+/** F39 code → meaning (RESPONSE_CODES). */
+export const responseCodes: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(RESPONSE_CODES).map(([code, c]) => [code, c.meaning]),
+);
+
+/** Codes that count as system errors (RESPONSE_CODES). */
+export const SYSTEM_ERROR_CODES: readonly string[] = Object.keys(RESPONSE_CODES).filter(
+  (code) => RESPONSE_CODES[code]!.systemError,
+);
+
+/** Codes after which a terminal signs in again (RESPONSE_CODES). */
+export const SIGN_IN_AGAIN_CODES: readonly string[] = Object.keys(RESPONSE_CODES).filter(
+  (code) => RESPONSE_CODES[code]!.signInAgain,
+);
 
 /** 60.1 transaction types. */
 export const transactionTypes: Readonly<Record<string, string>> = {

@@ -2,7 +2,10 @@ export {
   networkManagementCodes,
   processingRequirementNames,
   processingRequirements,
+  RESPONSE_CODES,
   responseCodes,
+  SIGN_IN_AGAIN_CODES,
+  SYSTEM_ERROR_CODES,
   transactionTypes,
 } from "./codes.ts";
 export { type CupPosField, cupPos } from "./cupPos.ts";

@@ -16,6 +16,8 @@ import {
   responseCodes,
   reversalFor,
   reversalRequest,
+  SIGN_IN_AGAIN_CODES,
+  SYSTEM_ERROR_CODES,
   signInRequest,
   unwrapWorkingKeys,
   verifyFrameMac,
@@ -109,6 +111,13 @@ describe("response codes", () => {
   it("every code the switch sets has its meaning in the protocol's table (posstorm decode shows it)", () => {
     const unexplained = Object.entries(SWITCH_CODES).filter(([, code]) => responseCodes[code] === undefined);
     expect(unexplained).toEqual([]);
+    // the codes a terminal must sign in again after are the table's, and they are errors, not declines
+    expect([SWITCH_CODES.signInAgain, SWITCH_CODES.macFailed].sort()).toEqual(
+      [...SIGN_IN_AGAIN_CODES].sort(),
+    );
+    for (const code of SIGN_IN_AGAIN_CODES) expect(SYSTEM_ERROR_CODES).toContain(code);
+    expect(SYSTEM_ERROR_CODES).not.toContain(SWITCH_CODES.approved);
+    expect(SYSTEM_ERROR_CODES).not.toContain(SWITCH_CODES.invalid);
   });
 });
 

@@ -61,7 +61,7 @@ export interface SwitchOptions {
   log?: (line: string) => void;
 }
 
-/** F39 codes the switch sets itself (each has its meaning in the protocol's responseCodes). */
+/** F39 codes the switch sets itself (each one in the protocol's table, RESPONSE_CODES: a test checks). */
 export const SWITCH_CODES = {
   approved: "00",
   invalid: "12",
