@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createReadStream, mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,7 @@ import { startLab } from "../harness/lab/lab.ts";
 import { SAMPLES_FILE } from "../harness/report/index.ts";
 import { per1000, RATE_TOLERANCE, rateProfile, SEARCH_RATES, searchRate } from "./fleet.bench.ts";
 import { harnessSplit, runWatched, writeTempProfile } from "./fleet-run.ts";
-import { PASS_APPROVED_RATIO } from "./node-ceiling.ts";
+import { type ClosedStepsOptions, PASS_APPROVED_RATIO, runJsonChild } from "./node-ceiling.ts";
 import { type OpenClientOptions, type OpenClientResult, openClientFailures } from "./node-open.ts";
 import { ProcessWatch, waitForQuiet } from "./process-watch.ts";
 
@@ -56,14 +55,7 @@ async function closedWindow(runDir: string, fromMs: number, toMs: number) {
 }
 
 /** The fleet's closed model at each concurrency: `seconds` counted after `warmupS`, one `posstorm run` each. */
-export async function benchFleetClosed(
-  opts: {
-    concurrencies?: number[];
-    seconds?: number;
-    warmupS?: number;
-    progress?: (line: string) => void;
-  } = {},
-): Promise<ClosedStep[]> {
+export async function benchFleetClosed(opts: ClosedStepsOptions = {}): Promise<ClosedStep[]> {
   const seconds = opts.seconds ?? 10;
   const warmupS = opts.warmupS ?? 1;
   const steps: ClosedStep[] = [];
@@ -130,25 +122,8 @@ export interface NodeOpenFigure {
 
 const OPEN_CLIENT = fileURLToPath(new URL("./node-open.ts", import.meta.url));
 
-function runOpenClient(opts: OpenClientOptions, watch: ProcessWatch): Promise<OpenClientResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OPEN_CLIENT, JSON.stringify(opts)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    if (child.pid) watch.add(child.pid, "node client");
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), (opts.seconds + 60) * 1000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`node open client exited ${code}: ${out.slice(-300)}`));
-      else resolve(JSON.parse(out) as OpenClientResult);
-    });
-  });
-}
+const runOpenClient = (opts: OpenClientOptions, watch: ProcessWatch) =>
+  runJsonChild<OpenClientResult>(OPEN_CLIENT, [JSON.stringify(opts)], watch, opts.seconds + 60);
 
 /**
  * The minimal client as an open model, searched as fleet-rate searches the fleet (same rates, pass rule,

@@ -147,35 +147,51 @@ export async function nodeClient(opts: ClientOptions): Promise<ClientResult> {
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 
-/** Runs {@link nodeClient} in a child process of its own (so its CPU is the client's alone). */
-function runClientProcess(opts: ClientOptions, watch: ProcessWatch): Promise<ClientResult> {
+/**
+ * Runs `node <file> ...args` as the watched "node client" (so its CPU is the client's alone) and resolves with
+ * the JSON it prints; killed after `timeoutS`.
+ */
+export function runJsonChild<T>(
+  file: string,
+  args: string[],
+  watch: ProcessWatch,
+  timeoutS: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [THIS_FILE, "client", JSON.stringify(opts)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     if (child.pid) watch.add(child.pid, "node client");
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), (opts.seconds + opts.warmupS + 60) * 1000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutS * 1000);
     child.once("error", reject);
     child.once("close", (code) => {
       clearTimeout(timer);
-      if (code !== 0) reject(new Error(`node client exited ${code}: ${out.slice(-300)}`));
-      else resolve(JSON.parse(out) as ClientResult);
+      if (code !== 0) reject(new Error(`${file} exited ${code}: ${out.slice(-300)}`));
+      else resolve(JSON.parse(out) as T);
     });
   });
 }
 
-export async function benchNodeCeiling(
-  opts: {
-    concurrencies?: number[];
-    seconds?: number;
-    warmupS?: number;
-    progress?: (line: string) => void;
-  } = {},
-): Promise<NodeFigure> {
+/** Runs {@link nodeClient} in a child process of its own. */
+const runClientProcess = (opts: ClientOptions, watch: ProcessWatch) =>
+  runJsonChild<ClientResult>(
+    THIS_FILE,
+    ["client", JSON.stringify(opts)],
+    watch,
+    opts.seconds + opts.warmupS + 60,
+  );
+
+/** Closed-loop steps: one per concurrency, `seconds` counted after `warmupS`. */
+export interface ClosedStepsOptions {
+  concurrencies?: number[];
+  seconds?: number;
+  warmupS?: number;
+  progress?: (line: string) => void;
+}
+
+export async function benchNodeCeiling(opts: ClosedStepsOptions = {}): Promise<NodeFigure> {
   const concurrencies = opts.concurrencies ?? [1, 4, 16, 64, 128, 256];
   const seconds = opts.seconds ?? 10;
   const warmupS = opts.warmupS ?? 1;

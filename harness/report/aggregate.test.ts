@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { aggregateFile, createAggregator, keepServerMetric } from "./aggregate.ts";
 import { mergeHistograms, newHistogram, percentileMs, recordMs } from "./histogram.ts";
 import { allSlots, latencyOver, readSeries, seriesFromJSON, seriesToJSON, writeSeries } from "./series.ts";
+import { k6Line } from "./testing/run-folder.ts";
 import { LOAD_START_MS, opPoints, seriesOf } from "./testing/series.ts";
 
 describe("createAggregator", () => {
@@ -165,16 +166,7 @@ describe("aggregateFile", () => {
       join(dir, "run.json"),
       JSON.stringify({ loadStartedAt: new Date(LOAD_START_MS).toISOString() }),
     );
-    const line = (p: ReturnType<typeof opPoints>[number]) =>
-      JSON.stringify({
-        metric: p.metric,
-        type: "Point",
-        data: {
-          time: new Date(p.timeMs).toISOString(),
-          value: p.value,
-          tags: { ...p.tags, run: "x", group: "" },
-        },
-      });
+    const line = k6Line;
     const lines = [
       JSON.stringify({ type: "Metric", data: { name: "pos_ops", type: "counter" }, metric: "pos_ops" }),
       JSON.stringify({
