@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import { runProfile } from "../harness/cli/run/run-profile.ts";
-import type { GeneratorVerdict, OutcomeCounts } from "../harness/fleet/index.ts";
+import type { OutcomeCounts } from "../harness/fleet/index.ts";
 import type { Operation } from "../harness/fleet/plan.ts";
 import { SAMPLES_FILE } from "../harness/report/index.ts";
 import { type FleetFacts, type RunJson, runFile } from "../harness/run-folder/index.ts";

@@ -66,7 +66,7 @@ export function closedSection(steps: ClosedStep[], node: NodeFigure | undefined)
               `${int(same.perSecond)} = ${ratioText(fleetSame.perSecond, same.perSecond)}.`
             : ".")
         : "Closed-loop ratio: not computed (run `npm run bench -- node-ceiling fleet-closed` to measure both in one invocation).",
-      "Fleet run folders (temporary): " + steps.map((s) => `\`${s.runDir}\``).join(", ") + ".",
+      `Fleet run folders (temporary): ${steps.map((s) => `\`${s.runDir}\``).join(", ")}.`,
     ],
   };
 }

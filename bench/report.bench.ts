@@ -4,7 +4,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -37,7 +36,13 @@ import { renderSummaryMarkdown } from "../harness/report/render/markdown.ts";
 import { renderRun } from "../harness/report/report.ts";
 import { writeSeries } from "../harness/report/series.ts";
 import { type Slo, validateSlos } from "../harness/report/slo.ts";
-import { readPlanJson, readRunJson, writePlanJson, writeRunJson } from "../harness/run-folder/index.ts";
+import {
+  COLLECTED_DIR,
+  readPlanJson,
+  readRunJson,
+  writePlanJson,
+  writeRunJson,
+} from "../harness/run-folder/index.ts";
 import { seededRandom } from "../harness/sim/issuer/model.ts";
 
 // `posstorm report` on a whole synthetic run folder (`npm run bench -- report`): the folder as `posstorm run`
@@ -166,7 +171,7 @@ async function put(out: Writable, text: string): Promise<void> {
 export async function writeSyntheticRun(dir: string, options: SyntheticRunOptions): Promise<SyntheticRun> {
   const started = performance.now();
   const { seconds, opsPerS, fault } = options;
-  mkdirSync(join(dir, "collected"), { recursive: true });
+  mkdirSync(join(dir, COLLECTED_DIR), { recursive: true });
   const random = seededRandom(2026);
 
   // As runFleet stores them: NDJSON through gzip (level 3) into samples.ndjson.gz.

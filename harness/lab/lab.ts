@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { LinkName } from "../chaos/faults.ts";
 import { connectToxiproxy, type ToxiproxyControl } from "../chaos/toxiproxy.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip, constants as zlibConstants } from "node:zlib";
 import type { Sample } from "../fleet/index.ts";
-import { RUN_FILES, readRunJson, runFile } from "../run-folder/index.ts";
+import { COLLECTED_DIR, RUN_FILES, readRunJson, runFile } from "../run-folder/index.ts";
 import { parsePrometheus } from "../shared/prometheus.ts";
 import { type Histogram, newHistogram, recordMs } from "./histogram.ts";
 import { K6_RESULTS_FILE, type Point, parsePoint } from "./points.ts";
@@ -465,7 +465,7 @@ function addServerFiles(runDir: string, aggregator: Aggregator, finalScrapeMs: n
     }
     return;
   }
-  const collected = join(runDir, "collected");
+  const collected = join(runDir, COLLECTED_DIR);
   if (!existsSync(collected)) return;
   for (const file of readdirSync(collected)) {
     const match = /^(.+)\.metrics\.prom$/.exec(file);

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
 import type { CompareSettings } from "../slo/index.ts";
 import { ReportError, seriesOf } from "./report.ts";

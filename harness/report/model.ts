@@ -1,7 +1,5 @@
-import type { EntryRecord, Phase } from "../chaos/index.ts";
 import { maskPan } from "../protocol/index.ts";
 import type { PlanJson, RunJson } from "../run-folder/index.ts";
-import type { CompareSettings } from "../slo/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";
 import type { Reconciliation } from "./reconcile.ts";

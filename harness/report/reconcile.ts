@@ -3,6 +3,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { maskPan } from "../protocol/index.ts";
+import {
+  COLLECTED_DIR,
+  LEDGER_FILE_SUFFIX,
+  ledgerFileOf,
+  OLD_LEDGER_FILE_SUFFIX,
+} from "../run-folder/index.ts";
 import type { LedgerEntry } from "../sim/issuer/ledger.ts";
 import { type RunSeries, sumOver, type UnsettledPurchase } from "./series.ts";
 
@@ -17,15 +23,7 @@ import { type RunSeries, sumOver, type UnsettledPurchase } from "./series.ts";
 // The issuers' side is large (one entry per purchase an issuer saw: ~1 M, ~300 MB of JSON for 10 minutes at
 // 2,000/s): the ledger files are read as a stream, and only the entries an unsettled sample names are kept.
 
-/**
- * A ledger in `collected/`: `issuer-<name>.ledger.ndjson.gz` (GET /ledger?format=ndjson gzipped, one entry per
- * line), or `issuer-<name>.ledger.json` in run folders of older versions (GET /ledger's JSON document).
- */
-export const LEDGER_FILE_SUFFIX = ".ledger.ndjson.gz";
-const OLD_LEDGER_FILE_SUFFIX = ".ledger.json";
-
-/** Where `posstorm run` stores the ledger of the lab program `issuer` (`issuer-a`), relative to the run folder. */
-export const ledgerFileOf = (issuer: string) => join("collected", `${issuer}${LEDGER_FILE_SUFFIX}`);
+export { LEDGER_FILE_SUFFIX, ledgerFileOf };
 
 /** A ledger held in memory (tests, and the in-memory `reconcile`). */
 export interface LedgerFile {
@@ -273,7 +271,7 @@ export async function reconcileRun(
  * older version `issuer-*.ledger.json` (the new file when a folder has both).
  */
 export function ledgerFiles(runDir: string): LedgerSource[] {
-  const dir = join(runDir, "collected");
+  const dir = join(runDir, COLLECTED_DIR);
   if (!existsSync(dir)) return [];
   const byIssuer = new Map<string, string>();
   for (const f of readdirSync(dir)) {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hasRunFile, type PlanJson, RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
 import { aggregateFile, k6ResultsOf, SAMPLES_FILE } from "./aggregate.ts";

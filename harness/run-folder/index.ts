@@ -18,6 +18,7 @@ import type { CompareSettings, Slo } from "../slo/index.ts";
 //     series.json         the aggregated per-second series (harness/report/series.ts)
 //     fleet-watch.json    the generator's self-watch, one entry per segment and second
 //     server-metrics.jsonl the lab programs' metrics, scraped once a second (harness/report/scrape.ts)
+//     collected/          each lab program's final metrics, the issuers' ledgers (harness/lab/collect.ts)
 
 export const RUN_FILES = {
   run: "run.json",
@@ -30,6 +31,22 @@ export const RUN_FILES = {
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;
+
+/** What the lab programs leave after a run: their final metrics and the issuers' ledgers. */
+export const COLLECTED_DIR = "collected";
+
+/**
+ * An issuer's ledger in `collected/`: `issuer-<name>.ledger.ndjson.gz` (GET /ledger?format=ndjson gzipped, one
+ * entry per line), or `issuer-<name>.ledger.json` in run folders of older versions (GET /ledger's document).
+ */
+export const LEDGER_FILE_SUFFIX = ".ledger.ndjson.gz";
+export const OLD_LEDGER_FILE_SUFFIX = ".ledger.json";
+
+/** Where a run stores the ledger of the lab program `issuer` (`issuer-a`), relative to the run folder. */
+export const ledgerFileOf = (issuer: string) => join(COLLECTED_DIR, `${issuer}${LEDGER_FILE_SUFFIX}`);
+
+/** Where a run stores a lab program's final metrics, relative to the run folder. */
+export const finalMetricsFileOf = (role: string) => join(COLLECTED_DIR, `${role}.metrics.prom`);
 
 /** The path of one of a run folder's files. */
 export const runFile = (dir: string, file: RunFile) => join(dir, RUN_FILES[file]);

@@ -1,12 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import {
   type AppliedFault,
   applyFault,
-  type ChaosContext,
   clearKernelFaults,
-  connectToxiproxy,
   describeFault,
   FAULT_KINDS,
   type Fault,
@@ -20,18 +17,10 @@ import {
   SWITCH_RUNTIME_SETTINGS,
   startTimeline,
   type TimelineEntry,
-  type ToxiproxyControl,
   validateFault,
 } from "../../chaos/index.ts";
-import { assertLoopback } from "../../lab/ports.ts";
-import {
-  hasRunFile,
-  type LabJson,
-  newestLabDir,
-  RUN_FILES,
-  readLabJson,
-  runFile,
-} from "../../run-folder/index.ts";
+import { type ReachedLab, reachLab } from "../../lab/controls.ts";
+import { newestLabDir } from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 
 const REPORTS = join(REPO_ROOT, "reports");
@@ -159,49 +148,15 @@ export function faultFromArgs(args: FaultArgs): Fault {
 
 // ---- the lab to act on ----------------------------------------------------------------------------
 
-export interface Target {
-  source: string;
-  toxiproxy?: ToxiproxyControl;
-  ctx?: ChaosContext;
-}
-
-function loopbackUrl(url: string): string {
-  assertLoopback(new URL(url).hostname);
-  return url.replace(/\/+$/, "");
-}
+export type Target = ReachedLab;
 
 /** The lab from --lab, --toxiproxy, or the newest lab.json under reports/. */
-export async function resolveTarget(args: { lab?: string; toxiproxy?: string }): Promise<Target> {
-  let file: Partial<LabJson> = {};
-  let source = "";
-  const dir = args.lab ?? (args.toxiproxy ? undefined : newestLabDir(REPORTS));
-  if (dir) {
-    if (!hasRunFile(dir, "lab"))
-      throw new Error(`--lab ${dir}: no ${RUN_FILES.lab} there (posstorm lab up writes one)`);
-    file = readLabJson(dir);
-    source = runFile(dir, "lab");
-  }
-  const url = args.toxiproxy ?? file.toxiproxy;
-  if (!url) return { source: source || "no lab" };
-  const toxiproxy = connectToxiproxy(loopbackUrl(url));
-  let links: Record<string, { listen: { host: string; port: number } }> | undefined = file.links;
-  if (!links || args.toxiproxy) {
-    // The proxies know where they listen.
-    links = Object.fromEntries(
-      (await toxiproxy.listProxies()).map((p) => {
-        const at = p.listen.lastIndexOf(":");
-        return [p.name, { listen: { host: p.listen.slice(0, at), port: Number(p.listen.slice(at + 1)) } }];
-      }),
-    );
-  }
-  const admin = Object.fromEntries(
-    Object.entries(file.admin ?? {}).map(([role, u]) => [role, loopbackUrl(u)]),
-  );
-  return {
-    source: source ? `${source} (Toxiproxy ${toxiproxy.apiUrl})` : `Toxiproxy ${toxiproxy.apiUrl}`,
-    toxiproxy,
-    ctx: { toxiproxy, links: links as ChaosContext["links"], admin },
-  };
+export function resolveTarget(args: { lab?: string; toxiproxy?: string }): Promise<Target> {
+  const labDir = args.lab ?? (args.toxiproxy ? undefined : newestLabDir(REPORTS));
+  return reachLab({
+    ...(labDir ? { labDir } : {}),
+    ...(args.toxiproxy ? { toxiproxyUrl: args.toxiproxy } : {}),
+  });
 }
 
 // ---- subcommands ----------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
 import {
   type ChaosContext,
   clearKernelFaults,
@@ -11,14 +9,16 @@ import {
   type TimelineResult,
 } from "../../chaos/index.ts";
 import { type FleetResult, outcomeCounts, runFleet } from "../../fleet/index.ts";
+import { LiveCounts, liveLine } from "../../fleet/live.ts";
 import { graceS } from "../../fleet/plan.ts";
+import { collect } from "../../lab/collect.ts";
+import { chaosContextOf } from "../../lab/controls.ts";
 import { type StartedLab, startLab } from "../../lab/lab.ts";
 import { assertLoopback } from "../../lab/ports.ts";
 import { fleetPlanOf, loadProfile, runPlanOf, switchFleet } from "../../profile/compile.ts";
 import {
   type Aggregator,
   createAggregator,
-  ledgerFileOf,
   renderRun,
   type Scraper,
   SERVER_SAMPLES_FILE,
@@ -37,7 +37,6 @@ import {
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { descriptorWarning } from "./limits.ts";
-import { LiveCounts, liveLine } from "./live.ts";
 import { runStamp } from "./stamp.ts";
 import { describeEnded, watchLab } from "./watchdog.ts";
 
@@ -183,12 +182,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
     run.status = "running";
     save();
 
-    const chaosContext: ChaosContext | undefined = lab && {
-      toxiproxy: lab.toxiproxy,
-      links: lab.links,
-      admin: lab.admin,
-      restartService: (role, { downMs }) => lab!.restart(role, { downMs }),
-    };
+    const chaosContext: ChaosContext | undefined = lab && chaosContextOf(lab);
     if (entries.length > 0 && !chaosContext)
       throw new Error("chaos needs the lab: a profile with `target` cannot have faults");
 
@@ -342,71 +336,5 @@ function printFaults(entries: EntryRecord[], log: (line: string) => void): void 
     const applied = e.appliedAt ? `applied at ${e.appliedAt.sinceStartS.toFixed(1)}s` : "not applied";
     const cleared = e.clearedAt ? `cleared at ${e.clearedAt.sinceStartS.toFixed(1)}s` : "";
     log(`fault ${e.name}: ${e.status}, ${applied} ${cleared}${e.error ? `, error: ${e.error}` : ""}`);
-  }
-}
-
-/** A ledger download that receives nothing for this long fails (the whole download may take longer). */
-const LEDGER_STALL_MS = 10_000;
-
-/**
- * What the lab knows after the run: issuer ledgers and every program's final metrics. A ledger (one entry per
- * purchase the issuer saw: ~300 MB of JSON for 10 minutes at 2,000/s) is streamed from GET /ledger?format=ndjson
- * through gzip into collected/issuer-<name>.ledger.ndjson.gz, never held whole; the file appears complete or not
- * at all.
- */
-async function collect(lab: StartedLab, runDir: string, log: (line: string) => void): Promise<void> {
-  const out = join(runDir, "collected");
-  mkdirSync(out, { recursive: true });
-  await Promise.all(
-    Object.entries(lab.admin).map(async ([role, url]) => {
-      const get = async (path: string) => {
-        const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) });
-        if (!response.ok) throw new Error(`${role} ${path}: HTTP ${response.status}`);
-        return await response.text();
-      };
-      try {
-        writeFileSync(join(out, `${role}.metrics.prom`), await get("/metrics"));
-        if (role.startsWith("issuer-"))
-          await download(`${url}/ledger?format=ndjson`, join(runDir, ledgerFileOf(role)));
-      } catch (error) {
-        log(`collect ${role}: ${(error as Error).message}`);
-      }
-    }),
-  );
-}
-
-/** GET `url` gzipped into `file` as it arrives (via `file`.partial, renamed once whole). */
-async function download(url: string, file: string): Promise<void> {
-  const stalled = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const watch = () => {
-    clearTimeout(timer);
-    timer = setTimeout(
-      () => stalled.abort(new Error(`${url}: no data for ${LEDGER_STALL_MS} ms`)),
-      LEDGER_STALL_MS,
-    );
-  };
-  const partial = `${file}.partial`;
-  try {
-    watch();
-    const response = await fetch(url, { signal: stalled.signal });
-    if (!response.ok || !response.body) throw new Error(`${url}: HTTP ${response.status}`);
-    await pipeline(
-      response.body,
-      async function* (chunks: AsyncIterable<Uint8Array>) {
-        for await (const chunk of chunks) {
-          watch();
-          yield chunk;
-        }
-      },
-      createGzip(),
-      createWriteStream(partial),
-    );
-    renameSync(partial, file);
-  } catch (error) {
-    rmSync(partial, { force: true });
-    throw stalled.signal.aborted ? stalled.signal.reason : error;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,4 +1,4 @@
-import type { Sample } from "../../fleet/index.ts";
+import type { Sample } from "./samples.ts";
 
 // The live line's figures, from the fleet's raw samples as they arrive: operations by outcome per second of
 // their end, and terminals signed in now. The report does not read these; it aggregates the samples itself.
