@@ -11,6 +11,7 @@ import { type FleetFacts, type RunJson, runFile } from "../harness/run-folder/in
 import { REPO_ROOT } from "../harness/shared/repo.ts";
 import { type FleetThreadFigures, FleetThreads } from "./fleet-threads.ts";
 import { type ProcessFigure, ProcessWatch, readText } from "./process-watch.ts";
+import { percentile } from "./stats.ts";
 
 // One profile run end to end as `posstorm run` runs it (runProfile, in this process, so the fleet's worker
 // threads are threads of this process), with every program watched (process-watch.ts) and the fleet's threads
@@ -63,8 +64,12 @@ export interface WatchedRun {
 
 const spread = (values: number[]): Spread => {
   values.sort((a, b) => a - b);
-  const at = (q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0;
-  return { count: values.length, p50: at(0.5), p99: at(0.99), max: values.at(-1) ?? 0 };
+  return {
+    count: values.length,
+    p50: percentile(values, 0.5),
+    p99: percentile(values, 0.99),
+    max: values.at(-1) ?? 0,
+  };
 };
 
 /** Streams a run's samples.ndjson.gz into latency and lag spreads. */

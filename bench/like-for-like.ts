@@ -11,6 +11,7 @@ import { harnessSplit, runWatched, writeTempProfile } from "./fleet-run.ts";
 import { type ClosedStepsOptions, PASS_APPROVED_RATIO, runJsonChild } from "./node-ceiling.ts";
 import { type OpenClientOptions, type OpenClientResult, openClientFailures } from "./node-open.ts";
 import { ProcessWatch, waitForQuiet } from "./process-watch.ts";
+import { percentile } from "./stats.ts";
 
 // The fleet against the minimal Node client, like with like, in both forms:
 // - closed loops at the same concurrency: the fleet's closed model (`model: "closed"`, `vus` loops of sign-ins
@@ -50,8 +51,7 @@ async function closedWindow(runDir: string, fromMs: number, toMs: number) {
     if (s.outcome === "approved") approved++;
   }
   ms.sort((a, b) => a - b);
-  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0;
-  return { signIns: ms.length, approved, p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { signIns: ms.length, approved, p50Ms: percentile(ms, 0.5), p99Ms: percentile(ms, 0.99) };
 }
 
 /** The fleet's closed model at each concurrency: `seconds` counted after `warmupS`, one `posstorm run` each. */

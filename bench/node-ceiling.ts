@@ -7,6 +7,7 @@ import { startLab } from "../harness/lab/lab.ts";
 import { toxiproxyLogLevel } from "../harness/lab/toxiproxy.ts";
 import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
 import { ProcessWatch, readText, waitForQuiet } from "./process-watch.ts";
+import { percentile } from "./stats.ts";
 
 // The ceiling: the same containers lab driven by the barest Node client there is (TestTerminal.signIn, a new
 // connection through `edge` per sign-in, key unwrap and check) from N concurrent closed loops in a Node process
@@ -48,9 +49,6 @@ export interface NodeFigure {
   /** Toxiproxy's log over the whole bench: bytes and lines per sign-in. */
   toxiproxyLog: { bytesPerSignIn: number; linesPerSignIn: number };
 }
-
-const percentile = (sorted: number[], q: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 export interface ClientOptions {
   host: string;

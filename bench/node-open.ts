@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { GENERATOR_BOUNDS } from "../harness/fleet/generator-limits.ts";
 import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
+import { percentile } from "./stats.ts";
 
 // The minimal Node client of node-ceiling.ts driven as an open model, so its rate can be judged by the fleet's
 // pass rule (fleet.bench.ts benchRateStep): arrivals at the exact times k / rate for `seconds`, each taking the
@@ -44,9 +45,6 @@ export interface OpenClientResult {
 }
 
 const LOOP_DELAY_RESOLUTION_MS = 10;
-
-const percentile = (sorted: number[], q: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 export async function nodeOpenClient(opts: OpenClientOptions): Promise<OpenClientResult> {
   const endpoint = { host: opts.host, port: opts.port };

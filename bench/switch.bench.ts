@@ -6,6 +6,7 @@ import { encodeFrame, FrameReassembler, type MacKey } from "../harness/protocol/
 import { parsePrometheus } from "../harness/shared/prometheus.ts";
 import { startFakeHsm, startFakeIssuer } from "../harness/sim/switch/testing/backends.ts";
 import { purchase, signIn, TerminalConnection } from "../harness/sim/switch/testing/terminal.ts";
+import { percentile } from "./stats.ts";
 
 // Throughput of the reference switch: signed-in terminals on long connections send purchases back to back
 // (one outstanding each) through the switch, running as its own process (main.ts), to an issuer that answers
@@ -60,9 +61,6 @@ async function startSwitchProcess(
 
 /** Something between the terminals and the switch (a Toxiproxy proxy): where terminals connect instead. */
 export type Via = (switchPort: number) => Promise<{ port: number; close(): Promise<void> }>;
-
-const percentile = (sorted: number[], q: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 export async function benchSwitch(
   options: { terminals?: number; seconds?: number; via?: Via } = {},
