@@ -76,20 +76,24 @@ export async function runPopulation(rt: ModelRuntime, fleet: PopulationFleet): P
       }, fail);
   };
 
-  const signIn = (j: number, at: number) => {
+  /** Terminal j, due at `at`: its lateness recorded, its next operation's latency counted from `at`. */
+  const due = (j: number, at: number) => {
     recorder.recordScheduleLag(Math.max(0, nowMs() - at));
+    const t = rt.terminal(indexOf(j));
+    t.intend(at);
+    return t;
+  };
+  const signIn = (j: number, at: number) => {
     running++;
     recorder.noteBusy(running);
-    const t = rt.terminal(indexOf(j));
-    t.intend(at);
-    t.signInWithRetry().then(() => after(j, 0), fail);
+    due(j, at)
+      .signInWithRetry()
+      .then(() => after(j, 0), fail);
   };
-  const purchase = (j: number, purchases: number, at: number) => {
-    recorder.recordScheduleLag(Math.max(0, nowMs() - at));
-    const t = rt.terminal(indexOf(j));
-    t.intend(at);
-    t.transaction().then(() => after(j, purchases + 1), fail);
-  };
+  const purchase = (j: number, purchases: number, at: number) =>
+    due(j, at)
+      .transaction()
+      .then(() => after(j, purchases + 1), fail);
 
   /** Starts everything due, in time order, then sets the timer for what comes next. */
   const dispatch = () => {

@@ -35,8 +35,23 @@ export async function runSegment(
   const recorder = new SegmentRecorder(index, startAtMs, (line) =>
     post({ type: "log", segment: index, line }),
   );
+  // Every pending timer with the function it calls: an abort calls them all at once.
   const sleeping = new Map<NodeJS.Timeout, () => void>();
   let aborted = false;
+  const timer = (ms: number, fn: () => void): (() => void) => {
+    if (aborted) {
+      queueMicrotask(fn);
+      return () => {};
+    }
+    const t = setTimeout(() => {
+      sleeping.delete(t);
+      fn();
+    }, ms);
+    sleeping.set(t, fn);
+    return () => {
+      if (sleeping.delete(t)) clearTimeout(t);
+    };
+  };
   const ctx: FleetContext = {
     plan,
     labKey: fromHex(plan.labKeyHex),
@@ -50,27 +65,9 @@ export async function runSegment(
     },
     sleep: (ms) =>
       new Promise<void>((resolve) => {
-        if (aborted) return resolve();
-        const timer = setTimeout(() => {
-          sleeping.delete(timer);
-          resolve();
-        }, ms);
-        sleeping.set(timer, resolve);
+        timer(ms, resolve);
       }),
-    timer: (ms, fn) => {
-      if (aborted) {
-        queueMicrotask(fn);
-        return () => {};
-      }
-      const timer = setTimeout(() => {
-        sleeping.delete(timer);
-        fn();
-      }, ms);
-      sleeping.set(timer, fn);
-      return () => {
-        if (sleeping.delete(timer)) clearTimeout(timer);
-      };
-    },
+    timer,
   };
 
   const terminals: (Terminal | undefined)[] = [];
@@ -108,9 +105,9 @@ export async function runSegment(
     if (aborted) return;
     aborted = true;
     recorder.close();
-    for (const [timer, resolve] of sleeping) {
-      clearTimeout(timer);
-      resolve();
+    for (const [t, fn] of sleeping) {
+      clearTimeout(t);
+      fn();
     }
     sleeping.clear();
     for (const t of terminals) t?.abort();
