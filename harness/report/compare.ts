@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { RunFolderError, readPlanJson, readRunJson } from "../run-folder/index.ts";
+import { readPlanJson, readRunJson } from "../run-folder/index.ts";
 import type { CompareSettings } from "../slo/index.ts";
-import { ReportError, seriesOf } from "./report.ts";
+import { ReportError, readRunFile, seriesOf } from "./report.ts";
 import { type OpStats, summarise } from "./stats.ts";
 
 // `posstorm compare <base> <current>`: whole-run figures per operation of two runs side by side, and a
@@ -144,14 +144,7 @@ export function compareStats(
   return { rows, status: rows.some((r) => r.status === "regressed") ? "fail" : "pass" };
 }
 
-function runIdOf(dir: string): string {
-  try {
-    return readRunJson(dir).runId;
-  } catch (error) {
-    if (error instanceof RunFolderError) throw new ReportError(error.message);
-    throw error;
-  }
-}
+const runIdOf = (dir: string) => readRunFile(() => readRunJson(dir)).runId;
 
 async function wholeRun(dir: string): Promise<OpStats[]> {
   if (!existsSync(dir)) throw new ReportError(`${dir}: no such run folder`);

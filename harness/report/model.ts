@@ -13,12 +13,6 @@ import { type SpanStats, summarise } from "./stats.ts";
 
 export type { RunJson };
 
-/** Whether the load generator, not the switch, was the bottleneck, and why (one line per reason). */
-export interface GeneratorFacts {
-  limited: boolean;
-  reasons: { text: string }[];
-}
-
 export interface RunFacts {
   runId: string;
   profile: { name: string; description?: string; file?: string };

@@ -78,12 +78,11 @@ export function slosOf(
   run: RunJson,
   plan: PlanJson | undefined,
 ): { slos: readonly Slo[]; from: RenderedRun["slosFrom"] } {
-  const [slos, from] = Array.isArray(plan?.slos)
-    ? ([plan.slos, "plan.json"] as const)
+  const [slos, from]: [readonly Slo[], RenderedRun["slosFrom"]] = Array.isArray(plan?.slos)
+    ? [plan.slos, "plan.json"]
     : Array.isArray(run.slos)
-      ? ([run.slos, "run.json"] as const)
-      : [undefined, "none" as const];
-  if (slos === undefined) return { slos: [], from: "none" };
+      ? [run.slos, "run.json"]
+      : [[], "none"];
   const problems = validateSlos(slos);
   if (problems.length > 0) throw new ReportError(`${from}: ${problems.join("; ")}`);
   return { slos, from };
@@ -131,7 +130,7 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
 }
 
 /** A run folder's file read for the report: a missing or broken one is a ReportError naming it. */
-function readRunFile<T>(read: () => T): T {
+export function readRunFile<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
