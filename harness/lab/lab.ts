@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { LinkName } from "../chaos/faults.ts";
 import { connectToxiproxy, type ToxiproxyControl } from "../chaos/toxiproxy.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
-import { writeLabJson } from "../run-folder/index.ts";
+import { type LabJson, writeLabJson } from "../run-folder/index.ts";
 import { findTool } from "../shared/tools.ts";
 import { LAB_IMAGE, type LabProgram, programEntry, TOXIPROXY_IMAGE } from "./images.ts";
 import { freePort, LOOPBACK, waitForPort } from "./ports.ts";
@@ -108,6 +108,19 @@ export function fillTemplate(text: string, values: Record<string, string>): stri
     }
     return value;
   });
+}
+
+/** What lab.json says of a started lab: where it listens, and its containers or processes. */
+export function labJsonOf(lab: StartedLab): LabJson {
+  return {
+    runtime: lab.runtime,
+    session: lab.session,
+    edge: lab.edge,
+    links: lab.links,
+    admin: lab.admin,
+    toxiproxy: lab.toxiproxy.apiUrl,
+    services: lab.services.map((s) => ({ role: s.role, id: s.id })),
+  };
 }
 
 export async function startLab(opts: LabOptions): Promise<StartedLab> {
@@ -313,15 +326,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       stop,
       [Symbol.asyncDispose]: stop,
     };
-    writeLabJson(opts.runDir, {
-      runtime: opts.runtime,
-      session,
-      edge,
-      links,
-      admin,
-      toxiproxy: toxiproxy.apiUrl,
-      services: services.map((s) => ({ role: s.role, id: s.id })),
-    });
+    writeLabJson(opts.runDir, labJsonOf(lab));
     return lab;
   } catch (error) {
     for (const service of [...services].reverse()) await service.stop().catch(() => undefined);

@@ -13,7 +13,7 @@ import { LiveCounts, liveLine } from "../../fleet/live.ts";
 import { graceS } from "../../fleet/plan.ts";
 import { collect } from "../../lab/collect.ts";
 import { chaosContextOf } from "../../lab/controls.ts";
-import { type StartedLab, startLab } from "../../lab/lab.ts";
+import { labJsonOf, type StartedLab, startLab } from "../../lab/lab.ts";
 import { assertLoopback } from "../../lab/ports.ts";
 import { fleetPlanOf, loadProfile, runPlanOf, switchFleet } from "../../profile/compile.ts";
 import {
@@ -29,7 +29,6 @@ import {
   type FleetFacts,
   RUN_FILES,
   type RunJson,
-  readLabJson,
   runFile,
   writePlanJson,
   writeRunJson,
@@ -172,7 +171,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       target = lab.edge;
       unregister();
       unregister = onShutdown(onInterrupt);
-      run.lab = readLabJson(runDir);
+      run.lab = labJsonOf(lab);
       log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }
     run.versions = versions(lab);
