@@ -5,7 +5,7 @@ import { bytesPerTerminalSlope } from "../harness/fleet/live-heap.ts";
 import type { Outcome } from "../harness/fleet/plan.ts";
 import { runFile } from "../harness/run-folder/index.ts";
 import { harnessSplit, runWatched, type WatchedRun, writeTempProfile } from "./fleet-run.ts";
-import { PASS_APPROVED_RATIO } from "./node-ceiling.ts";
+import { rateRuleFailures } from "./pass-rule.ts";
 import { groupCpuSeconds, LAB_GROUPS, readText, waitForQuiet } from "./process-watch.ts";
 
 // Fleet benchmarks: posstorm's fleet engine (harness/fleet) against the whole containers lab, run as
@@ -87,9 +87,6 @@ export interface RateStep {
   runDir: string;
 }
 
-/** A rate step passes when the achieved rate is this close to the target. */
-export const RATE_TOLERANCE = 0.01;
-
 /** Open-model sign-in profile at one constant rate; the concurrency cap is one second's worth of arrivals. */
 export function rateProfile(ratePerS: number, durationS: number): Record<string, unknown> {
   return {
@@ -133,12 +130,13 @@ export async function benchRateStep(
   const generator = run.fleet?.generator;
   const failures = [
     ...(run.status === "completed" ? [] : [`run ${run.status}${run.error ? `: ${run.error}` : ""}`]),
-    ...(dropped > 0 ? [`${dropped} arrivals dropped`] : []),
-    ...(approvedRatio < PASS_APPROVED_RATIO ? [`${(approvedRatio * 100).toFixed(2)}% approved`] : []),
-    ...(Math.abs(achievedPerS - ratePerS) > ratePerS * RATE_TOLERANCE
-      ? [`achieved ${achievedPerS.toFixed(1)}/s`]
-      : []),
-    ...(generator?.limited ? ["generator-limited"] : []),
+    ...rateRuleFailures({
+      ratePerS,
+      achievedPerS,
+      dropped,
+      approvedRatio,
+      generatorLimited: generator?.limited ?? false,
+    }),
     ...(generator ? [] : ["no fleet facts in run.json"]),
   ];
   const latency = run.samples.latencyMs.signin;

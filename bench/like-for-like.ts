@@ -6,9 +6,9 @@ import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
 import { startLab } from "../harness/lab/lab.ts";
 import { SAMPLES_FILE } from "../harness/report/index.ts";
-import { per1000, RATE_TOLERANCE, rateProfile, SEARCH_RATES, searchRate } from "./fleet.bench.ts";
+import { per1000, rateProfile, SEARCH_RATES, searchRate } from "./fleet.bench.ts";
 import { harnessSplit, runWatched, writeTempProfile } from "./fleet-run.ts";
-import { type ClosedStepsOptions, PASS_APPROVED_RATIO, runJsonChild } from "./node-ceiling.ts";
+import { type ClosedStepsOptions, runJsonChild } from "./node-ceiling.ts";
 import { type OpenClientOptions, type OpenClientResult, openClientFailures } from "./node-open.ts";
 import { ProcessWatch, waitForQuiet } from "./process-watch.ts";
 import { percentile } from "./stats.ts";
@@ -150,7 +150,7 @@ export async function benchNodeOpen(
         );
         watch.tick();
         const elapsed = (r.endMs - r.startMs) / 1000;
-        const failures = openClientFailures(r, rate, durationS, PASS_APPROVED_RATIO, RATE_TOLERANCE);
+        const failures = openClientFailures(r, rate, durationS);
         const step: NodeOpenStep = {
           ratePerS: rate,
           durationS,

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { startLab } from "../harness/lab/lab.ts";
 import { toxiproxyLogLevel } from "../harness/lab/toxiproxy.ts";
 import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
+import { PASS_APPROVED_RATIO } from "./pass-rule.ts";
 import { ProcessWatch, readText, waitForQuiet } from "./process-watch.ts";
 import { percentile } from "./stats.ts";
 
@@ -14,8 +15,6 @@ import { percentile } from "./stats.ts";
 // of its own. Whatever stops it is the lab on this machine, so the fleet's highest rate is judged against it.
 //
 //   node bench/node-ceiling.ts client '<ClientOptions as JSON>'   (what benchNodeCeiling spawns)
-
-export const PASS_APPROVED_RATIO = 0.999;
 
 export interface NodeStep {
   concurrency: number;

@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { GENERATOR_BOUNDS } from "../harness/fleet/generator-limits.ts";
 import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
+import { rateRuleFailures } from "./pass-rule.ts";
 import { percentile } from "./stats.ts";
 
 // The minimal Node client of node-ceiling.ts driven as an open model, so its rate can be judged by the fleet's
@@ -147,26 +148,19 @@ export async function nodeOpenClient(opts: OpenClientOptions): Promise<OpenClien
   };
 }
 
-/** Why an open-model client step fails the fleet's pass rule (none: it passes). */
-export function openClientFailures(
-  r: OpenClientResult,
-  ratePerS: number,
-  seconds: number,
-  approvedRatioMin: number,
-  tolerance: number,
-): string[] {
-  const ratio = r.signIns > 0 ? r.approved / r.signIns : 0;
-  const achieved = r.signIns / seconds;
-  const limited =
-    r.dropped > GENERATOR_BOUNDS.droppedArrivals ||
-    r.lagP99Ms > GENERATOR_BOUNDS.scheduleLagP99Ms ||
-    r.loopDelayP99MaxMs > GENERATOR_BOUNDS.loopDelayP99Ms;
-  return [
-    ...(r.dropped > 0 ? [`${r.dropped} arrivals dropped`] : []),
-    ...(ratio < approvedRatioMin ? [`${(ratio * 100).toFixed(2)}% approved`] : []),
-    ...(Math.abs(achieved - ratePerS) > ratePerS * tolerance ? [`achieved ${achieved.toFixed(1)}/s`] : []),
-    ...(limited ? ["generator-limited"] : []),
-  ];
+/** Why an open-model client step fails the fleet's pass rule (pass-rule.ts; none: it passes). */
+export function openClientFailures(r: OpenClientResult, ratePerS: number, seconds: number): string[] {
+  return rateRuleFailures({
+    ratePerS,
+    achievedPerS: r.signIns / seconds,
+    dropped: r.dropped,
+    approvedRatio: r.signIns > 0 ? r.approved / r.signIns : 0,
+    // the fleet's generator bounds (run.json `fleet.generator`), from the client's own watch
+    generatorLimited:
+      r.dropped > GENERATOR_BOUNDS.droppedArrivals ||
+      r.lagP99Ms > GENERATOR_BOUNDS.scheduleLagP99Ms ||
+      r.loopDelayP99MaxMs > GENERATOR_BOUNDS.loopDelayP99Ms,
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
