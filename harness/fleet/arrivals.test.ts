@@ -104,9 +104,18 @@ describe("striping of terminals and caps", () => {
     }
   });
 
-  it("maxSegments: never more segments than terminals, nor (open) than maxVUs", () => {
-    expect(maxSegments({ model: "population", terminals: 3 })).toBe(3);
-    expect(maxSegments({ model: "open", terminals: 100, maxVUs: 2 })).toBe(2);
-    expect(maxSegments({ model: "open", terminals: 1, maxVUs: 50 })).toBe(1);
+  it("maxSegments: never more segments than terminals, nor (open) than maxVUs, nor (closed) than vus", () => {
+    const population = {
+      signIn: { curve: "uniform" as const, windowS: 1 },
+      purchases: { perTerminal: 0, thinkTimeS: { mean: 0, jitter: 0 } },
+    };
+    const open = { operation: "signin" as const, stages: [{ durationS: 1, ratePerS: 1 }] };
+    expect(maxSegments({ model: "population", terminals: 3, ...population }, 99)).toBe(3);
+    expect(maxSegments({ model: "open", ...open, terminals: 100, maxVUs: 2 }, 99)).toBe(2);
+    expect(maxSegments({ model: "open", ...open, terminals: 1, maxVUs: 50 }, 99)).toBe(1);
+    // open and closed without terminals of their own: the plan's terminal count
+    expect(maxSegments({ model: "open", ...open, maxVUs: 50 }, 4)).toBe(4);
+    expect(maxSegments({ model: "closed", operation: "signin", vus: 3 }, 10)).toBe(3);
+    expect(maxSegments({ model: "closed", operation: "signin", vus: 30, terminals: 5 }, 10)).toBe(5);
   });
 });

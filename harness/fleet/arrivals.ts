@@ -1,4 +1,4 @@
-import type { OpenFleet } from "./plan.ts";
+import type { FleetModel, OpenFleet } from "./plan.ts";
 
 // The open model's schedule, as k6's ramping-arrival-rate computes it: arrival n (1, 2, …) is due when the
 // integral of the rate curve from load start reaches n. The first stage holds its own rate; each later stage
@@ -104,23 +104,12 @@ export function stripeShare(total: number, index: number, count: number): number
   return index >= total ? 0 : Math.ceil((total - index) / count);
 }
 
-/** The most segments a plan can use: each needs a terminal, and (open, closed) a share of the concurrency. */
-export function maxSegments(
-  fleet: { model: "population"; terminals: number } | OpenFleetShape | ClosedFleetShape,
-): number {
+/**
+ * The most segments a plan can use: each needs a terminal (open and closed models: of `terminalCount` unless the
+ * fleet names its own), and (open, closed) a share of the concurrency.
+ */
+export function maxSegments(fleet: FleetModel, terminalCount: number): number {
   if (fleet.model === "population") return Math.max(1, fleet.terminals);
-  if (fleet.model === "closed") return Math.max(1, Math.min(fleet.terminals, fleet.vus));
-  return Math.max(1, Math.min(fleet.terminals, fleet.maxVUs));
-}
-
-interface OpenFleetShape {
-  model: "open";
-  terminals: number;
-  maxVUs: number;
-}
-
-interface ClosedFleetShape {
-  model: "closed";
-  terminals: number;
-  vus: number;
+  const terminals = fleet.terminals ?? terminalCount;
+  return Math.max(1, Math.min(terminals, fleet.model === "closed" ? fleet.vus : fleet.maxVUs));
 }

@@ -90,13 +90,7 @@ export interface FleetResult {
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const plan = resolvePlan(options.plan);
   const fleet = plan.fleet;
-  const limit = maxSegments(
-    fleet.model === "population"
-      ? fleet
-      : fleet.model === "closed"
-        ? { model: "closed", terminals: fleet.terminals ?? plan.terminal.count, vus: fleet.vus }
-        : { model: "open", terminals: fleet.terminals ?? plan.terminal.count, maxVUs: fleet.maxVUs },
-  );
+  const limit = maxSegments(fleet, plan.terminal.count);
   const requested = options.segments ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(`runFleet: segments must be a whole number >= 1, got ${requested}`);
