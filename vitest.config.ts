@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // Two projects: `unit` needs nothing but Node; `integration` drives the real parts
-// (k6 binary, Toxiproxy, Docker engine) and runs its files one at a time.
+// (the fleet engine, Toxiproxy, the Docker engine) and runs its files one at a time.
 export default defineConfig({
   test: {
     projects: [

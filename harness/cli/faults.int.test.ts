@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { type OperationSample, type OutcomeCounts, parseSampleLines } from "../fleet/index.ts";
 import { type Operation, OUTCOMES } from "../fleet/plan.ts";
 import { readLedgers } from "../report/testing/ledgers.ts";
+import { runProfile } from "../run/run-profile.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { runProfile } from "./run/run-profile.ts";
 
 // The fault table: each fault on the real lab (containers, Toxiproxy, nftables) and the outcome class
 // the terminals see, from a real `posstorm run` of a small profile.

@@ -6,8 +6,8 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { listManaged } from "../lab/runtime/containers.ts";
 import { readLedgers } from "../report/testing/ledgers.ts";
+import { runProfile } from "../run/run-profile.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { runProfile } from "./run/run-profile.ts";
 
 // `posstorm run` end to end: the smoke profile on the real lab, a refused remote target, and Ctrl-C.
 

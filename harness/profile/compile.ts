@@ -82,6 +82,8 @@ export interface CompiledRun {
   phases: Phase[];
   slos?: Slo[];
   compare?: CompareSettings;
+  /** SLOs judge the load from this second on (a capacity step's warm-up); default 0. */
+  judgeFromS?: number;
   lab?: Profile["lab"];
   /** A switch already running (no lab). */
   target?: Profile["target"];
@@ -130,6 +132,7 @@ export function runPlanOf(
     phases: compiled.phases,
     ...(compiled.slos ? { slos: compiled.slos } : {}),
     ...(compiled.compare ? { compare: compiled.compare } : {}),
+    ...(compiled.judgeFromS ? { judgeFromS: compiled.judgeFromS } : {}),
     ...(compiled.lab ? { lab: compiled.lab } : {}),
   };
 }

@@ -22,6 +22,8 @@ const SERVER_ALWAYS = new Set([
   "hsm_queue_depth",
   // every program's memory: a soak's leaks show here
   "process_resident_memory_bytes",
+  // every program's CPU time (cores = its rise per second): what saturated in a capacity step
+  "process_cpu_seconds_total",
 ]);
 
 /**

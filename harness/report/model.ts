@@ -91,7 +91,9 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
     durationS,
     endOfDataS: series.slots * series.stepS,
   });
-  const verdict = evaluate(slos, series, phases, reconciliation);
+  const verdict = evaluate(slos, series, phases, reconciliation, {
+    ...(plan?.judgeFromS ? { judgeFromS: plan.judgeFromS } : {}),
+  });
   const { phases: phaseStats, total } = summarise(series, phases, durationS);
   const codes: Record<string, Record<string, number>> = {};
   for (const [op, byCode] of Object.entries(series.codes)) {

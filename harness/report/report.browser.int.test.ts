@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runProfile } from "../cli/run/run-profile.ts";
+import { runProfile } from "../run/run-profile.ts";
 import { openBrowser, type PageSeen, type ReportBrowser, reportProblems } from "./browser.ts";
 import { type RenderedRun, renderRun } from "./report.ts";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { runProfile } from "../cli/run/run-profile.ts";
+import { runProfile } from "../run/run-profile.ts";
 import { SERVER_SAMPLES_FILE } from "./aggregate.ts";
 import { renderRun } from "./report.ts";
 import { type Scraper, startServerScraper } from "./scrape.ts";

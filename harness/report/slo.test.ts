@@ -41,6 +41,25 @@ describe("rate indicators", () => {
     });
   });
 
+  it("judgeFromS leaves a warm-up out: timeouts in its seconds do not count", () => {
+    // 3 s of warm-up full of timeouts, then 7 s clean.
+    const s = seriesOf(
+      Array.from({ length: 10 }, (_, i) =>
+        i < 3 ? [{ outcome: "timeout.response", count: 50 }] : [{ outcome: "approved", count: 100 }],
+      ),
+    );
+    const slo: Slo = { indicator: "timeout-rate", objective: { max: 0.01 } };
+    expect(evaluate([slo], s, []).slos[0]).toMatchObject({ status: "fail" });
+    expect(evaluate([slo], s, [], undefined, { judgeFromS: 3 }).slos[0]).toMatchObject({
+      status: "pass",
+      counts: { events: 0, attempts: 700 },
+    });
+    // A cut in the middle of a second keeps that second (its middle is after the cut).
+    expect(evaluate([slo], s, [], undefined, { judgeFromS: 2.4 }).slos[0]).toMatchObject({
+      counts: { events: 50, attempts: 750 },
+    });
+  });
+
   it("error rate counts failed connections, bad replies and switch error codes, not business declines", () => {
     const s = seriesOf([
       [

@@ -76,10 +76,11 @@ export function evaluate(
   series: RunSeries,
   phases: readonly PhaseWindow[],
   reconciliation?: Reconciliation,
+  options: EvaluateOptions = {},
 ): Verdict {
   const ids = new Map<string, number>();
   const results = slos.map((slo) => {
-    const result = evaluateOne(slo, series, phases, reconciliation);
+    const result = evaluateOne(slo, series, phases, reconciliation, options.judgeFromS ?? 0);
     const n = (ids.get(result.id) ?? 0) + 1;
     ids.set(result.id, n);
     return n === 1 ? result : { ...result, id: `${result.id} #${n}` };
@@ -90,11 +91,17 @@ export function evaluate(
   return { status, exitCode: status === "fail" ? 1 : 0, counts, slos: results };
 }
 
+export interface EvaluateOptions {
+  /** Seconds of load not judged at the start (a capacity step's warm-up): slots before it are left out. */
+  judgeFromS?: number;
+}
+
 function evaluateOne(
   slo: Slo,
   series: RunSeries,
   phases: readonly PhaseWindow[],
   reconciliation: Reconciliation | undefined,
+  judgeFromS: number,
 ): SloResult {
   const head = {
     id: slo.id ?? sloId(slo),
@@ -129,7 +136,7 @@ function evaluateOne(
   if (slo.indicator === "recovery-time") return recoveryTime(slo, series, phases, head, noData);
 
   const scope = slo.scope ?? {};
-  const selected = selectSlots(scope, series, phases);
+  const selected = selectSlots(scope, series, phases, judgeFromS);
   if ("problem" in selected) return noData(selected.problem);
   const slots = selected.slots;
   const op = scope.operation;
@@ -200,8 +207,13 @@ const higherIsWorse = (objective: Bound) => objective.max !== undefined || objec
 
 type Selection = { slots: number[] } | { problem: string };
 
-export function selectSlots(scope: SloScope, series: RunSeries, phases: readonly PhaseWindow[]): Selection {
-  let slots: number[] = allSlots(series);
+export function selectSlots(
+  scope: SloScope,
+  series: RunSeries,
+  phases: readonly PhaseWindow[],
+  judgeFromS = 0,
+): Selection {
+  let slots: number[] = allSlots(series).filter((s) => (s + 0.5) * series.stepS >= judgeFromS);
   const phase = scope.phase ?? "all";
   if (phase !== "all") {
     const chosen = phases.filter((p) =>

@@ -100,11 +100,13 @@ export type PlanJson = Omit<RunPlan, "target"> & {
   phases?: Phase[];
   slos?: Slo[];
   compare?: CompareSettings;
+  /** SLOs judge the load from this second on (a capacity step's warm-up is not judged; default 0). */
+  judgeFromS?: number;
   /** The profile's lab settings, as given (for the record). */
   lab?: unknown;
 };
 
-/** run.json: the facts of one run (harness/cli/run/run-profile.ts writes it as the run goes). */
+/** run.json: the facts of one run (harness/run/run-profile.ts writes it as the run goes). */
 export interface RunJson {
   runId: string;
   profile?: { name: string; file?: string; description?: string };

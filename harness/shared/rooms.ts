@@ -20,7 +20,10 @@ export const ROOMS = [
   "report", // aggregation, evaluation, rendering
   "profile", // profiles and their compilation into a run
   "doctor", // prerequisite checks
-  "cli", // commands and the run's orchestration
+  "run", // one run: plan → lab up → fleet and timeline → collect → report
+  "timeouts", // the timeout chain: its static check and the matrix of runs
+  "capacity", // the capacity search: steps of runs up to the rate where an SLO breaks
+  "cli", // commands
 ] as const;
 
 export type Room = (typeof ROOMS)[number];

@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { capacityCommand } from "./capacity.ts";
 import { chaosCommand } from "./chaos.ts";
 import { compareCommand } from "./compare.ts";
 import { decodeCommand } from "./decode.ts";
@@ -19,4 +20,5 @@ export const commands: CommandModule<any, any>[] = [
   runCommand,
   reportCommand,
   compareCommand,
+  capacityCommand,
 ];

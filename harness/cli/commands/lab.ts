@@ -3,9 +3,9 @@ import type { Argv, CommandModule } from "yargs";
 import { clearFaultLeftovers } from "../../chaos/index.ts";
 import { address, type Runtime, startLab } from "../../lab/lab.ts";
 import { listManaged, removeManaged } from "../../lab/runtime/containers.ts";
+import { runStamp } from "../../run/stamp.ts";
 import { type LabJson, newestLabDir, readLabJson } from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
-import { runStamp } from "../run/stamp.ts";
 
 const REPORTS = join(REPO_ROOT, "reports");
 

@@ -1,8 +1,8 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
+import { runProfile } from "../../run/run-profile.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
-import { runProfile } from "../run/run-profile.ts";
 
 interface RunArgs {
   profile: string;

@@ -5,9 +5,9 @@ import type { CommandModule } from "yargs";
 import { type OperationSample, parseSampleLines, runFleet } from "../../fleet/index.ts";
 import { type Runtime, startLab } from "../../lab/lab.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../../protocol/index.ts";
+import { runStamp } from "../../run/stamp.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
-import { runStamp } from "../run/stamp.ts";
 
 // The real parts end to end, in a minute: the fleet engine's terminals sign in to the reference lab through
 // Toxiproxy's `edge`; a latency toxic on `edge` must show in the terminals' own latencies, and clear.

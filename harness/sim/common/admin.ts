@@ -44,7 +44,10 @@ export interface AdminServer {
 
 const withProcessMetrics = new WeakSet<Registry>();
 
-/** process_resident_memory_bytes and process_heap_used_bytes, read at each scrape (once per registry). */
+/**
+ * process_resident_memory_bytes, process_heap_used_bytes and process_cpu_seconds_total (user + system), read at
+ * each scrape (once per registry).
+ */
 function registerProcessMetrics(registry: Registry): void {
   if (withProcessMetrics.has(registry)) return;
   withProcessMetrics.add(registry);
@@ -52,6 +55,14 @@ function registerProcessMetrics(registry: Registry): void {
     .gauge("process_resident_memory_bytes", "resident set size of the process")
     .track(() => process.memoryUsage.rss());
   registry.gauge("process_heap_used_bytes", "V8 heap in use").track(() => process.memoryUsage().heapUsed);
+  registry.readCounter(
+    "process_cpu_seconds_total",
+    "user and system CPU time of the process, seconds",
+    () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1e6;
+    },
+  );
 }
 
 async function readJson(req: http.IncomingMessage): Promise<unknown> {

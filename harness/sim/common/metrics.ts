@@ -113,6 +113,11 @@ export class Registry {
     return c;
   }
 
+  /** A counter another source keeps (a process's CPU time), read each time the metrics are rendered. */
+  readCounter(name: string, help: string, read: () => number): void {
+    this.#families.push({ name, help, type: "counter", render: () => [`${name} ${read()}`] });
+  }
+
   gauge(name: string, help: string): Gauge {
     const g = new Gauge();
     this.#families.push({

@@ -1,5 +1,5 @@
 // The HSM's capacity model: calls wait in one FIFO queue, start when a worker is free *and* the token bucket
-// has a token, and keep their worker for the service time. The bucket holds one token (no bursts): at
+// has a token, and keep their worker for the service time. Starts keep to a grid (no bursts): at
 // capacityPerSecond = 50, starts are 20 ms apart, so a burst of 100 calls ends about 2 s later. A call that
 // finds `maxQueue` calls already waiting is refused at once. Limits are read on every decision, so a change
 // through PUT /config takes effect for the next call (calls already queued stay queued).
@@ -17,6 +17,9 @@ export interface CapacityLimits {
 
 /** When a served call finishes: its wait in the queue and its service time, in ms. */
 export type CallDone = (timing: { waitedMs: number; servedMs: number }) => void;
+
+/** How late a start may be against the rate grid and still keep it (ms): timer lateness, not a burst. */
+const LATE_SLACK_MS = 5;
 
 /** Window of the utilisation figure, in ms. */
 const WINDOW_MS = 1000;
@@ -65,15 +68,15 @@ export class CapacityModel {
   /** Busy intervals of finished calls, by end time, for the utilisation window. */
   private readonly finished = new Fifo<{ start: number; end: number }>();
   private readonly starts = new Fifo<number>();
-  private tokens = 1;
-  private refilledAt: number;
+  /** When the next call may start (the rate grid), ms on the model's clock. */
+  private nextStartAt: number;
   private wakeUp: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
   constructor(limits: () => CapacityLimits, now: () => number = () => performance.now()) {
     this.limits = limits;
     this.now = now;
-    this.refilledAt = now();
+    this.nextStartAt = now();
   }
 
   get queueDepth(): number {
@@ -148,22 +151,21 @@ export class CapacityModel {
     }
   }
 
-  /** Takes the token if there is one (0), else says how long until there is (ms). */
+  /**
+   * Takes the next start slot if it is due (0), else says how long until it is (ms). Starts keep to a grid of
+   * 1000 / rate ms (the theoretical start time, as in GCRA): a timer that fires late (timers fire on whole
+   * milliseconds, later under load) does not push the grid back, so the rate is what was set, not less; an
+   * idle HSM earns no burst beyond LATE_SLACK_MS.
+   */
   private takeToken(rate: number): number {
     const now = this.now();
     if (rate <= 0) {
-      this.tokens = 1;
-      this.refilledAt = now;
+      this.nextStartAt = now;
       return 0;
     }
-    this.tokens = Math.min(1, this.tokens + ((now - this.refilledAt) * rate) / 1000);
-    this.refilledAt = now;
-    // A hair of tolerance: timers fire on whole milliseconds.
-    if (this.tokens >= 0.999) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return ((1 - this.tokens) * 1000) / rate;
+    if (now + 0.001 < this.nextStartAt) return this.nextStartAt - now;
+    this.nextStartAt = Math.max(this.nextStartAt, now - LATE_SLACK_MS) + 1000 / rate;
+    return 0;
   }
 
   private start(call: Waiting, serviceTimeMs: number): void {

@@ -158,6 +158,21 @@ describe("HSM simulator: capacity model", () => {
     expect(metric(started, 'hsm_call_seconds_bucket{le="1"}')).toBeLessThan(70);
   });
 
+  it("keeps the rate it is set to when the interval is not whole milliseconds (300 calls/s: 3.33 ms apart)", async () => {
+    // Timers fire on whole milliseconds: a bucket that rounds each wait up (4 ms) would serve 250/s, and the
+    // last of 600 calls would end near 2.4 s instead of 2 s.
+    const started = await hsm({ capacityPerSecond: 300, workers: 4, serviceTimeMs: 1 });
+    const hsmClient = await client(started.port, 10_000);
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 600 }, () => hsmClient.workingKeys("12345678", "003")),
+    );
+    const elapsed = performance.now() - t0;
+    expect(results.every((result) => result.error === "00")).toBe(true);
+    expect(elapsed).toBeGreaterThan(1900);
+    expect(elapsed).toBeLessThan(2250);
+  });
+
   it("answers 90 at once beyond maxQueue, and a capacity change applies at run time", async () => {
     const started = await hsm({ capacityPerSecond: 2, workers: 1, serviceTimeMs: 1, maxQueue: 5 });
     const filler = await client(started.port);

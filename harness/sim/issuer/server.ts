@@ -112,6 +112,9 @@ export async function startIssuer(
   );
   metrics.gauge("issuer_in_flight", "requests being served").track(() => pool.active);
   metrics.gauge("issuer_queue_depth", "requests waiting for a worker").track(() => pool.queued);
+  metrics
+    .gauge("issuer_workers", "requests served at once (the workers setting)")
+    .track(() => config.workers);
 
   /**
    * The bytes of the reply to `request`, or undefined when it does not encode (values echoed from a garbled

@@ -7,15 +7,15 @@ import {
   type StartedTimeline,
   startTimeline,
   type TimelineResult,
-} from "../../chaos/index.ts";
-import { type FleetResult, outcomeCounts, runFleet } from "../../fleet/index.ts";
-import { LiveCounts, liveLine } from "../../fleet/live.ts";
-import { graceS } from "../../fleet/plan.ts";
-import { collect } from "../../lab/collect.ts";
-import { chaosContextOf } from "../../lab/controls.ts";
-import { labJsonOf, type StartedLab, startLab } from "../../lab/lab.ts";
-import { assertLoopback } from "../../lab/ports.ts";
-import { fleetPlanOf, loadProfile, runPlanOf, switchFleet } from "../../profile/compile.ts";
+} from "../chaos/index.ts";
+import { type FleetResult, outcomeCounts, runFleet } from "../fleet/index.ts";
+import { LiveCounts, liveLine } from "../fleet/live.ts";
+import { graceS } from "../fleet/plan.ts";
+import { collect } from "../lab/collect.ts";
+import { chaosContextOf } from "../lab/controls.ts";
+import { labJsonOf, type StartedLab, startLab } from "../lab/lab.ts";
+import { assertLoopback } from "../lab/ports.ts";
+import { type CompiledRun, fleetPlanOf, loadProfile, runPlanOf, switchFleet } from "../profile/compile.ts";
 import {
   type Aggregator,
   createAggregator,
@@ -23,8 +23,9 @@ import {
   type Scraper,
   SERVER_SAMPLES_FILE,
   startServerScraper,
+  type Verdict,
   writeSeries,
-} from "../../report/index.ts";
+} from "../report/index.ts";
 import {
   type FleetFacts,
   RUN_FILES,
@@ -32,9 +33,9 @@ import {
   runFile,
   writePlanJson,
   writeRunJson,
-} from "../../run-folder/index.ts";
-import { REPO_ROOT } from "../../shared/repo.ts";
-import { onShutdown } from "../../shared/shutdown.ts";
+} from "../run-folder/index.ts";
+import { REPO_ROOT } from "../shared/repo.ts";
+import { onShutdown } from "../shared/shutdown.ts";
 import { descriptorWarning } from "./limits.ts";
 import { runStamp } from "./stamp.ts";
 import { describeEnded, watchLab } from "./watchdog.ts";
@@ -42,9 +43,15 @@ import { describeEnded, watchLab } from "./watchdog.ts";
 // `posstorm run <profile>`: plan → lab up → fleet + fault timeline → collect → lab down.
 // The run folder keeps what was collected whatever happens; Ctrl-C clears faults, stops the lab, exits 2.
 
-export interface RunOptions {
+export interface RunOptions extends CompiledRunOptions {
   profile: string;
+}
+
+export interface CompiledRunOptions {
+  /** The run folder is reportsDir/runId. */
   reportsDir: string;
+  /** Default: the profile's name and the start time (`smoke-20261205-101500`). */
+  runId?: string;
   runtime?: "containers" | "local";
   allowRemote?: boolean;
   /** Live line every second (default true). */
@@ -61,6 +68,8 @@ export interface RunOutcome {
   /** 0 every SLO met, 1 an SLO breached, 2 the run failed or was interrupted. */
   exitCode: 0 | 1 | 2;
   error?: string;
+  /** The SLO verdict of a completed run. */
+  verdict?: Verdict;
 }
 
 function versions(lab: StartedLab | undefined): Record<string, string> {
@@ -74,11 +83,16 @@ function versions(lab: StartedLab | undefined): Record<string, string> {
 }
 
 export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
-  const log = opts.log ?? ((line: string) => console.log(`[run] ${line}`));
   // The profile is compiled once, here (loadProfile): everything below reads `compiled` or plan.json.
   const { compiled } = await loadProfile(opts.profile);
+  return runCompiled(compiled, opts);
+}
+
+/** One run of a compiled profile (capacity steps and timeout cells are compiled runs with their own settings). */
+export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOptions): Promise<RunOutcome> {
+  const log = opts.log ?? ((line: string) => console.log(`[run] ${line}`));
   const started = new Date();
-  const runId = `${compiled.profile.name}-${runStamp(started)}`;
+  const runId = opts.runId ?? `${compiled.profile.name}-${runStamp(started)}`;
   const runDir = join(opts.reportsDir, runId);
   mkdirSync(runDir, { recursive: true });
   const { timeline: entries, phases, terminal, terminals, durationS } = compiled;
@@ -277,7 +291,7 @@ export async function runProfile(opts: RunOptions): Promise<RunOutcome> {
       log(`SLO ${r.status.toUpperCase().padEnd(7)} ${r.id}: ${r.detail}`);
     }
     log(`verdict: ${rendered.verdict.status}; reports: ${rendered.files.summary}, ${rendered.files.html}`);
-    return { runId, runDir, status: "completed", exitCode: rendered.exitCode };
+    return { runId, runDir, status: "completed", exitCode: rendered.exitCode, verdict: rendered.verdict };
   } catch (error) {
     if (interrupted) return { runId, runDir, status: "interrupted", exitCode: 2 };
     unregister();

@@ -1,4 +1,4 @@
-import type { StartedLab } from "../../lab/lab.ts";
+import type { StartedLab } from "../lab/lab.ts";
 
 // A lab program that ends on its own in the middle of a run (crashed, killed from outside, out of memory) is a
 // failure of the run, not a finding: the figures after it measure a lab that is no longer there. Checked every
