@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
+import { type OperationFigures, operationFigures } from "../run/figures.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { runStamp } from "../run/stamp.ts";
 import { readRunJson } from "../run-folder/index.ts";
@@ -20,14 +21,7 @@ import {
   type StopReason,
   searchCapacity,
 } from "./search.ts";
-import {
-  type CapacityOperation,
-  type StepFigures,
-  type StepWindow,
-  stepFigures,
-  stepRun,
-  stepSlos,
-} from "./step.ts";
+import { type CapacityOperation, type StepWindow, stepRun, stepSlos } from "./step.ts";
 
 // `posstorm capacity <profile>`: the highest rate of the profile's operation at which all its SLOs hold. Each
 // step is a whole run (steps/NN-<rate>/ in the capacity folder, with its raw samples); the search is search.ts,
@@ -55,7 +49,7 @@ export interface CapacityOptions {
   log?: (line: string) => void;
 }
 
-export interface CapacityStep extends SearchStep, StepFigures {
+export interface CapacityStep extends SearchStep, OperationFigures {
   /** 1, 2, … in the order run. */
   index: number;
   purpose: StepPurpose;
@@ -248,7 +242,7 @@ function stepOf(
     dir: relative(s.dir, outcome.runDir),
     wallS: s.wallS,
   };
-  const empty: StepFigures = {
+  const empty: OperationFigures = {
     throughput: null,
     attempts: 0,
     p50Ms: null,
@@ -274,7 +268,7 @@ function stepOf(
   const failing = outcome.verdict.slos.filter((r) => r.status === "fail").map((r) => r.id);
   return {
     ...base,
-    ...stepFigures(series, s.operation, s.window),
+    ...operationFigures(series, s.operation, s.window),
     status: limited ? "inconclusive" : failing.length > 0 ? "fail" : "pass",
     failing,
     generator: limited ? (generator?.reasons ?? []).map((r) => r.text) : [],

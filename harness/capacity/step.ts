@@ -1,6 +1,6 @@
 import { phasesOf } from "../chaos/index.ts";
 import type { CompiledRun } from "../profile/compile.ts";
-import { evaluate, type RunSeries, type Slo } from "../report/index.ts";
+import type { Slo } from "../report/index.ts";
 
 // One capacity step as a compiled run of its own: the profile's lab, terminals and SLOs, an open-model load of
 // the profile's operation at one rate (warm-up then steady window, one stage), faults left out. The warm-up is
@@ -68,52 +68,5 @@ export function stepRun(
     phases: phasesOf(timeline, durationS),
     slos: kept,
     judgeFromS: window.warmupS,
-  };
-}
-
-export interface StepFigures {
-  /** Operations of the step's kind that ended in the judged window, per second of it (the drain after it aside). */
-  throughput: number | null;
-  /** Operations judged: those that ended from the warm-up's end on, drain included. */
-  attempts: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  timeoutRate: number | null;
-  successRate: number | null;
-}
-
-/** The operation's figures over the judged window, from merged histograms and counts (the report's evaluator). */
-export function stepFigures(
-  series: RunSeries,
-  operation: CapacityOperation,
-  window: StepWindow,
-): StepFigures {
-  const scope = { operation };
-  const probes: Slo[] = [
-    { indicator: "latency", percentile: "p50", scope, objective: {} },
-    { indicator: "latency", percentile: "p99", scope, objective: {} },
-    { indicator: "timeout-rate", scope, objective: {} },
-    { indicator: "success-rate", scope, objective: {} },
-  ];
-  const [p50, p99, timeouts, success] = evaluate(probes, series, [], undefined, {
-    judgeFromS: window.warmupS,
-  }).slos;
-  const attempts = timeouts?.counts?.attempts ?? 0;
-  // Operations that ended inside the judged window (not the drain after it), per second.
-  let ended = 0;
-  const toS = window.warmupS + window.steadyS;
-  for (const perSlot of Object.values(series.ops[operation] ?? {})) {
-    perSlot.forEach((n, slot) => {
-      const mid = (slot + 0.5) * series.stepS;
-      if (mid >= window.warmupS && mid < toS) ended += n;
-    });
-  }
-  return {
-    throughput: attempts > 0 ? ended / window.steadyS : null,
-    attempts,
-    p50Ms: p50?.measured ?? null,
-    p99Ms: p99?.measured ?? null,
-    timeoutRate: timeouts?.measured ?? null,
-    successRate: success?.measured ?? null,
   };
 }

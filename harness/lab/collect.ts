@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { COLLECTED_DIR, finalMetricsFileOf, ledgerFileOf } from "../run-folder/index.ts";
+import { parsePrometheus } from "../shared/prometheus.ts";
 import type { StartedLab } from "./lab.ts";
 
 // What a started lab hands over at the end of a run, into the run folder's collected/.
@@ -35,6 +36,47 @@ export async function collect(lab: StartedLab, runDir: string, log: (line: strin
       }
     }),
   );
+}
+
+/** The longest settle() waits for the switch to finish what it still owes. */
+export const SETTLE_MAX_MS = 30_000;
+
+/**
+ * Waits (at most `maxMs`) until the switch has nothing in flight and no store-and-forward reversal pending, so
+ * the ledgers collected next show what the switch did, not a moment in the middle of it: a purchase the switch
+ * timed out is reversed at the issuer a little later, and counting it before would call it one-sided. Returns
+ * what was still owed when it stopped waiting (0: settled).
+ */
+export async function settle(
+  lab: StartedLab,
+  log: (line: string) => void,
+  maxMs = SETTLE_MAX_MS,
+): Promise<number> {
+  const url = lab.admin.switch;
+  if (!url) return 0;
+  const deadline = Date.now() + maxMs;
+  let owed = 0;
+  let said = false;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+      const metrics = parsePrometheus(await response.text());
+      owed = (metrics.get("switch_in_flight") ?? 0) + (metrics.get("switch_pending_reversals") ?? 0);
+    } catch {
+      return 0; // a switch that does not answer has nothing more to send
+    }
+    if (owed === 0 || Date.now() >= deadline) break;
+    if (!said) {
+      log(`waiting for the switch: ${owed} request(s) in flight or reversal(s) pending`);
+      said = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (owed > 0)
+    log(
+      `the switch still owed ${owed} request(s) or reversal(s) after ${maxMs / 1000} s: the ledgers show them undone`,
+    );
+  return owed;
 }
 
 /** GET `url` gzipped into `file` as it arrives (via `file`.partial, renamed once whole). */

@@ -11,7 +11,7 @@ import {
 import { type FleetResult, outcomeCounts, runFleet } from "../fleet/index.ts";
 import { LiveCounts, liveLine } from "../fleet/live.ts";
 import { graceS } from "../fleet/plan.ts";
-import { collect } from "../lab/collect.ts";
+import { collect, settle } from "../lab/collect.ts";
 import { chaosContextOf } from "../lab/controls.ts";
 import { labJsonOf, type StartedLab, startLab } from "../lab/lab.ts";
 import { assertLoopback } from "../lab/ports.ts";
@@ -19,6 +19,7 @@ import { type CompiledRun, fleetPlanOf, loadProfile, runPlanOf, switchFleet } fr
 import {
   type Aggregator,
   createAggregator,
+  type Reconciliation,
   renderRun,
   type Scraper,
   SERVER_SAMPLES_FILE,
@@ -70,6 +71,8 @@ export interface RunOutcome {
   error?: string;
   /** The SLO verdict of a completed run. */
   verdict?: Verdict;
+  /** The issuers' ledgers against the terminals' outcomes (one-sided transactions) of a completed run. */
+  reconciliation?: Reconciliation;
 }
 
 function versions(lab: StartedLab | undefined): Record<string, string> {
@@ -126,6 +129,8 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     if (timelineResult) run.timeline = timelineResult;
     // The scraper's timer would otherwise keep the process alive after the run (runProfile as a library).
     await scraper?.stop();
+    // A completed run lets the switch finish its store-and-forward first (an interrupted one does not wait).
+    if (lab && status === "completed") await settle(lab, log);
     if (lab) await collect(lab, runDir, log).catch((e: Error) => log(`collect: ${e.message}`));
     await lab?.stop();
     run.status = status;
@@ -291,7 +296,14 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       log(`SLO ${r.status.toUpperCase().padEnd(7)} ${r.id}: ${r.detail}`);
     }
     log(`verdict: ${rendered.verdict.status}; reports: ${rendered.files.summary}, ${rendered.files.html}`);
-    return { runId, runDir, status: "completed", exitCode: rendered.exitCode, verdict: rendered.verdict };
+    return {
+      runId,
+      runDir,
+      status: "completed",
+      exitCode: rendered.exitCode,
+      verdict: rendered.verdict,
+      reconciliation: rendered.model.reconciliation,
+    };
   } catch (error) {
     if (interrupted) return { runId, runDir, status: "interrupted", exitCode: 2 };
     unregister();

@@ -8,6 +8,7 @@ import { labCommand } from "./lab.ts";
 import { reportCommand } from "./report.ts";
 import { runCommand } from "./run.ts";
 import { selftestCommand } from "./selftest.ts";
+import { timeoutsCommand } from "./timeouts.ts";
 
 // One file per command; this list is the only place they are wired in.
 // biome-ignore lint/suspicious/noExplicitAny: yargs command modules differ in their argv types.
@@ -21,4 +22,5 @@ export const commands: CommandModule<any, any>[] = [
   reportCommand,
   compareCommand,
   capacityCommand,
+  timeoutsCommand,
 ];
