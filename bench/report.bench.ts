@@ -15,7 +15,6 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createGzip, type Gzip } from "node:zlib";
-import type { EntryRecord, Phase } from "../harness/chaos/index.ts";
 import type { Operation, Outcome } from "../harness/fleet/plan.ts";
 import { resolvePlan } from "../harness/fleet/plan-check.ts";
 import { parseSampleLines, type Sample, sampleLine, tenthMs } from "../harness/fleet/samples.ts";
@@ -36,13 +35,8 @@ import { renderSummaryMarkdown } from "../harness/report/render/markdown.ts";
 import { renderRun } from "../harness/report/report.ts";
 import { writeSeries } from "../harness/report/series.ts";
 import { type Slo, validateSlos } from "../harness/report/slo.ts";
-import {
-  COLLECTED_DIR,
-  readPlanJson,
-  readRunJson,
-  writePlanJson,
-  writeRunJson,
-} from "../harness/run-folder/index.ts";
+import { writeRunFrame } from "../harness/report/testing/run-frame.ts";
+import { COLLECTED_DIR, readPlanJson, readRunJson } from "../harness/run-folder/index.ts";
 import { seededRandom } from "../harness/sim/issuer/model.ts";
 
 // `posstorm report` on a whole synthetic run folder (`npm run bench -- report`): the folder as `posstorm run`
@@ -388,45 +382,8 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
   await new Promise<void>((resolve) => serverOut.once("close", () => resolve()));
 
   const iso = (sinceStartS: number) => new Date(LOAD_START_MS + sinceStartS * 1000).toISOString();
-  const faultEnd = fault.atS + fault.forS;
-  const phases: Phase[] = [
-    { name: "baseline", kind: "baseline", startS: 0, endS: fault.atS },
-    { name: `fault:${FAULT_NAME}`, kind: "fault", startS: fault.atS, endS: faultEnd, entry: 0 },
-    { name: "recovery", kind: "recovery", startS: faultEnd, endS: seconds, after: FAULT_NAME },
-  ];
-  const entry: EntryRecord = {
-    index: 0,
-    name: FAULT_NAME,
-    description: "issuer-a: service time median 2000ms, p99 45000ms",
-    kind: "issuer-slow",
-    target: "issuer-a",
-    atS: fault.atS,
-    forS: fault.forS,
-    status: "cleared",
-    facts: {},
-    appliedAt: { iso: iso(fault.atS + 0.01), sinceStartS: fault.atS + 0.01 },
-    clearedBy: "schedule",
-    clearedAt: { iso: iso(faultEnd + 0.01), sinceStartS: faultEnd + 0.01 },
-  };
   const problems = validateSlos(REPORT_SLOS);
   if (problems.length > 0) throw new Error(`bench SLOs: ${problems.join("; ")}`);
-  const run: RunJson = {
-    runId: RUN_ID,
-    profile: {
-      name: "bench-report",
-      description: `synthetic: ${opsPerS} ops/s for ${seconds} s, issuer a late`,
-    },
-    status: "completed",
-    startedAt: iso(-20),
-    // time zero of samples.ndjson.gz
-    loadStartedAt: iso(0),
-    endedAt: iso(seconds + 40),
-    versions: { posstorm: "bench", node: process.version, fleet: "synthetic samples", runtime: "containers" },
-    timeline: { entries: [entry] },
-    // a synthetic run: of the fleet's facts, only what the report reads
-    fleet: { generator: { limited: false, reasons: [] } } as unknown as RunJson["fleet"],
-  };
-  writeRunJson(dir, run);
   const plan = resolvePlan({
     version: 1,
     runId: RUN_ID,
@@ -443,8 +400,34 @@ export async function writeSyntheticRun(dir: string, options: SyntheticRunOption
     },
     durationS: seconds,
   });
-  // plan.json as a run writes it: the fleet's plan, then the phases and SLOs compiled with it
-  writePlanJson(dir, { ...plan, phases, slos: REPORT_SLOS });
+  // run.json and plan.json (the fleet's plan, the fault's phases, the SLOs) as the report tests write them
+  writeRunFrame(dir, {
+    runId: RUN_ID,
+    profile: {
+      name: "bench-report",
+      description: `synthetic: ${opsPerS} ops/s for ${seconds} s, issuer a late`,
+    },
+    loadStartMs: LOAD_START_MS,
+    durationS: seconds,
+    fault: {
+      name: FAULT_NAME,
+      description: "issuer-a: service time median 2000ms, p99 45000ms",
+      kind: "issuer-slow",
+      target: "issuer-a",
+      atS: fault.atS,
+      forS: fault.forS,
+      appliedS: fault.atS + 0.01,
+      clearedS: fault.atS + fault.forS + 0.01,
+    },
+    versions: { posstorm: "bench", node: process.version, fleet: "synthetic samples", runtime: "containers" },
+    plan: { ...plan, slos: REPORT_SLOS },
+    run: {
+      startedAt: iso(-20),
+      endedAt: iso(seconds + 40),
+      // a synthetic run: of the fleet's facts, only what the report reads
+      fleet: { generator: { limited: false, reasons: [] } } as unknown as RunJson["fleet"],
+    },
+  });
   return {
     operations,
     samples: { records, bytes, gzipBytes: samplesFile.bytesWritten },

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -20,7 +20,11 @@ const fleet = `{ model: "population", terminals: 10, vus: 1, signIn: { curve: "u
 
 describe("profiles", () => {
   it("loads the shipped profiles by name", async () => {
-    for (const name of ["smoke", "morning-signin-storm", "lunch-peak", "soak"]) {
+    const shipped = readdirSync(join(REPO_ROOT, "profiles"))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => f.replace(/\.ts$/, ""));
+    expect(shipped).toEqual(expect.arrayContaining(["smoke", "signin-capacity", "timeout-chain"]));
+    for (const name of shipped) {
       const { profile } = await loadProfile(name);
       expect(profile.name).toBe(name);
     }

@@ -1,17 +1,18 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EntryRecord, Phase } from "../../chaos/index.ts";
 import { DEFAULT_TERMINAL, type RunPlan } from "../../fleet/plan.ts";
-import { type PlanJson, writePlanJson, writeRunJson } from "../../run-folder/index.ts";
+import type { PlanJson } from "../../run-folder/index.ts";
 import type { LedgerEntry } from "../../sim/issuer/ledger.ts";
 import type { RunJson } from "../model.ts";
 import type { Point } from "../points.ts";
 import { type LedgerFormat, writeLedger } from "./ledgers.ts";
+import { writeRunFrame } from "./run-frame.ts";
 import { LOAD_START_MS, type OpSpec, opPoints } from "./series.ts";
 
-// A run folder as `posstorm run` leaves it, made by hand for tests of the report: run.json, plan.json,
-// k6-results.json (k6's --out json lines), collected ledgers and final metrics.
+// A run folder as `posstorm run` leaves it, made by hand for tests of the report: the frame (run.json, plan.json,
+// collected/: run-frame.ts, which the report benchmark writes its folders with too), k6-results.json (k6's
+// --out json lines: the aggregator reads runs of earlier versions so), collected ledgers and final metrics.
 
 export interface FakeRun {
   seconds: OpSpec[][];
@@ -45,59 +46,10 @@ export function fakeRunFolder(spec: FakeRun): string {
   const dir = mkdtempSync(join(tmpdir(), "posstorm-fake-run-"));
   const durationS = spec.durationS ?? spec.seconds.length;
   const fault = spec.fault === undefined ? { atS: 10, forS: 10 } : spec.fault;
-  const phases: Phase[] = fault
-    ? [
-        { name: "baseline", kind: "baseline", startS: 0, endS: fault.atS },
-        {
-          name: "fault:edge-latency",
-          kind: "fault",
-          startS: fault.atS,
-          endS: fault.atS + fault.forS,
-          entry: 0,
-        },
-        {
-          name: "recovery",
-          kind: "recovery",
-          startS: fault.atS + fault.forS,
-          endS: durationS,
-          after: "edge-latency",
-        },
-      ]
-    : [{ name: "baseline", kind: "baseline", startS: 0, endS: durationS }];
-  const at = (s: number) => ({ iso: new Date(LOAD_START_MS + s * 1000).toISOString(), sinceStartS: s });
-  const entries: EntryRecord[] = fault
-    ? [
-        {
-          index: 0,
-          name: "edge-latency",
-          description: "latency 200ms on edge (downstream)",
-          kind: "latency",
-          target: "edge",
-          atS: fault.atS,
-          forS: fault.forS,
-          status: "cleared",
-          facts: {},
-          appliedAt: at(fault.appliedS ?? fault.atS),
-          clearedAt: at(fault.clearedS ?? fault.atS + fault.forS),
-          clearedBy: "schedule",
-        },
-      ]
-    : [];
-  const run: RunJson = {
-    runId: "fake-20260101-120000",
-    profile: { name: "fake", description: "a hand-made run" },
-    status: spec.status ?? "completed",
-    startedAt: new Date(LOAD_START_MS - 2000).toISOString(),
-    loadStartedAt: new Date(LOAD_START_MS).toISOString(),
-    endedAt: new Date(LOAD_START_MS + (durationS + 2) * 1000).toISOString(),
-    phases,
-    versions: { posstorm: "0.1.0", k6: "k6 v2.2.0", node: "v24", runtime: "containers" },
-    timeline: { entries },
-    ...(spec.run as Partial<RunJson>),
-  };
+  const runId = "fake-20260101-120000";
   const plan: RunPlan = {
     version: 1,
-    runId: run.runId,
+    runId,
     target: { host: "127.0.0.1", port: 20000 },
     labKeyHex: "0123456789ABCDEFFEDCBA9876543210",
     terminal: DEFAULT_TERMINAL,
@@ -110,16 +62,28 @@ export function fakeRunFolder(spec: FakeRun): string {
     },
     durationS,
   };
-  writeRunJson(dir, run);
-  Object.assign(plan, spec.plan);
-  writePlanJson(dir, plan);
+  writeRunFrame(dir, {
+    runId,
+    profile: { name: "fake", description: "a hand-made run" },
+    loadStartMs: LOAD_START_MS,
+    durationS,
+    fault: fault && {
+      name: "edge-latency",
+      description: "latency 200ms on edge (downstream)",
+      kind: "latency",
+      target: "edge",
+      ...fault,
+    },
+    versions: { posstorm: "0.1.0", k6: "k6 v2.2.0", node: "v24", runtime: "containers" },
+    plan: { ...plan, ...spec.plan },
+    run: { ...(spec.status ? { status: spec.status } : {}), ...(spec.run as Partial<RunJson>) },
+  });
   const lines = [
     JSON.stringify({ type: "Metric", data: { name: "pos_ops", type: "counter" }, metric: "pos_ops" }),
     ...spec.seconds.flatMap((specs, s) => specs.flatMap((o) => opPoints(s, o))).map(k6Line),
     ...(spec.extra ?? []).map(k6Line),
   ];
   writeFileSync(join(dir, "k6-results.json"), `${lines.join("\n")}\n`);
-  mkdirSync(join(dir, "collected"));
   for (const [issuer, ledger] of Object.entries(spec.ledgers ?? { "issuer-a": [] })) {
     writeLedger(dir, issuer, ledger, spec.ledgerFormat);
   }
