@@ -227,6 +227,7 @@ const CLIENT = `
 (function () {
   var data = JSON.parse(document.getElementById("capacity-data").textContent);
   var palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#475569"];
+  var fixed = { p50: "#16a34a", p99: "#dc2626", "timeouts %": "#dc2626", "success %": "#16a34a", offered: "#6b7280", done: "#2563eb" };
   data.charts.forEach(function (chart) {
     var box = document.querySelector("#chart-" + chart.id + " .plot");
     if (!box || data.x.length === 0 || chart.lines.length === 0) return;
@@ -235,7 +236,7 @@ const CLIENT = `
       scales: { x: { time: false } },
       axes: [{ label: "offered rate (/s)" }, { label: chart.unit }],
       series: [{ label: "rate" }].concat(chart.lines.map(function (line, i) {
-        return { label: line.label, stroke: palette[i % palette.length], width: 1.5, points: { show: true, size: 6 } };
+        return { label: line.label, stroke: fixed[line.label] || palette[i % palette.length], width: 1.5, points: { show: true, size: 6 } };
       }))
     }, [data.x].concat(chart.lines.map(function (l) { return l.values; })), box);
   });
