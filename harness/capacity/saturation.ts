@@ -10,6 +10,7 @@ import type { RunSeries } from "../report/index.ts";
 // | `issuer-<x>` | issuer_in_flight / issuer_workers               | issuer_queue_depth         |
 // | `switch`     | process CPU (one Node thread: 1 core is all)    | switch_queue_depth (shedding)|
 // | every program| process CPU, cores (rise of process_cpu_seconds_total per second) |  |
+// | `toxiproxy`  | process CPU against the machine's cores (it runs on every core) |   |
 //
 // A resource is saturated when its busy fraction averages ≥ 0.9 over the window, or its queue grew through the
 // window (the mean of its second half ≥ 3 and above the first half's by ≥ 1: work arrives faster than it
@@ -157,7 +158,8 @@ export function readResources(input: SaturationInput): ResourceReading[] {
         : undefined;
       out.push(reading(role, null, queueOf(valuesAt(metrics.switch_queue_depth, slots)), cores, 1, shown));
     } else if (cores !== null) {
-      out.push(reading(role, null, null, cores, 1));
+      // Toxiproxy (Go) may use every core; it carries every link's bytes.
+      out.push(reading(role, null, null, cores, role === "toxiproxy" ? input.machineCores : 1));
     }
   }
   if (labCoresKnown || input.fleetCores !== undefined) {

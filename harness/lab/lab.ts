@@ -168,7 +168,8 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
     // Toxiproxy first: every link goes through it.
     const apiPort = await freePort();
     const toxiproxyLog = join(logs, "toxiproxy.log");
-    const toxiproxyArgs = ["-host", LOOPBACK, "-port", String(apiPort)];
+    // -runtime-metrics: its process CPU and memory on GET /metrics, scraped with the lab programs' metrics.
+    const toxiproxyArgs = ["-host", LOOPBACK, "-port", String(apiPort), "-runtime-metrics"];
     // Ready when its API port accepts connections: the ready line is logged at info, below the lab's default
     // level (error: no line per connection, see toxiproxyLogLevel).
     const toxiproxyReady = { readyPort: apiPort };

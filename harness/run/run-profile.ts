@@ -227,7 +227,8 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       aggregator = aggregate;
       scraper = lab
         ? startServerScraper({
-            admin: lab.admin,
+            // Toxiproxy too: its process CPU and memory (it carries every link's bytes).
+            admin: { ...lab.admin, toxiproxy: labJsonOf(lab).toxiproxy },
             file: join(runDir, SERVER_SAMPLES_FILE),
             onSample: (t, role, metrics) => aggregate.addServerSample(t, role, metrics),
           })
