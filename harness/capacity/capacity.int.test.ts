@@ -146,8 +146,10 @@ describe("posstorm capacity", () => {
       maxTerminals: 3,
       log: () => undefined,
     });
-    expect(result.steps).toHaveLength(1);
+    // Run again once (a passing disturbance would not repeat), inconclusive both times: the search stops there.
+    expect(result.steps).toHaveLength(2);
     expect(result.steps[0]).toMatchObject({ status: "inconclusive", rate: 60 });
+    expect(result.steps[1]).toMatchObject({ status: "inconclusive", rate: 60, purpose: "retry" });
     expect(result.steps[0]!.generator.join(" ")).toMatch(/dropped/);
     expect(result.stoppedBy).toBe("inconclusive");
     expect(result.capacity).toBeNull();

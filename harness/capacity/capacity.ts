@@ -336,9 +336,12 @@ function verdictOf(result: CapacityResult): CapacityVerdict {
     : result.band
       ? "; no lab resource showed saturation in the steps run"
       : "";
+  const conclusive = result.steps.some((s) => s.status === "pass" || s.status === "fail");
   const answer = result.band
     ? `${bandText(result.band)} ${op}/s (highest rate that held every time: ${thousands(result.band.low)}/s)`
-    : `no rate held: every conclusive step broke an SLO`;
+    : conclusive
+      ? "no rate held: every conclusive step broke an SLO"
+      : "no answer: no step was conclusive";
   switch (result.stoppedBy) {
     case "inconclusive": {
       const step = [...result.steps].reverse().find((s) => s.status === "inconclusive");

@@ -42,8 +42,25 @@ describe("capacity search", () => {
       threshold(10_000, (rate) => (rate >= 400 ? "inconclusive" : undefined)),
     );
     expect(outcome.stoppedBy).toBe("inconclusive");
-    expect(outcome.steps.map((s) => s.rate)).toEqual([100, 200, 400]);
+    // 400 is run again once (retries: 1) before the search gives up there.
+    expect(outcome.steps.map((s) => s.rate)).toEqual([100, 200, 400, 400]);
     expect(outcome.band).toEqual({ low: 200 });
+  });
+
+  it("runs a step that was inconclusive once again, and goes on when the second run is conclusive", async () => {
+    let disturbed = true;
+    const purposes: string[] = [];
+    const outcome = await searchCapacity({ ...DEFAULT_SEARCH, startRate: 100 }, async (rate, purpose) => {
+      purposes.push(`${rate} ${purpose}`);
+      if (rate === 200 && disturbed) {
+        disturbed = false;
+        return { rate, status: "inconclusive" };
+      }
+      return threshold(300)(rate);
+    });
+    expect(purposes.slice(0, 4)).toEqual(["100 step-up", "200 step-up", "200 retry", "400 step-up"]);
+    expect(outcome.stoppedBy).toBe("converged");
+    expect(outcome.band!.low).toBeLessThanOrEqual(300);
   });
 
   it("ends at the highest rate allowed, and when the budget refuses a step", async () => {

@@ -6,8 +6,11 @@
 
 export type StepStatus = "pass" | "fail" | "inconclusive" | "error";
 
-/** Why the step was run: stepping up, stepping down (the start rate failed), bisecting, repeating the boundary. */
-export type StepPurpose = "step-up" | "step-down" | "bisect" | "repeat";
+/**
+ * Why the step was run: stepping up, stepping down (the start rate failed), bisecting, repeating the boundary,
+ * or again after an inconclusive run.
+ */
+export type StepPurpose = "step-up" | "step-down" | "bisect" | "repeat" | "retry";
 
 export interface SearchSettings {
   /** First rate, per second. */
@@ -20,6 +23,12 @@ export interface SearchSettings {
   precision: number;
   /** Extra runs of each boundary rate (the last pass and the first fail). */
   repeats: number;
+  /**
+   * Times an inconclusive step is run again before the search stops there: a machine shared with the lab has
+   * moments when the generator is held up for reasons of its own (another process, a collection), and one such
+   * moment should not end a search. A rate that is inconclusive every time stops it.
+   */
+  retries: number;
 }
 
 export const DEFAULT_SEARCH: SearchSettings = {
@@ -28,6 +37,7 @@ export const DEFAULT_SEARCH: SearchSettings = {
   factor: 2,
   precision: 0.05,
   repeats: 1,
+  retries: 1,
 };
 
 export interface SearchStep {
@@ -68,10 +78,12 @@ export async function searchCapacity<S extends SearchStep>(
 ): Promise<SearchOutcome<S>> {
   const steps: S[] = [];
   const run = async (rate: number, purpose: StepPurpose): Promise<S | "stop"> => {
-    const step = await runStep(rate, purpose);
-    if (!step) return "stop";
-    steps.push(step);
-    return step;
+    for (let attempt = 0; ; attempt++) {
+      const step = await runStep(rate, attempt === 0 ? purpose : "retry");
+      if (!step) return "stop";
+      steps.push(step);
+      if (step.status !== "inconclusive" || attempt >= settings.retries) return step;
+    }
   };
   const end = (stoppedBy: StopReason): SearchOutcome<S> => {
     const band = bandOf(steps);

@@ -7,8 +7,12 @@ import type { Random } from "./schedule.ts";
 
 export interface FleetContext {
   readonly plan: RunPlan;
-  /** The lab key (16 bytes); each terminal derives its TMK from it when it signs in. */
+  /** The lab key (16 bytes); each terminal derives its TMK from it when it signs in (no keysFile). */
   readonly labKey: Uint8Array;
+  /** Terminal i's TID: the prefix and a number, or row i of the plan's keysFile. */
+  tidOf(i: number): string;
+  /** A terminal's master key: derived from the lab key, or read from the plan's keysFile. */
+  tmkOf(tid: string): Uint8Array;
   /** Engine-clock time (clock.ts) at and after which no operation starts: load start + durationS. */
   readonly deadlineMs: number;
   readonly random: Random;

@@ -50,6 +50,12 @@ export interface TerminalSettings {
   count: number;
   /** F42, 15 characters. */
   merchantId: string;
+  /**
+   * Your terminals instead of the lab's (harness/fleet/terminal-keys.ts): an absolute path to a CSV or JSON of
+   * TID, TMK, KCV. Terminal i is row i (its TID and TMK); tidPrefix and firstTid are not used. Each segment reads
+   * the file itself, so keys appear in no plan, message or log.
+   */
+  keysFile?: string;
   /** `short`: connect per exchange (UnionPay norm). `long`: one persistent socket, 0820/301 echo heartbeat. */
   mode: ConnectionMode;
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */

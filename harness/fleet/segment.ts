@@ -1,4 +1,4 @@
-import { fromHex } from "../protocol/index.ts";
+import { deriveTmk, fromHex } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
 import { runClosed } from "./closed.ts";
 import type { FleetContext } from "./context.ts";
@@ -10,6 +10,7 @@ import { tidOf } from "./schedule.ts";
 import { SegmentRecorder } from "./segment-recorder.ts";
 import { ThreadWatch } from "./self-watch.ts";
 import { Terminal } from "./terminal.ts";
+import { readTerminalKeys } from "./terminal-keys.ts";
 import type { SegmentInput, SegmentMessage, SegmentReport } from "./wire.ts";
 
 // One segment of the fleet: its striped share of terminals and arrivals, run from plain input to plain
@@ -52,9 +53,15 @@ export async function runSegment(
       if (sleeping.delete(t)) clearTimeout(t);
     };
   };
+  const labKey = fromHex(plan.labKeyHex);
+  // Your terminals' keys, read by each segment from the file the plan names (keys travel in no message).
+  const fileKeys = plan.terminal.keysFile ? readTerminalKeys(plan.terminal.keysFile) : undefined;
+  const tmks = fileKeys ? new Map(fileKeys.map((k) => [k.tid, k.tmk])) : undefined;
   const ctx: FleetContext = {
     plan,
-    labKey: fromHex(plan.labKeyHex),
+    labKey,
+    tidOf: (i) => (fileKeys ? fileKeys[i]!.tid : tidOf(plan.terminal.tidPrefix, plan.terminal.firstTid + i)),
+    tmkOf: (tid) => tmks?.get(tid) ?? deriveTmk(labKey, tid),
     deadlineMs: startAtMs + plan.durationS * 1000,
     random: Math.random,
     recorder,
@@ -87,7 +94,7 @@ export async function runSegment(
       const j = localOf(i);
       let t = terminals[j];
       if (t === undefined) {
-        t = new Terminal(tidOf(plan.terminal.tidPrefix, plan.terminal.firstTid + i), ctx);
+        t = new Terminal(ctx.tidOf(i), ctx);
         terminals[j] = t;
         created++;
         alive++;

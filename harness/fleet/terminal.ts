@@ -2,7 +2,6 @@ import {
   asksSignIn,
   buildMessage,
   decodeFrame,
-  deriveTmk,
   encodeFrame,
   type Frame,
   type Header,
@@ -363,7 +362,7 @@ export class Terminal {
       return this.finish("signin", "protocol", startedAt, undefined, detail);
     }
     try {
-      const keys = unwrapWorkingKeys(values.workingKeys, deriveTmk(this.ctx.labKey, this.tid), s.keyLayout);
+      const keys = unwrapWorkingKeys(values.workingKeys, this.ctx.tmkOf(this.tid), s.keyLayout);
       this.mac = macKey(keys.mak, s.macAlgorithm);
     } catch (error) {
       this.setSignedIn(false);

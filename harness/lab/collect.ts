@@ -20,22 +20,28 @@ const LEDGER_STALL_MS = 10_000;
 export async function collect(lab: StartedLab, runDir: string, log: (line: string) => void): Promise<void> {
   const out = join(runDir, COLLECTED_DIR);
   mkdirSync(out, { recursive: true });
-  await Promise.all(
-    Object.entries(lab.admin).map(async ([role, url]) => {
-      const get = async (path: string) => {
-        const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) });
-        if (!response.ok) throw new Error(`${role} ${path}: HTTP ${response.status}`);
-        return await response.text();
-      };
+  // Final metrics from every page the lab scrapes (Toxiproxy's aside: its runtime figures are in the series).
+  const pages = Object.entries(lab.metrics).filter(([role]) => role !== "toxiproxy");
+  await Promise.all([
+    ...pages.map(async ([role, url]) => {
       try {
-        writeFileSync(join(runDir, finalMetricsFileOf(role)), await get("/metrics"));
-        if (role.startsWith("issuer-"))
-          await download(`${url}/ledger?format=ndjson`, join(runDir, ledgerFileOf(role)));
+        const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+        if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+        writeFileSync(join(runDir, finalMetricsFileOf(role)), await response.text());
       } catch (error) {
-        log(`collect ${role}: ${(error as Error).message}`);
+        log(`collect ${role} metrics: ${(error as Error).message}`);
       }
     }),
-  );
+    ...Object.entries(lab.admin)
+      .filter(([role]) => role.startsWith("issuer-"))
+      .map(async ([role, url]) => {
+        try {
+          await download(`${url}/ledger?format=ndjson`, join(runDir, ledgerFileOf(role)));
+        } catch (error) {
+          log(`collect ${role} ledger: ${(error as Error).message}`);
+        }
+      }),
+  ]);
 }
 
 /** The longest settle() waits for the switch to finish what it still owes. */

@@ -45,6 +45,15 @@ export type Settings = Record<string, string | number | boolean | string[]>;
 
 export interface LabOptions {
   runtime: Runtime;
+  /**
+   * A switch already running: the lab is Toxiproxy with the `edge` link in front of it and nothing else (no
+   * backends, no switch of posstorm's).
+   */
+  target?: Endpoint;
+  /** Your switch's metrics page (placeholders as in SwitchSource), scraped as the `switch` role. */
+  switchMetricsUrl?: string;
+  /** A terminal list with the terminals' own TMKs (the profile's terminal.keysFile): the HSM uses it. */
+  terminalKeysFile?: string;
   /** Logs go to <runDir>/logs/<role>.log; the lab's addresses to <runDir>/lab.json. */
   runDir: string;
   /** Lab session label of every container; default lab-<time>. */
@@ -71,8 +80,13 @@ export interface StartedLab extends AsyncDisposable {
   readonly edge: Endpoint;
   /** Each link: where its proxy listens and the program behind it. */
   readonly links: Record<LinkName, { listen: Endpoint; upstream: Endpoint }>;
-  /** Admin API base URL of each program by role (`switch`, `hsm`, `issuer-a`, …). */
+  /** Admin API base URL of each program by role (`switch`, `hsm`, `issuer-a`, …): config, ledgers. */
   readonly admin: Record<string, string>;
+  /**
+   * Metrics page URL by role: every lab program's (its admin API's /metrics), Toxiproxy's, and your switch's
+   * when the profile says where (switchMetrics).
+   */
+  readonly metrics: Record<string, string>;
   readonly toxiproxy: ToxiproxyControl;
   readonly services: readonly StartedService[];
   /** Stops a program (`switch`, `hsm`, `issuer-a`), keeps it down `downMs`, starts it again on the same ports. */
@@ -118,10 +132,14 @@ export function labJsonOf(lab: StartedLab): LabJson {
     edge: lab.edge,
     links: lab.links,
     admin: lab.admin,
+    metrics: lab.metrics,
     toxiproxy: lab.toxiproxy.apiUrl,
     services: lab.services.map((s) => ({ role: s.role, id: s.id })),
   };
 }
+
+/** Where a terminal list is mounted (read-only) in the HSM's and the switch's containers. */
+const TERMINAL_KEYS_IN_CONTAINER = "/run/posstorm/terminal-keys";
 
 export async function startLab(opts: LabOptions): Promise<StartedLab> {
   const session = opts.session ?? `lab-${Date.now()}`;
@@ -134,7 +152,13 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
   const issuers = opts.issuers ?? DEFAULT_ISSUERS;
   const labKeyHex = opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX;
 
-  const startProgram = async (role: string, program: LabProgram, settings: Settings) => {
+  const startProgram = async (
+    role: string,
+    program: LabProgram,
+    settings: Settings,
+    /** Host file → path in the container (read-only); local processes read the host path. */
+    files: Record<string, string> = {},
+  ) => {
     const env = settingsEnv(program, settings);
     const readyLog = new RegExp(`posstorm-${program} ready`);
     const logFile = join(logs, `${role}.log`);
@@ -154,6 +178,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
             image: LAB_IMAGE,
             command: [`/app/${program}.mjs`],
             env,
+            ...(Object.keys(files).length > 0 ? { files } : {}),
             readyLog,
             logFile,
             startupTimeoutMs: timeout,
@@ -210,49 +235,58 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       links[name] = { listen, upstream };
       return listen;
     };
-    const backend = async (role: string, program: LabProgram, settings: Settings) => {
+    const backend = async (
+      role: string,
+      program: LabProgram,
+      settings: Settings,
+      files: Record<string, string> = {},
+    ) => {
       const port = await freePort();
       const adminPort = await freePort();
-      await startProgram(role, program, { host: LOOPBACK, ...settings, port, adminPort });
+      await startProgram(role, program, { host: LOOPBACK, ...settings, port, adminPort }, files);
       admin[role] = `http://${LOOPBACK}:${adminPort}`;
       return { host: LOOPBACK, port };
     };
 
-    // Backends and their links, started side by side.
-    await Promise.all([
-      (async () => {
-        const hsm = await backend("hsm", "hsm", { labKeyHex, ...opts.hsmSettings });
-        await addLink("hsm", hsm);
-      })(),
-      ...Object.entries(issuers).map(async ([name, settings]) => {
-        const issuer = await backend(`issuer-${name}`, "issuer", {
-          name: name.toUpperCase(),
-          ...settings,
-        });
-        await addLink(`issuer-${name}`, issuer);
-      }),
-    ]);
-
-    const switchPort = await freePort();
-    const switchAdminPort = await freePort();
-    const issuerLinks = Object.keys(issuers).map(
-      (name) => `${name}=${address(links[`issuer-${name}`]!.listen)}`,
-    );
+    // A switch already running (`target`): the lab is Toxiproxy and the edge link to it, nothing else.
     const source = opts.switchSource ?? { kind: "reference" };
-    if (source.kind === "reference") {
-      await startProgram("switch", "switch", {
-        host: LOOPBACK,
-        hsm: address(links.hsm.listen),
-        issuers: issuerLinks,
-        routes: Object.entries(opts.routes ?? DEFAULT_ROUTES).map(([bin, issuer]) => `${bin}=${issuer}`),
-        fleet: opts.fleet ?? ["POS*10000"],
-        labKeyHex,
-        ...opts.switchSettings,
-        port: switchPort,
-        adminPort: switchAdminPort,
-      });
-    } else {
-      const values: Record<string, string> = {
+    let switchAt: Endpoint;
+    let switchValues: Record<string, string> = {};
+    if (opts.target) switchAt = opts.target;
+    else {
+      // Backends and their links, started side by side.
+      await Promise.all([
+        (async () => {
+          // The terminals' own keys: the HSM wraps working keys under them (mounted into its container).
+          const keys = opts.terminalKeysFile;
+          const inContainer = TERMINAL_KEYS_IN_CONTAINER;
+          const hsm = await backend(
+            "hsm",
+            "hsm",
+            {
+              labKeyHex,
+              ...(keys ? { terminalKeysFile: opts.runtime === "local" ? keys : inContainer } : {}),
+              ...opts.hsmSettings,
+            },
+            keys && opts.runtime !== "local" ? { [keys]: inContainer } : {},
+          );
+          await addLink("hsm", hsm);
+        })(),
+        ...Object.entries(issuers).map(async ([name, settings]) => {
+          const issuer = await backend(`issuer-${name}`, "issuer", {
+            name: name.toUpperCase(),
+            ...settings,
+          });
+          await addLink(`issuer-${name}`, issuer);
+        }),
+      ]);
+
+      const switchPort = await freePort();
+      const switchAdminPort = await freePort();
+      const issuerLinks = Object.keys(issuers).map(
+        (name) => `${name}=${address(links[`issuer-${name}`]!.listen)}`,
+      );
+      switchValues = {
         "switch.port": String(switchPort),
         "switch.adminPort": String(switchAdminPort),
         issuers: issuerLinks.join(","),
@@ -261,31 +295,64 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
           Object.entries(links).map(([name, link]) => [`link.${name}`, address(link.listen)]),
         ),
       };
-      const command = (source.command ?? []).map((part) => fillTemplate(part, values));
-      const env = Object.fromEntries(
-        Object.entries(source.env ?? {}).map(([k, v]) => [k, fillTemplate(v, values)]),
-      );
-      const logFile = join(logs, "switch.log");
-      const readyLog = /ready|listening/i;
-      const start = () =>
-        source.kind === "command"
-          ? startProcess({ role: "switch", command, env, readyLog, logFile, startupTimeoutMs: timeout })
-          : startContainer({
-              role: "switch",
-              session,
-              image: source.image,
-              command,
-              env,
-              readyLog,
-              logFile,
-              startupTimeoutMs: timeout,
-            });
-      starters.set("switch", start);
-      services.push(await start());
-      await waitForPort(switchPort, timeout);
+      if (source.kind === "reference") {
+        admin.switch = `http://${LOOPBACK}:${switchAdminPort}`;
+        const keys = opts.terminalKeysFile;
+        await startProgram(
+          "switch",
+          "switch",
+          {
+            host: LOOPBACK,
+            hsm: address(links.hsm.listen),
+            issuers: issuerLinks,
+            routes: Object.entries(opts.routes ?? DEFAULT_ROUTES).map(([bin, issuer]) => `${bin}=${issuer}`),
+            // With a terminal list, the list is the fleet: a TID not in it has no key (empty = any TID).
+            fleet: keys ? [] : (opts.fleet ?? ["POS*10000"]),
+            labKeyHex,
+            ...(keys
+              ? { terminalKeysFile: opts.runtime === "local" ? keys : TERMINAL_KEYS_IN_CONTAINER }
+              : {}),
+            ...opts.switchSettings,
+            port: switchPort,
+            adminPort: switchAdminPort,
+          },
+          keys && opts.runtime !== "local" ? { [keys]: TERMINAL_KEYS_IN_CONTAINER } : {},
+        );
+      } else {
+        const command = (source.command ?? []).map((part) => fillTemplate(part, switchValues));
+        const env = Object.fromEntries(
+          Object.entries(source.env ?? {}).map(([k, v]) => [k, fillTemplate(v, switchValues)]),
+        );
+        const logFile = join(logs, "switch.log");
+        const readyLog = /ready|listening/i;
+        const start = () =>
+          source.kind === "command"
+            ? startProcess({ role: "switch", command, env, readyLog, logFile, startupTimeoutMs: timeout })
+            : startContainer({
+                role: "switch",
+                session,
+                image: source.image,
+                command,
+                env,
+                readyLog,
+                logFile,
+                startupTimeoutMs: timeout,
+              });
+        starters.set("switch", start);
+        services.push(await start());
+        await waitForPort(switchPort, timeout);
+      }
+      switchAt = { host: LOOPBACK, port: switchPort };
     }
-    admin.switch = `http://${LOOPBACK}:${switchAdminPort}`;
-    const edge = await addLink("edge", { host: LOOPBACK, port: switchPort });
+    // Metrics pages: the lab programs' admin APIs, Toxiproxy's API (-runtime-metrics), and a switch of yours
+    // where switchMetrics says, or nowhere (then nothing asks it for metrics during or after a run).
+    const metrics: Record<string, string> = Object.fromEntries(
+      Object.entries(admin).map(([role, url]) => [role, `${url}/metrics`]),
+    );
+    metrics.toxiproxy = `http://${LOOPBACK}:${apiPort}/metrics`;
+    if (admin.switch === undefined && opts.switchMetricsUrl)
+      metrics.switch = fillTemplate(opts.switchMetricsUrl, switchValues);
+    const edge = await addLink("edge", switchAt);
 
     let stopped = false;
     const stop = async () => {
@@ -322,6 +389,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       edge,
       links,
       admin,
+      metrics,
       toxiproxy,
       services,
       stop,

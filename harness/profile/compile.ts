@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   networkProfile,
@@ -15,6 +15,7 @@ import {
   type TerminalSettings,
 } from "../fleet/plan.ts";
 import { checkPlan } from "../fleet/plan-check.ts";
+import { readTerminalKeys, TerminalKeysError } from "../fleet/terminal-keys.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import type { PlanJson } from "../run-folder/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
@@ -85,12 +86,14 @@ export interface CompiledRun {
   /** SLOs judge the load from this second on (a capacity step's warm-up); default 0. */
   judgeFromS?: number;
   lab?: Profile["lab"];
-  /** A switch already running (no lab). */
+  /** A switch already running: the lab is Toxiproxy in front of it, nothing else. */
   target?: Profile["target"];
+  /** Your switch's metrics page and the metrics to chart. */
+  switchMetrics?: Profile["switchMetrics"];
 }
 
 export function compileRun(profile: Profile, file: string): CompiledRun {
-  const terminal = terminalSettings(profile);
+  const terminal = withKeysFile(terminalSettings(profile), profile, file);
   const timeline = timelineOf(profile);
   return {
     profile: {
@@ -111,6 +114,7 @@ export function compileRun(profile: Profile, file: string): CompiledRun {
     ...(profile.compare ? { compare: profile.compare } : {}),
     ...(profile.lab ? { lab: profile.lab } : {}),
     ...(profile.target ? { target: profile.target } : {}),
+    ...(profile.switchMetrics ? { switchMetrics: profile.switchMetrics } : {}),
   };
 }
 
@@ -134,6 +138,7 @@ export function runPlanOf(
     ...(compiled.compare ? { compare: compiled.compare } : {}),
     ...(compiled.judgeFromS ? { judgeFromS: compiled.judgeFromS } : {}),
     ...(compiled.lab ? { lab: compiled.lab } : {}),
+    ...(compiled.switchMetrics ? { switchMetrics: compiled.switchMetrics } : {}),
   };
 }
 
@@ -187,8 +192,37 @@ export function terminalSettings(profile: Profile): TerminalSettings {
   };
 }
 
-/** The switch's fleet setting that admits exactly the plan's terminals (`POS*10000`). */
+/**
+ * Terminal settings with the profile's keysFile (relative to the profile) read and checked: its path made
+ * absolute, the terminal count its rows. A bad file is a ProfileError naming lines and TIDs, never keys.
+ */
+function withKeysFile(terminal: TerminalSettings, profile: Profile, file: string): TerminalSettings {
+  if (!terminal.keysFile) return terminal;
+  const keysFile = isAbsolute(terminal.keysFile)
+    ? terminal.keysFile
+    : resolve(dirname(file), terminal.keysFile);
+  let rows: number;
+  try {
+    rows = readTerminalKeys(keysFile).length;
+  } catch (error) {
+    if (error instanceof TerminalKeysError)
+      throw new ProfileError(
+        file,
+        error.problems.map((p) => `terminal.keysFile (${keysFile}): ${p}`),
+      );
+    throw error;
+  }
+  const wanted = profile.fleet.terminals;
+  if (wanted !== undefined && wanted > rows)
+    throw new ProfileError(file, [
+      `fleet.terminals: ${wanted}, but terminal.keysFile lists ${rows} terminal(s)`,
+    ]);
+  return { ...terminal, keysFile, count: rows };
+}
+
+/** The switch's fleet setting that admits exactly the plan's terminals (`POS*10000`, or your list's TIDs). */
 export function switchFleet(terminal: TerminalSettings): string[] {
+  if (terminal.keysFile) return readTerminalKeys(terminal.keysFile).map((k) => k.tid);
   if (terminal.firstTid !== 1) {
     return Array.from({ length: terminal.count }, (_, i) => {
       const digits = 8 - terminal.tidPrefix.length;

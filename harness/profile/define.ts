@@ -30,8 +30,19 @@ export interface Profile {
   /** Load time, seconds. */
   durationS: number;
   lab?: LabOverrides;
-  /** Drive a switch that is already running instead of starting the lab (loopback only unless --allow-remote). */
+  /**
+   * Drive a switch that is already running (loopback only unless --allow-remote). posstorm still puts Toxiproxy
+   * in front of it (the `edge` link), so every fault on `edge` works; it starts no backends, so faults on
+   * backend links or programs are refused (start your switch through `lab.switchSource` for those).
+   */
   target?: { host: string; port: number };
+  /**
+   * Your switch's Prometheus metrics (a switch posstorm did not write), scraped once a second like the lab
+   * programs': `url` of its metrics page (`{{switch.adminPort}}` allowed with lab.switchSource); `chart`: metric
+   * names (gauges, or counters drawn as a rate) to keep and chart in the report. Its process CPU
+   * (`process_cpu_seconds_total`) tells `posstorm capacity` when it saturated.
+   */
+  switchMetrics?: { url: string; chart?: string[] };
   /** Terminal behaviour; defaults in harness/fleet/plan.ts (DEFAULT_TERMINAL). */
   terminal?: Partial<Omit<TerminalSettings, "retry">> & { retry?: Partial<RetryPolicy> };
   fleet: FleetModel;

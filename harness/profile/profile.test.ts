@@ -30,6 +30,36 @@ describe("profiles", () => {
     }
   });
 
+  it("a switch already running (`target`): faults on edge are fine, elsewhere refused with where to go instead", async () => {
+    const good = profileFile(
+      "target-ok",
+      `{ name: "target-ok", durationS: 10, target: { host: "127.0.0.1", port: 9000 }, fleet: ${fleet},
+         switchMetrics: { url: "http://127.0.0.1:9100/metrics", chart: ["tx_pending", "auth_total"] },
+         chaos: [{ at: 2, for: 2, fault: { kind: "latency", link: "edge", latencyMs: 100 } },
+                 { at: 5, for: 2, fault: { kind: "packet-loss", link: "edge", lossPercent: 5 } }] }`,
+    );
+    const { compiled } = await loadProfile(good);
+    expect(compiled.switchMetrics?.chart).toEqual(["tx_pending", "auth_total"]);
+    expect(runPlanOf(compiled, { runId: "x" }).switchMetrics?.url).toBe("http://127.0.0.1:9100/metrics");
+    const bad = profileFile(
+      "target-bad",
+      `{ name: "target-bad", durationS: 10, target: { host: "127.0.0.1", port: 9000 }, fleet: ${fleet},
+         lab: { issuers: { a: { medianMs: 10 } } },
+         switchMetrics: { url: "127.0.0.1:9100" },
+         chaos: [{ at: 2, for: 2, fault: { kind: "latency", link: "issuer-a", latencyMs: 100 } },
+                 { at: 5, for: 2, fault: { kind: "hsm-capacity", capacityPerSecond: 5 } }] }`,
+    );
+    const error = await loadProfile(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProfileError);
+    const problems = (error as ProfileError).problems.join("\n");
+    expect(problems).toMatch(
+      /chaos\[0\]\.fault\.link: issuer-a is not proxied with `target`.*lab\.switchSource/,
+    );
+    expect(problems).toMatch(/chaos\[1\]\.fault\.kind: hsm-capacity acts on a lab program/);
+    expect(problems).toMatch(/lab\.issuers: a profile with `target` starts no switch and no backends/);
+    expect(problems).toMatch(/switchMetrics\.url: "127\.0\.0\.1:9100" must be an http:\/\/ address/);
+  });
+
   it("names the path of every bad value", async () => {
     const file = profileFile(
       "bad",

@@ -128,5 +128,62 @@ export function validateProfile(profile: unknown, source: string): asserts profi
     );
   }
   if (p.slos !== undefined) problems.push(...validateSlos(p.slos));
+  const metrics = p.switchMetrics as Record<string, unknown> | undefined;
+  if (metrics !== undefined) {
+    if (typeof metrics.url !== "string" || !/^https?:\/\//.test(metrics.url))
+      problems.push(
+        `switchMetrics.url: ${JSON.stringify(metrics.url)} must be an http:// address of a metrics page`,
+      );
+    if (
+      metrics.chart !== undefined &&
+      (!Array.isArray(metrics.chart) ||
+        !metrics.chart.every((m) => typeof m === "string" && /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$/.test(m)))
+    )
+      problems.push("switchMetrics.chart: must be a list of Prometheus metric names");
+  }
+  if (p.target !== undefined) problems.push(...targetProblems(p));
   if (problems.length > 0) throw new ProfileError(source, problems);
+}
+
+/**
+ * A switch already running: posstorm proxies only the terminals' link to it (`edge`). Faults elsewhere need
+ * backends posstorm started and the switch pointed at their proxies.
+ */
+function targetProblems(p: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const target = p.target as Record<string, unknown>;
+  if (typeof target.host !== "string" || target.host === "")
+    problems.push("target.host: must be a host name or address");
+  if (
+    typeof target.port !== "number" ||
+    !Number.isInteger(target.port) ||
+    target.port < 1 ||
+    target.port > 65535
+  )
+    problems.push(`target.port: ${JSON.stringify(target.port)} must be a port number`);
+  const lab = (p.lab ?? {}) as Record<string, unknown>;
+  for (const key of ["issuers", "hsm", "switch", "switchSource", "routes"]) {
+    if (lab[key] !== undefined)
+      problems.push(
+        `lab.${key}: a profile with \`target\` starts no switch and no backends (only Toxiproxy in front of the target)`,
+      );
+  }
+  const entries = Array.isArray(p.chaos) ? (p.chaos as { fault?: Record<string, unknown> }[]) : [];
+  entries.forEach((entry, i) => {
+    const fault = entry?.fault;
+    if (!fault || typeof fault !== "object") return;
+    const on = typeof fault.link === "string" ? fault.link : undefined;
+    if (on !== undefined && on !== "edge")
+      problems.push(
+        `chaos[${i}].fault.link: ${on} is not proxied with \`target\`: posstorm proxies only edge (terminals → your switch). For backend faults, start your switch with lab.switchSource and map its backends to {{link.${on}}} (docs/your-switch.md)`,
+      );
+    if (on === undefined && typeof fault.kind === "string")
+      problems.push(
+        `chaos[${i}].fault.kind: ${fault.kind} acts on a lab program, and a profile with \`target\` starts none (docs/your-switch.md)`,
+      );
+  });
+  const network = p.network as Record<string, unknown> | undefined;
+  if (network?.link !== undefined && network.link !== "edge")
+    problems.push(`network.link: ${String(network.link)} is not proxied with \`target\`: only edge is`);
+  return problems;
 }

@@ -74,20 +74,24 @@ describe("createAggregator", () => {
     expect(s.early).toBe(1);
   });
 
-  it("keeps the listed server metrics and switch/hsm/issuer gauges, last value per second", () => {
+  it("keeps the listed server metrics and switch/hsm/issuer gauges (as the scraper filters), last value per second", () => {
     const a = createAggregator({ loadStartMs: LOAD_START_MS });
     const scrape = (tMs: number, inFlight: number) =>
       a.addServerSample(
         tMs,
         "switch",
-        new Map([
-          ["switch_in_flight", inFlight],
-          ["switch_late_replies_total", 4],
-          ['switch_requests_total{code="00",mti="0200"}', 100],
-          ['switch_latency_seconds_bucket{mti="0200",le="0.1"}', 3],
-          ['switch_connections{mode="short"}', 7],
-          ["process_resident_memory_bytes", 1e8],
-        ]),
+        new Map(
+          (
+            [
+              ["switch_in_flight", inFlight],
+              ["switch_late_replies_total", 4],
+              ['switch_requests_total{code="00",mti="0200"}', 100],
+              ['switch_latency_seconds_bucket{mti="0200",le="0.1"}', 3],
+              ['switch_connections{mode="short"}', 7],
+              ["process_resident_memory_bytes", 1e8],
+            ] as [string, number][]
+          ).filter(([key]) => keepServerMetric(key)),
+        ),
       );
     scrape(LOAD_START_MS + 100, 1);
     scrape(LOAD_START_MS + 900, 2);
@@ -104,6 +108,11 @@ describe("createAggregator", () => {
     expect(keepServerMetric("hsm_utilisation")).toBe(true);
     expect(keepServerMetric("issuer_queue_depth")).toBe(true);
     expect(keepServerMetric('issuer_requests_total{code="00"}')).toBe(false);
+    // A user's switch's named metrics, counters too, by name or by exact key.
+    const extra = new Set(["tx_pending", "auth_total"]);
+    expect(keepServerMetric('auth_total{rc="00"}', extra)).toBe(true);
+    expect(keepServerMetric("tx_pending", extra)).toBe(true);
+    expect(keepServerMetric("jvm_threads", extra)).toBe(false);
   });
 });
 

@@ -27,12 +27,14 @@ const SERVER_ALWAYS = new Set([
 ]);
 
 /**
- * Whether a scraped `name{labels}` key goes into the server series: the listed ones, and every switch_*, hsm_*
- * or issuer_* gauge (names without a counter or histogram suffix).
+ * Whether a scraped `name{labels}` key goes into the server series: the listed ones, every switch_*, hsm_* or
+ * issuer_* gauge (names without a counter or histogram suffix), and `extra` names (a user's switch's, kept as
+ * they come: counters too).
  */
-export function keepServerMetric(key: string): boolean {
+export function keepServerMetric(key: string, extra?: ReadonlySet<string>): boolean {
   if (SERVER_ALWAYS.has(key)) return true;
   const name = key.replace(/\{.*$/, "");
+  if (extra?.has(name) || extra?.has(key)) return true;
   if (!/^(switch|hsm|issuer)_/.test(name)) return false;
   return !/_(total|bucket|sum|count|created)$/.test(name);
 }
@@ -278,7 +280,8 @@ export function createAggregator(options: AggregatorOptions): Aggregator {
       const { slot } = slotOf(tMs);
       const byMetric = entry(server, role, () => ({}));
       for (const [key, value] of metrics) {
-        if (!keepServerMetric(key) || !Number.isFinite(value)) continue;
+        // The scraper kept what the series holds (keepServerMetric, and a user's switch's named metrics).
+        if (!Number.isFinite(value)) continue;
         const values = entry<(number | null)[]>(byMetric, key, () => []);
         while (values.length <= slot) values.push(null);
         values[slot] = value;

@@ -79,7 +79,12 @@ export function faultWindows(
     });
 }
 
-export function chartData(series: RunSeries, faults: readonly FaultWindow[]): ChartData {
+export function chartData(
+  series: RunSeries,
+  faults: readonly FaultWindow[],
+  /** Your switch's metrics to chart (the profile's switchMetrics.chart): gauges as they are, counters per second. */
+  switchMetrics: readonly string[] = [],
+): ChartData {
   const x = Array.from({ length: series.slots }, (_, i) => i * series.stepS);
   const perSecond = (values: number[]) => values.map((v) => round(v / series.stepS));
   const charts: Chart[] = [];
@@ -213,6 +218,31 @@ export function chartData(series: RunSeries, faults: readonly FaultWindow[]): Ch
         roles.map((role) => line(role, server(role, "process_resident_memory_bytes", 1 / 2 ** 20))),
       ),
       ...(serverNote ? { note: serverNote } : {}),
+    });
+  }
+
+  if (switchMetrics.length > 0) {
+    const scrapedSwitch = series.server.switch ?? {};
+    const lines: ChartLine[] = [];
+    for (const name of switchMetrics) {
+      const keys = Object.keys(scrapedSwitch).filter((k) => k === name || k.replace(/\{.*$/, "") === name);
+      for (const key of keys.sort()) {
+        const values = scrapedSwitch[key]!;
+        lines.push(
+          /_total$/.test(name)
+            ? { label: `${key} /s`, values: counterRate(values, series.stepS), spanGaps: true }
+            : { label: key, values: values.map((v) => (v === null ? null : round(v))), spanGaps: true },
+        );
+      }
+    }
+    charts.push({
+      id: "your-switch",
+      title: "Your switch's metrics",
+      unit: "value (counters per second)",
+      lines,
+      ...(lines.length === 0
+        ? { note: `none of ${switchMetrics.join(", ")} was scraped from the switch's metrics page` }
+        : {}),
     });
   }
 

@@ -154,7 +154,7 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
       ...(e.error ? { error: e.error } : {}),
       ...(e.condition ? { condition: true } : {}),
     })),
-    charts: chartData(series, faultWindows(entries, phases)),
+    charts: chartData(series, faultWindows(entries, phases), plan?.switchMetrics?.chart ?? []),
     plan: plan ? maskPlan(plan) : undefined,
     series: { slots: series.slots, stepS: series.stepS, points: series.points, early: series.early },
     ...(generator ? { generator } : {}),

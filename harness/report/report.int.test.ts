@@ -49,9 +49,9 @@ function scrapeWhileRunning(reportsDir: string, done: Promise<unknown>): Promise
       if (!runDir) return;
       try {
         const run = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8"));
-        if (!run.lab?.admin) return;
+        if (!run.lab?.metrics) return;
         clearInterval(poll);
-        resolve(startServerScraper({ admin: run.lab.admin, file: join(runDir, SERVER_SAMPLES_FILE) }));
+        resolve(startServerScraper({ pages: run.lab.metrics, file: join(runDir, SERVER_SAMPLES_FILE) }));
       } catch {
         // run.json being rewritten
       }

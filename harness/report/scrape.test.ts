@@ -37,7 +37,7 @@ describe("startServerScraper", () => {
     let t = LOAD_START_MS + 200;
     const aggregator = createAggregator({ loadStartMs: LOAD_START_MS });
     const scraper = startServerScraper({
-      admin: { switch: sw, hsm: broken },
+      pages: { switch: `${sw}/metrics`, hsm: `${broken}/metrics` },
       intervalMs: 60_000,
       file,
       now: () => t,
@@ -62,11 +62,31 @@ describe("startServerScraper", () => {
     expect(series.server.switch!.switch_in_flight).toEqual([1, null, 2]);
   });
 
+  it("keeps a user's switch's named metrics beyond the lab's own, counters included", async () => {
+    const page = await metricsServer(
+      () => 'jvm_threads 40\ntx_pending 7\nauth_total{rc="00"} 12\nprocess_cpu_seconds_total 3.5\n',
+    );
+    const seen: Map<string, number>[] = [];
+    const scraper = startServerScraper({
+      pages: { switch: `${page}/metrics` },
+      keep: ["tx_pending", "auth_total"],
+      intervalMs: 60_000,
+      onSample: (_t, _role, metrics) => seen.push(metrics),
+    });
+    await scraper.scrapeOnce();
+    await scraper.stop();
+    expect(Object.fromEntries(seen[0]!)).toEqual({
+      tx_pending: 7,
+      'auth_total{rc="00"}': 12,
+      process_cpu_seconds_total: 3.5,
+    });
+  });
+
   it("scrapes on its timer until stopped", async () => {
     const sw = await metricsServer(() => "hsm_utilisation 0.5\n");
     const seen: number[] = [];
     const scraper = startServerScraper({
-      admin: { hsm: sw },
+      pages: { hsm: `${sw}/prometheus` },
       intervalMs: 20,
       onSample: (tMs) => seen.push(tMs),
       file: join(mkdtempSync(join(tmpdir(), "posstorm-scrape-")), "s.jsonl"),

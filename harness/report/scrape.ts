@@ -7,8 +7,10 @@ import { keepServerMetric, type ServerSampleLine } from "./aggregate.ts";
 // is appended to it as one JSON line (`<run dir>/server-metrics.jsonl`, which aggregateFile reads back).
 
 export interface ScraperOptions {
-  /** Role → admin base URL (lab.admin: `{ switch: "http://127.0.0.1:…", hsm: …, "issuer-a": … }`). */
-  admin: Readonly<Record<string, string>>;
+  /** Role → metrics page URL (lab.metrics: `{ switch: "http://127.0.0.1:…/metrics", hsm: …, toxiproxy: … }`). */
+  pages: Readonly<Record<string, string>>;
+  /** Metric names kept beyond keepServerMetric's (your switch's, from the profile's switchMetrics.chart). */
+  keep?: readonly string[];
   /** Scrape period, ms (default 1000). */
   intervalMs?: number;
   /** Called with each program's kept metrics. */
@@ -31,17 +33,18 @@ export interface Scraper {
 export function startServerScraper(options: ScraperOptions): Scraper {
   const now = options.now ?? Date.now;
   const failures: Record<string, number> = {};
+  const extra = new Set(options.keep ?? []);
   let inFlight: Promise<void> = Promise.resolve();
   const scrapeOnce = async () => {
     await Promise.all(
-      Object.entries(options.admin).map(async ([role, url]) => {
+      Object.entries(options.pages).map(async ([role, url]) => {
         const tMs = now();
         try {
-          const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(900) });
+          const response = await fetch(url, { signal: AbortSignal.timeout(900) });
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
           const kept = new Map<string, number>();
           for (const [key, value] of parsePrometheus(await response.text())) {
-            if (keepServerMetric(key) && Number.isFinite(value)) kept.set(key, value);
+            if (keepServerMetric(key, extra) && Number.isFinite(value)) kept.set(key, value);
           }
           options.onSample?.(tMs, role, kept);
           if (options.file) {

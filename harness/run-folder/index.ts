@@ -83,6 +83,8 @@ export interface LabJson {
   edge: { host: string; port: number };
   links: Record<string, { listen: { host: string; port: number }; upstream: { host: string; port: number } }>;
   admin: Record<string, string>;
+  /** Metrics page URL by role (lab programs, Toxiproxy, your switch); absent in lab.json of older versions. */
+  metrics?: Record<string, string>;
   toxiproxy: string;
   services: { role: string; id: string }[];
 }
@@ -102,6 +104,8 @@ export type PlanJson = Omit<RunPlan, "target"> & {
   compare?: CompareSettings;
   /** SLOs judge the load from this second on (a capacity step's warm-up is not judged; default 0). */
   judgeFromS?: number;
+  /** Your switch's metrics page and the metrics the report charts (a switch posstorm did not write). */
+  switchMetrics?: { url: string; chart?: string[] };
   /** The profile's lab settings, as given (for the record). */
   lab?: unknown;
 };

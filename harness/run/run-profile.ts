@@ -75,13 +75,18 @@ export interface RunOutcome {
   reconciliation?: Reconciliation;
 }
 
-function versions(lab: StartedLab | undefined): Record<string, string> {
+function versions(lab: StartedLab | undefined, compiled: CompiledRun): Record<string, string> {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
   return {
     posstorm: pkg.version,
     node: process.version,
     fleet: `posstorm fleet engine ${pkg.version}`,
-    runtime: lab?.runtime ?? "external switch",
+    runtime: lab?.runtime ?? "none",
+    switch: compiled.target
+      ? `yours, already running at ${compiled.target.host}:${compiled.target.port}`
+      : compiled.lab?.switchSource && compiled.lab.switchSource.kind !== "reference"
+        ? `yours (${compiled.lab.switchSource.kind})`
+        : "posstorm reference switch",
   };
 }
 
@@ -166,13 +171,23 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
 
   try {
     await clearKernelFaults().catch(() => undefined);
-    let target: { host: string; port: number };
     const labSettings = compiled.lab;
+    const runtime = opts.runtime ?? labSettings?.runtime ?? "containers";
+    const switchMetricsUrl = compiled.switchMetrics?.url;
     if (compiled.target) {
+      // A switch already running: the lab is Toxiproxy in front of it (edge), so the faults on edge still work.
       assertLoopback(compiled.target.host, opts.allowRemote);
-      target = compiled.target;
+      log(
+        `Toxiproxy up (${runtime}) in front of your switch at ${compiled.target.host}:${compiled.target.port} …`,
+      );
+      lab = await startLab({
+        runtime,
+        runDir,
+        session: runId,
+        target: compiled.target,
+        ...(switchMetricsUrl ? { switchMetricsUrl } : {}),
+      });
     } else {
-      const runtime = opts.runtime ?? labSettings?.runtime ?? "containers";
       log(`lab up (${runtime}) …`);
       const descriptors = descriptorWarning(terminal.mode, terminals);
       if (descriptors) log(descriptors);
@@ -185,24 +200,24 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
         ...(labSettings?.switch ? { switchSettings: labSettings.switch } : {}),
         ...(labSettings?.routes ? { routes: labSettings.routes } : {}),
         ...(labSettings?.switchSource ? { switchSource: labSettings.switchSource } : {}),
+        ...(switchMetricsUrl ? { switchMetricsUrl } : {}),
+        ...(terminal.keysFile ? { terminalKeysFile: terminal.keysFile } : {}),
         fleet: switchFleet(terminal),
       });
-      target = lab.edge;
-      unregister();
-      unregister = onShutdown(onInterrupt);
-      run.lab = labJsonOf(lab);
-      log(`lab up: terminals connect to ${target.host}:${target.port}`);
     }
-    run.versions = versions(lab);
+    const target = lab.edge;
+    unregister();
+    unregister = onShutdown(onInterrupt);
+    run.lab = labJsonOf(lab);
+    log(`lab up: terminals connect to ${target.host}:${target.port}`);
+    run.versions = versions(lab, compiled);
     planJson = { ...planJson, target };
     writePlanJson(runDir, planJson);
     const plan = fleetPlanOf(planJson, target);
     run.status = "running";
     save();
 
-    const chaosContext: ChaosContext | undefined = lab && chaosContextOf(lab);
-    if (entries.length > 0 && !chaosContext)
-      throw new Error("chaos needs the lab: a profile with `target` cannot have faults");
+    const chaosContext: ChaosContext = chaosContextOf(lab);
 
     // Load start = the moment the fleet's first arrival is due (runFleet picks it once every segment is ready):
     // the timeline, the aggregation and the scrapes start there, so faults at 0 are in place before the first
@@ -227,8 +242,9 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       aggregator = aggregate;
       scraper = lab
         ? startServerScraper({
-            // Toxiproxy too: its process CPU and memory (it carries every link's bytes).
-            admin: { ...lab.admin, toxiproxy: labJsonOf(lab).toxiproxy },
+            // Every lab program, Toxiproxy (it carries every link's bytes) and your switch when it says where.
+            pages: lab.metrics,
+            ...(compiled.switchMetrics?.chart ? { keep: compiled.switchMetrics.chart } : {}),
             file: join(runDir, SERVER_SAMPLES_FILE),
             onSample: (t, role, metrics) => aggregate.addServerSample(t, role, metrics),
           })

@@ -12,6 +12,7 @@ interface CapacityArgs {
   factor: number;
   precision: number;
   repeats: number;
+  retries: number;
   warmup: number;
   steady: number;
   budget: number | undefined;
@@ -58,6 +59,11 @@ export const capacityCommand: CommandModule<object, CapacityArgs> = {
         type: "number",
         default: DEFAULT_SEARCH.repeats,
         describe: "extra runs of each boundary rate (the band)",
+      })
+      .option("retries", {
+        type: "number",
+        default: DEFAULT_SEARCH.retries,
+        describe: "times an inconclusive (generator-limited) step is run again before the search stops there",
       })
       .option("warmup", {
         type: "number",
@@ -110,6 +116,7 @@ export const capacityCommand: CommandModule<object, CapacityArgs> = {
         factor: argv.factor,
         precision: argv.precision,
         repeats: argv.repeats,
+        retries: argv.retries,
       },
       window: { warmupS: argv.warmup, steadyS: argv.steady },
       ...(argv.budget !== undefined ? { budgetS: argv.budget } : {}),

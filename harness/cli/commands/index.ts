@@ -8,6 +8,7 @@ import { labCommand } from "./lab.ts";
 import { reportCommand } from "./report.ts";
 import { runCommand } from "./run.ts";
 import { selftestCommand } from "./selftest.ts";
+import { terminalsCommand } from "./terminals.ts";
 import { timeoutsCommand } from "./timeouts.ts";
 
 // One file per command; this list is the only place they are wired in.
@@ -23,4 +24,5 @@ export const commands: CommandModule<any, any>[] = [
   compareCommand,
   capacityCommand,
   timeoutsCommand,
+  terminalsCommand,
 ];

@@ -1,4 +1,4 @@
-import { deriveTmk, type KeyLayout, type WorkingKeys, wrapWorkingKeys } from "../../protocol/index.ts";
+import { type KeyLayout, type WorkingKeys, wrapWorkingKeys } from "../../protocol/index.ts";
 
 /** A fresh random DES key part of `bytes` bytes, each byte with odd parity. */
 export function randomKey(bytes: number): Uint8Array {
@@ -19,7 +19,7 @@ export function freshWorkingKeys(layout: KeyLayout): WorkingKeys {
   return { pik: randomKey(16), mak: randomKey(8), tdk: randomKey(16) };
 }
 
-/** The F62 an 0810 carries for terminal `tid`: fresh keys wrapped under its TMK (deriveTmk(labKey, tid)). */
-export function workingKeysFor(labKey: Uint8Array, tid: string, layout: KeyLayout): Uint8Array {
-  return wrapWorkingKeys(freshWorkingKeys(layout), deriveTmk(labKey, tid), layout);
+/** The F62 an 0810 carries: fresh keys wrapped under the terminal's TMK. */
+export function workingKeysFor(tmk: Uint8Array, layout: KeyLayout): Uint8Array {
+  return wrapWorkingKeys(freshWorkingKeys(layout), tmk, layout);
 }

@@ -1,4 +1,5 @@
-import { asciiBytes, fromHex } from "../../protocol/index.ts";
+import { readFileSync } from "node:fs";
+import { asciiBytes, deriveTmk, fromHex, parseTerminalKeys } from "../../protocol/index.ts";
 import { Registry } from "../common/metrics.ts";
 import { serveProgram } from "../common/program.ts";
 import { type FrameConnection, type Log, startFrameServer, throttledLog } from "../common/tcp-server.ts";
@@ -57,6 +58,21 @@ export async function startHsm(options: HsmOptions = {}, hooks: HsmHooks = {}): 
   const log = hooks.log ?? (() => {});
   const logMalformed = throttledLog(log);
   const labKey = fromHex(config.labKeyHex);
+  // The terminals' own keys when a list is given (read once; a bad list stops the HSM at start, keys unprinted).
+  const listed = config.terminalKeysFile
+    ? new Map(
+        parseTerminalKeys(readFileSync(config.terminalKeysFile, "utf8"), config.terminalKeysFile).map((k) => [
+          k.tid,
+          k.tmk,
+        ]),
+      )
+    : undefined;
+  const tmkOf = (tid: string): Uint8Array => {
+    if (!listed) return deriveTmk(labKey, tid);
+    const tmk = listed.get(tid);
+    if (!tmk) throw new Error(`terminal ${tid} is not in the terminal list`);
+    return tmk;
+  };
   const firmware = asciiBytes(FIRMWARE_ID);
 
   const metrics = new Registry();
@@ -124,7 +140,7 @@ export async function startHsm(options: HsmOptions = {}, hooks: HsmHooks = {}): 
           reply(hsmErrors.invalidInput);
           return;
         }
-        serve(() => workingKeysReplyBody(workingKeysFor(labKey, parsed.tid, parsed.layout)));
+        serve(() => workingKeysReplyBody(workingKeysFor(tmkOf(parsed.tid), parsed.layout)));
         return;
       }
       default:

@@ -28,6 +28,12 @@ export const hsmSettings = {
     env: "POSSTORM_HSM_LAB_KEY_HEX",
     help: "lab key, 32 hex digits: TMK = deriveTmk(labKey, TID)",
   },
+  terminalKeysFile: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_HSM_TERMINAL_KEYS_FILE",
+    help: "a terminal list (tid, tmk, kcv: harness/protocol/crypto/terminalList.ts): TMKs from it, not from the lab key; a TID not in it gets error 15",
+  },
   capacityPerSecond: {
     type: "number",
     default: 0,
@@ -78,6 +84,8 @@ export interface HsmConfig {
   adminPort: number;
   /** 32 hex digits (a 16-byte 3DES key). */
   labKeyHex: string;
+  /** A terminal list file: TMKs from it instead of deriveTmk(labKey, TID) ("" = derive). */
+  terminalKeysFile: string;
   /** Calls started per second; 0 = unlimited. */
   capacityPerSecond: number;
   serviceTimeMs: number;

@@ -1,4 +1,11 @@
-import { DEFAULT_LAB_KEY_HEX, fromHex, type MacAlgorithm } from "../../protocol/index.ts";
+import { readFileSync } from "node:fs";
+import {
+  DEFAULT_LAB_KEY_HEX,
+  fromHex,
+  type MacAlgorithm,
+  parseTerminalKeys,
+  TerminalKeysError,
+} from "../../protocol/index.ts";
 import { ConfigError, type ConfigSpec, type LoadSources, loadConfig } from "../common/config.ts";
 
 // The reference switch's settings as data (README.md beside this file lists them). Maps and the fleet are
@@ -70,6 +77,12 @@ export const switchSpec = {
     default: DEFAULT_LAB_KEY_HEX,
     env: "POSSTORM_SWITCH_LAB_KEY_HEX",
     help: "lab key (32 hex digits) the terminal master keys derive from (deriveTmk)",
+  },
+  terminalKeysFile: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_SWITCH_TERMINAL_KEYS_FILE",
+    help: "a terminal list (tid, tmk, kcv: harness/protocol/crypto/terminalList.ts): TMKs from it, not from the lab key",
   },
   macAlgorithm: {
     type: "string",
@@ -163,6 +176,8 @@ export interface SwitchConfig {
   routes: string[];
   fleet: string[];
   labKeyHex: string;
+  /** A terminal list file: TMKs from it instead of deriveTmk(labKey, TID) ("" = derive). */
+  terminalKeysFile: string;
   macAlgorithm: MacAlgorithm;
   acquirerId: string;
   issuerTimeoutMs: number;
@@ -221,6 +236,8 @@ export interface CompiledConfig {
   routes: { prefix: string; issuer: string }[];
   fleet: Fleet;
   labKey: Uint8Array;
+  /** The terminals' own TMKs (terminalKeysFile); undefined: derive them from the lab key. */
+  tmks?: Map<string, Uint8Array>;
 }
 
 /** Which TIDs belong to the fleet. */
@@ -315,8 +332,21 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
   if (!/^[0-9a-fA-F]{32}$/.test(config.labKeyHex))
     problems.push("labKeyHex must be 32 hex digits (16 bytes)");
   if (!/^\d{1,11}$/.test(config.acquirerId)) problems.push("acquirerId must be 1-11 digits");
+  let tmks: Map<string, Uint8Array> | undefined;
+  if (config.terminalKeysFile) {
+    try {
+      const text = readFileSync(config.terminalKeysFile, "utf8");
+      tmks = new Map(parseTerminalKeys(text, config.terminalKeysFile).map((k) => [k.tid, k.tmk]));
+    } catch (error) {
+      problems.push(
+        error instanceof TerminalKeysError
+          ? `terminalKeysFile: ${error.problems.join("; ")}`
+          : `terminalKeysFile: cannot read ${config.terminalKeysFile}`,
+      );
+    }
+  }
   if (problems.length > 0) throw new ConfigError(PROGRAM, problems);
-  return { hsm, issuers, routes, fleet, labKey: fromHex(config.labKeyHex) };
+  return { hsm, issuers, routes, fleet, labKey: fromHex(config.labKeyHex), ...(tmks ? { tmks } : {}) };
 }
 
 /** Resolves defaults ← file ← environment ← overrides and checks the structured settings. */

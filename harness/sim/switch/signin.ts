@@ -1,11 +1,4 @@
-import {
-  deriveTmk,
-  type Frame,
-  type KeyLayout,
-  macKey,
-  splitField60,
-  unwrapWorkingKeys,
-} from "../../protocol/index.ts";
+import { type Frame, type KeyLayout, macKey, splitField60, unwrapWorkingKeys } from "../../protocol/index.ts";
 import type { Job } from "./admission.ts";
 import { SWITCH_CODES as CODE } from "./codes.ts";
 import type { Connection } from "./connection.ts";
@@ -96,7 +89,7 @@ export function askHsm(sw: Switch, job: SignIn): void {
       }
       let mak: Uint8Array;
       try {
-        mak = unwrapWorkingKeys(reply.f62, deriveTmk(sw.labKey, job.tid), job.layout).mak;
+        mak = unwrapWorkingKeys(reply.f62, sw.tmkOf(job.tid), job.layout).mak;
       } catch (error) {
         sw.metrics.hsmRequests.inc({ result: "bad keys" });
         sw.logError(`HSM keys for ${job.tid} do not unwrap: ${(error as Error).message}`);

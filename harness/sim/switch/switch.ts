@@ -2,6 +2,7 @@ import net from "node:net";
 import {
   CodecError,
   decodeFrame,
+  deriveTmk,
   encodeFrame,
   type Fields,
   type Frame,
@@ -99,6 +100,8 @@ export class Switch {
   readonly signIns = new Set<SignIn>();
   readonly log: (line: string) => void;
   readonly labKey: Uint8Array;
+  /** A terminal's master key: from the terminal list when one was given, else derived from the lab key. */
+  readonly tmkOf: (tid: string) => Uint8Array;
   closed = false;
   #loggedErrors = 0;
 
@@ -107,6 +110,13 @@ export class Switch {
     this.compiled = compiled;
     this.log = log;
     this.labKey = compiled.labKey;
+    const tmks = compiled.tmks;
+    this.tmkOf = (tid) => {
+      if (!tmks) return deriveTmk(compiled.labKey, tid);
+      const tmk = tmks.get(tid);
+      if (!tmk) throw new Error(`terminal ${tid} is not in the terminal list`);
+      return tmk;
+    };
     this.admission = new Admission(config);
     this.metrics = new SwitchMetrics({
       inFlight: () => this.admission.inFlight,
