@@ -1,22 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../shared/repo.ts";
+import { profileFile } from "../profile/testing/profile-file.ts";
 import { type CapacityResult, runCapacity } from "./capacity.ts";
 
 // `posstorm capacity` on the reference lab, against answers known by construction: an HSM cut to 300 calls/s
 // caps sign-ins at 300/s; 8 issuer workers × 40 ms cap purchases at 200/s. Each must be found within ±10 % and
 // the resource named. A step the generator limits (too few terminals for a slow HSM) is inconclusive.
-
-const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
-
-function profileFile(name: string, body: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), `${name}.ts`);
-  writeFileSync(file, `import { defineProfile } from ${define};\nexport default defineProfile(${body});\n`);
-  return file;
-}
 
 const reports = () => mkdtempSync(join(tmpdir(), "posstorm-capacity-"));
 const window = { warmupS: 2, steadyS: 4 };

@@ -1,14 +1,13 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, relative } from "node:path";
 import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
 import { type OperationFigures, operationFigures } from "../run/figures.ts";
+import { manyRuns } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { runStamp } from "../run/stamp.ts";
 import { readRunJson } from "../run-folder/index.ts";
-import { onShutdown } from "../shared/shutdown.ts";
 import { renderCapacity } from "./render.ts";
 import { type FirstSaturation, firstSaturated, type ResourceReading, readResources } from "./saturation.ts";
 import {
@@ -115,7 +114,6 @@ export async function runCapacity(opts: CapacityOptions): Promise<CapacityResult
   const started = new Date();
   const id = `${compiled.profile.name}-capacity-${runStamp(started)}`;
   const dir = join(opts.reportsDir, id);
-  mkdirSync(join(dir, STEPS_DIR), { recursive: true });
   const result: CapacityResult = {
     id,
     profile: { name: compiled.profile.name, file },
@@ -131,26 +129,18 @@ export async function runCapacity(opts: CapacityOptions): Promise<CapacityResult
     sloLeftOut: dropped.map((s) => s.id ?? s.indicator),
     verdict: { status: "inconclusive", exitCode: 2, headline: "search running", notes: [] },
   };
-  const save = () => writeFileSync(join(dir, CAPACITY_FILE), `${JSON.stringify(result, null, 2)}\n`);
-  save();
   log(`capacity search of ${operation}s → ${dir}`);
   if (dropped.length > 0) log(`left out (they need a fault): ${result.sloLeftOut.join(", ")}`);
 
-  // Ctrl-C: the step's own run clears its faults and stops its lab (its cleanup is newer, so it runs first);
-  // this one then writes the capacity report of the steps so far.
-  let interrupted = false;
-  const unregister = onShutdown(async () => {
-    interrupted = true;
-    finish(result, "interrupted");
-    save();
-    await renderCapacity(dir, result).catch((e: Error) => log(`partial report: ${e.message}`));
-    log(`interrupted: partial capacity report in ${dir}`);
-  });
-
   const deadline = opts.budgetS !== undefined ? started.getTime() + opts.budgetS * 1000 : Infinity;
   let lastWallS = window.warmupS + window.steadyS + 10;
-  const runStep = async (rate: number, purpose: StepPurpose): Promise<CapacityStep | undefined> => {
-    if (interrupted) return undefined;
+  const runStep = async (
+    rate: number,
+    purpose: StepPurpose,
+    stopped: () => boolean,
+    save: () => void,
+  ): Promise<CapacityStep | undefined> => {
+    if (stopped()) return undefined;
     if (Date.now() + lastWallS * 1000 > deadline) {
       log(
         `budget: ${opts.budgetS} s would be passed by another step (~${Math.round(lastWallS)} s): stopping`,
@@ -179,17 +169,19 @@ export async function runCapacity(opts: CapacityOptions): Promise<CapacityResult
     return step;
   };
 
-  const outcome = await searchCapacity(search, runStep);
-  unregister();
-  if (!interrupted) {
-    result.stoppedBy = outcome.stoppedBy;
-    finish(result, "completed");
-    save();
-    const files = await renderCapacity(dir, result);
-    log(result.verdict.headline);
-    for (const note of result.verdict.notes) log(note);
-    log(`reports: ${files.summary}, ${files.html}`);
-  }
+  await manyRuns({
+    dir,
+    subdir: STEPS_DIR,
+    file: CAPACITY_FILE,
+    result,
+    finish,
+    render: renderCapacity,
+    log,
+    body: async (stopped, save) => {
+      const outcome = await searchCapacity(search, (rate, purpose) => runStep(rate, purpose, stopped, save));
+      result.stoppedBy = outcome.stoppedBy;
+    },
+  });
   return { ...result, dir };
 }
 

@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { listManaged } from "../lab/runtime/containers.ts";
+import { profileFile } from "../profile/testing/profile-file.ts";
 import { readLedgers } from "../report/testing/ledgers.ts";
 import { runProfile } from "../run/run-profile.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
@@ -12,13 +13,6 @@ import { REPO_ROOT } from "../shared/repo.ts";
 // `posstorm run` end to end: the smoke profile on the real lab, a refused remote target, and Ctrl-C.
 
 const reports = () => mkdtempSync(join(tmpdir(), "posstorm-run-"));
-const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
-
-function profileFile(name: string, body: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), `${name}.ts`);
-  writeFileSync(file, `import { defineProfile } from ${define};\nexport default defineProfile(${body});\n`);
-  return file;
-}
 
 const readRun = (runDir: string) => JSON.parse(readFileSync(join(runDir, "run.json"), "utf8"));
 

@@ -1,23 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startLab } from "../lab/lab.ts";
+import { profileFile } from "../profile/testing/profile-file.ts";
 import { readSeries } from "../report/index.ts";
-import { REPO_ROOT } from "../shared/repo.ts";
 import { runProfile } from "./run-profile.ts";
 
 // A switch posstorm did not start (`target`): posstorm still puts Toxiproxy in front of it, so a fault on edge
 // reaches the terminals; the switch's own metrics page, when the profile names it, is scraped and charted.
 // "Your switch" here is a reference switch and its backends started apart, as a user's would be running.
-
-const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
-
-function profileFile(name: string, body: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), `${name}.ts`);
-  writeFileSync(file, `import { defineProfile } from ${define};\nexport default defineProfile(${body});\n`);
-  return file;
-}
 
 const reports = () => mkdtempSync(join(tmpdir(), "posstorm-target-"));
 

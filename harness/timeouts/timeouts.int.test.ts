@@ -1,22 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../shared/repo.ts";
+import { profileFile } from "../profile/testing/profile-file.ts";
 import { runTimeouts } from "./timeouts.ts";
 
 // `posstorm timeouts` on the reference lab. The inverted chain of the issue: terminal 2 s < switch issuer timeout
 // 5 s, issuer p99 3 s; terminals buy once and go quiet (no later transaction carries their reversal), and the
 // network hides a terminal's hang-up from the switch (slow_close upstream on edge), so the switch believes it
 // delivered a late approval. One-sided transactions must show in exactly the inverted cell.
-
-const define = JSON.stringify(join(REPO_ROOT, "harness/profile/define.ts"));
-
-function profileFile(name: string, body: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "posstorm-profile-")), `${name}.ts`);
-  writeFileSync(file, `import { defineProfile } from ${define};\nexport default defineProfile(${body});\n`);
-  return file;
-}
 
 const chain = (terminalMs: number) => `{
   name: "chain-${terminalMs}",

@@ -1,13 +1,12 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type CompiledRun, loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
 import { type OperationFigures, operationFigures } from "../run/figures.ts";
+import { manyRuns } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { runStamp } from "../run/stamp.ts";
 import { readRunJson } from "../run-folder/index.ts";
-import { onShutdown } from "../shared/shutdown.ts";
 import { type ChainFinding, chainInputOf, checkTimeoutChain, switchBudgetsMs } from "./chain.ts";
 import { renderTimeouts } from "./render.ts";
 
@@ -104,7 +103,6 @@ export async function runTimeouts(opts: TimeoutsOptions): Promise<TimeoutsResult
   const started = new Date();
   const id = `${compiled.profile.name}-timeouts-${runStamp(started)}`;
   const dir = join(opts.reportsDir, id);
-  mkdirSync(join(dir, CELLS_DIR), { recursive: true });
   const result: TimeoutsResult = {
     id,
     profile: { name: compiled.profile.name, file },
@@ -117,46 +115,35 @@ export async function runTimeouts(opts: TimeoutsOptions): Promise<TimeoutsResult
     cells: [],
     verdict: { status: "fail", exitCode: 2, headline: "running", notes: [] },
   };
-  const save = () => writeFileSync(join(dir, TIMEOUTS_FILE), `${JSON.stringify(result, null, 2)}\n`);
-  save();
   for (const f of findings)
     log(
       `${f.status.toUpperCase().padEnd(4)} ${f.rule}${f.status === "ok" ? "" : `: ${f.consequence} Fix: ${f.fix}`}`,
     );
-
-  let interrupted = false;
-  const unregister = onShutdown(async () => {
-    interrupted = true;
-    finish(result, "interrupted");
-    save();
-    await renderTimeouts(dir, result).catch((e: Error) => log(`partial report: ${e.message}`));
-    log(`interrupted: partial timeouts report in ${dir}`);
-  });
-
-  if (!opts.staticOnly) {
-    const total = terminalMs.length * switchMs.length;
-    log(
-      `matrix: ${terminalMs.length} terminal × ${switchMs.length} switch timeouts = ${total} runs of ~${compiled.durationS} s → ${dir}`,
-    );
-    for (const t of terminalMs) {
-      for (const s of switchMs) {
-        if (interrupted) break;
-        const cell = await runCell(compiled, t, s, dir, opts);
-        result.cells.push(cell);
-        save();
-        log(describeCell(cell, result.cells.length, total));
+  await manyRuns({
+    dir,
+    subdir: CELLS_DIR,
+    file: TIMEOUTS_FILE,
+    result,
+    finish,
+    render: renderTimeouts,
+    log,
+    body: async (stopped, save) => {
+      if (opts.staticOnly) return;
+      const total = terminalMs.length * switchMs.length;
+      log(
+        `matrix: ${terminalMs.length} terminal × ${switchMs.length} switch timeouts = ${total} runs of ~${compiled.durationS} s → ${dir}`,
+      );
+      for (const t of terminalMs) {
+        for (const s of switchMs) {
+          if (stopped()) return;
+          const cell = await runCell(compiled, t, s, dir, opts);
+          result.cells.push(cell);
+          save();
+          log(describeCell(cell, result.cells.length, total));
+        }
       }
-    }
-  }
-  unregister();
-  if (!interrupted) {
-    finish(result, "completed");
-    save();
-    const files = await renderTimeouts(dir, result);
-    log(result.verdict.headline);
-    for (const note of result.verdict.notes) log(note);
-    log(`reports: ${files.summary}, ${files.html}`);
-  }
+    },
+  });
   return { ...result, dir };
 }
 

@@ -1,10 +1,9 @@
-import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { DEFAULT_WINDOW, runCapacity } from "../../capacity/capacity.ts";
 import { DEFAULT_SEARCH } from "../../capacity/search.ts";
-import { REPO_ROOT } from "../../shared/repo.ts";
+import { type LabRunArgs, labRunOptionsOf, withLabRunOptions } from "./options.ts";
 
-interface CapacityArgs {
+interface CapacityArgs extends LabRunArgs {
   profile: string;
   operation: "signin" | "purchase" | undefined;
   start: number;
@@ -18,10 +17,6 @@ interface CapacityArgs {
   budget: number | undefined;
   min: number | undefined;
   terminals: number | undefined;
-  runtime: "containers" | "local" | undefined;
-  segments: number | undefined;
-  "allow-remote": boolean;
-  "reports-dir": string;
 }
 
 export const capacityCommand: CommandModule<object, CapacityArgs> = {
@@ -29,7 +24,7 @@ export const capacityCommand: CommandModule<object, CapacityArgs> = {
   describe:
     "Find the highest rate of the profile's operation at which all its SLOs hold (steps up, bisects, repeats the boundary); name what saturated first",
   builder: (y) =>
-    y
+    withLabRunOptions(y)
       .positional("profile", {
         type: "string",
         demandOption: true,
@@ -88,20 +83,6 @@ export const capacityCommand: CommandModule<object, CapacityArgs> = {
         describe:
           "cap on the terminals a step uses (default: rate × (connect + response timeout) × 1.1); arrivals finding none free are dropped and the step is inconclusive",
       })
-      .option("runtime", {
-        choices: ["containers", "local"] as const,
-        describe: "override the profile's lab runtime",
-      })
-      .option("segments", {
-        type: "number",
-        describe: "fleet segments, one worker thread each (default: one per core)",
-      })
-      .option("allow-remote", {
-        type: "boolean",
-        default: false,
-        describe: "allow a target outside 127.0.0.0/8",
-      })
-      .option("reports-dir", { type: "string", default: join(REPO_ROOT, "reports") })
       .epilogue(
         "Exit: 0 an answer (at or above --min when given); 1 below --min; 2 no usable answer (a generator-limited step, a step that failed to run, Ctrl-C) or a harness failure.",
       ),
@@ -122,9 +103,7 @@ export const capacityCommand: CommandModule<object, CapacityArgs> = {
       ...(argv.budget !== undefined ? { budgetS: argv.budget } : {}),
       ...(argv.min !== undefined ? { minRate: argv.min } : {}),
       ...(argv.terminals !== undefined ? { maxTerminals: argv.terminals } : {}),
-      ...(argv.runtime ? { runtime: argv.runtime } : {}),
-      ...(argv.segments !== undefined ? { segments: argv.segments } : {}),
-      allowRemote: argv["allow-remote"],
+      ...labRunOptionsOf(argv),
     });
     process.exitCode = result.verdict.exitCode;
   },

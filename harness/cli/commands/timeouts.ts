@@ -1,16 +1,12 @@
-import { join } from "node:path";
 import type { CommandModule } from "yargs";
-import { REPO_ROOT } from "../../shared/repo.ts";
 import { runTimeouts } from "../../timeouts/timeouts.ts";
+import { type LabRunArgs, labRunOptionsOf, withLabRunOptions } from "./options.ts";
 
-interface TimeoutsArgs {
+interface TimeoutsArgs extends LabRunArgs {
   profile: string;
   terminal: string | undefined;
   switch: string | undefined;
   "static-only": boolean;
-  runtime: "containers" | "local" | undefined;
-  segments: number | undefined;
-  "reports-dir": string;
 }
 
 /** `2000,5000,8000` → [2000, 5000, 8000]; a value that is not a number is refused by name. */
@@ -31,7 +27,7 @@ export const timeoutsCommand: CommandModule<object, TimeoutsArgs> = {
   describe:
     "Check the profile's timeout chain (terminal > switch budget > backends, SYN retries, retries, echo, reversals), then run a matrix of terminal × switch timeouts and recommend a setting",
   builder: (y) =>
-    y
+    withLabRunOptions(y)
       .positional("profile", {
         type: "string",
         demandOption: true,
@@ -48,15 +44,6 @@ export const timeoutsCommand: CommandModule<object, TimeoutsArgs> = {
           "switch issuer timeouts to try, ms, comma-separated (default: the profile's, halved and doubled)",
       })
       .option("static-only", { type: "boolean", default: false, describe: "the static check only: no runs" })
-      .option("runtime", {
-        choices: ["containers", "local"] as const,
-        describe: "override the profile's lab runtime",
-      })
-      .option("segments", {
-        type: "number",
-        describe: "fleet segments, one worker thread each (default: one per core)",
-      })
-      .option("reports-dir", { type: "string", default: join(REPO_ROOT, "reports") })
       .epilogue(
         "Each matrix cell is a whole run of the profile (its load, faults and SLOs) with the two settings. Exit: 0 the chain passes and a cell meets the SLOs with no one-sided transaction; 1 a static rule fails or no cell does; 2 a cell could not run, Ctrl-C, or a harness failure.",
       ),
@@ -69,8 +56,7 @@ export const timeoutsCommand: CommandModule<object, TimeoutsArgs> = {
       ...(terminalMs ? { terminalMs } : {}),
       ...(switchMs ? { switchMs } : {}),
       staticOnly: argv["static-only"],
-      ...(argv.runtime ? { runtime: argv.runtime } : {}),
-      ...(argv.segments !== undefined ? { segments: argv.segments } : {}),
+      ...labRunOptionsOf(argv),
     });
     process.exitCode = result.verdict.exitCode;
   },

@@ -1,0 +1,55 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { onShutdown } from "../shared/shutdown.ts";
+
+// The frame of a command that runs a profile many times into one folder (`posstorm capacity`, `posstorm
+// timeouts`): the folder and its JSON kept current after every run, Ctrl-C turned into a partial report of the
+// runs so far (each run's own cleanup, registered later, clears its faults and stops its lab first), and the
+// verdict rendered and logged at the end.
+
+export interface ManyRunsResult {
+  status: "running" | "completed" | "interrupted";
+  verdict: { headline: string; notes: string[] };
+}
+
+export interface ManyRunsOptions<R extends ManyRunsResult> {
+  /** The command's folder; `subdir` (the runs' own folders) is made in it. */
+  dir: string;
+  subdir: string;
+  /** The JSON file of `result`, rewritten by save(). */
+  file: string;
+  result: R;
+  /** Fills the result's verdict from its runs (and its status). */
+  finish: (result: R, status: "completed" | "interrupted") => void;
+  render: (dir: string, result: R) => Promise<{ summary: string; html: string }>;
+  log: (line: string) => void;
+  /** The runs: `stopped()` is true once Ctrl-C came; `save()` after each run. */
+  body: (stopped: () => boolean, save: () => void) => Promise<void>;
+}
+
+export async function manyRuns<R extends ManyRunsResult>(opts: ManyRunsOptions<R>): Promise<void> {
+  const { dir, result, log } = opts;
+  mkdirSync(join(dir, opts.subdir), { recursive: true });
+  const save = () => writeFileSync(join(dir, opts.file), `${JSON.stringify(result, null, 2)}\n`);
+  save();
+  let interrupted = false;
+  const unregister = onShutdown(async () => {
+    interrupted = true;
+    opts.finish(result, "interrupted");
+    save();
+    await opts.render(dir, result).catch((e: Error) => log(`partial report: ${e.message}`));
+    log(`interrupted: partial report in ${dir}`);
+  });
+  try {
+    await opts.body(() => interrupted, save);
+  } finally {
+    unregister();
+  }
+  if (interrupted) return;
+  opts.finish(result, "completed");
+  save();
+  const files = await opts.render(dir, result);
+  log(result.verdict.headline);
+  for (const note of result.verdict.notes) log(note);
+  log(`reports: ${files.summary}, ${files.html}`);
+}
