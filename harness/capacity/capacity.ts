@@ -4,9 +4,8 @@ import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
 import { type OperationFigures, operationFigures } from "../run/figures.ts";
-import { manyRuns } from "../run/many-runs.ts";
+import { manyRuns, manyRunsFolder } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
-import { runStamp } from "../run/stamp.ts";
 import { readRunJson } from "../run-folder/index.ts";
 import { renderCapacity } from "./render.ts";
 import { type FirstSaturation, firstSaturated, type ResourceReading, readResources } from "./saturation.ts";
@@ -112,8 +111,7 @@ export async function runCapacity(opts: CapacityOptions): Promise<CapacityResult
   const window: StepWindow = { ...DEFAULT_WINDOW, ...opts.window };
   checkSettings(search, window, opts);
   const started = new Date();
-  const id = `${compiled.profile.name}-capacity-${runStamp(started)}`;
-  const dir = join(opts.reportsDir, id);
+  const { id, dir } = manyRunsFolder(opts.reportsDir, compiled.profile.name, "capacity", started);
   const result: CapacityResult = {
     id,
     profile: { name: compiled.profile.name, file },

@@ -1,20 +1,12 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { escapeHtml, uplotAssets } from "../report/render/html.ts";
 import { xmlEscape } from "../report/render/junit.ts";
+import { writeReports } from "../run/many-runs.ts";
 import type { CapacityResult, CapacityStep } from "./capacity.ts";
 
 // The capacity report, from capacity.json alone: summary.md (the answer, the curve as a table, what saturated
 // per step), verdict.json (the answer and the gate), junit.xml (one case for the gate, one per step) and
 // report.html (the curve: rate against p50/p99, timeout rate and success, and the resources' busy fractions).
 // Each step's own run folder (steps/NN-<rate>ps/) has its full run report and raw samples.
-
-export const CAPACITY_REPORT_FILES = {
-  verdict: "verdict.json",
-  summary: "summary.md",
-  junit: "junit.xml",
-  html: "report.html",
-} as const;
 
 const OP_NAME = { signin: "sign-ins", purchase: "purchases" } as const;
 const pct = (x: number | null) => (x === null ? "–" : `${+(x * 100).toFixed(2)} %`);
@@ -291,19 +283,11 @@ ${rows}
 `;
 }
 
-export async function renderCapacity(
-  dir: string,
-  result: CapacityResult,
-): Promise<Record<keyof typeof CAPACITY_REPORT_FILES, string>> {
-  const files = {
-    verdict: join(dir, CAPACITY_REPORT_FILES.verdict),
-    summary: join(dir, CAPACITY_REPORT_FILES.summary),
-    junit: join(dir, CAPACITY_REPORT_FILES.junit),
-    html: join(dir, CAPACITY_REPORT_FILES.html),
-  };
-  writeFileSync(files.verdict, renderCapacityVerdict(result));
-  writeFileSync(files.summary, renderCapacityMarkdown(result));
-  writeFileSync(files.junit, renderCapacityJUnit(result));
-  writeFileSync(files.html, renderCapacityHtml(result));
-  return files;
+export async function renderCapacity(dir: string, result: CapacityResult) {
+  return writeReports(dir, {
+    verdict: renderCapacityVerdict(result),
+    summary: renderCapacityMarkdown(result),
+    junit: renderCapacityJUnit(result),
+    html: renderCapacityHtml(result),
+  });
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { onShutdown } from "../shared/shutdown.ts";
+import { runStamp } from "./stamp.ts";
 
 // The frame of a command that runs a profile many times into one folder (`posstorm capacity`, `posstorm
 // timeouts`): the folder and its JSON kept current after every run, Ctrl-C turned into a partial report of the
@@ -52,4 +53,25 @@ export async function manyRuns<R extends ManyRunsResult>(opts: ManyRunsOptions<R
   log(result.verdict.headline);
   for (const note of result.verdict.notes) log(note);
   log(`reports: ${files.summary}, ${files.html}`);
+}
+
+/** The folder of a command's runs: `<reports>/<profile>-<kind>-<time>`, and its id. */
+export function manyRunsFolder(reportsDir: string, profile: string, kind: string, started: Date) {
+  const id = `${profile}-${kind}-${runStamp(started)}`;
+  return { id, dir: join(reportsDir, id) };
+}
+
+/** The four reports of a command's runs, each rendered from its result; returns their paths. */
+export function writeReports(
+  dir: string,
+  rendered: { verdict: string; summary: string; junit: string; html: string },
+): { verdict: string; summary: string; junit: string; html: string } {
+  const files = {
+    verdict: join(dir, "verdict.json"),
+    summary: join(dir, "summary.md"),
+    junit: join(dir, "junit.xml"),
+    html: join(dir, "report.html"),
+  };
+  for (const key of Object.keys(files) as (keyof typeof files)[]) writeFileSync(files[key], rendered[key]);
+  return files;
 }

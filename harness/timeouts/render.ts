@@ -1,20 +1,12 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { escapeHtml } from "../report/render/html.ts";
 import { xmlEscape } from "../report/render/junit.ts";
+import { writeReports } from "../run/many-runs.ts";
 import { renderChainMarkdown } from "./chain.ts";
 import type { Cell, TimeoutsResult } from "./timeouts.ts";
 
 // The timeouts report from timeouts.json alone: summary.md (the static findings, then one table per figure with
 // terminal timeouts as rows and switch timeouts as columns), verdict.json, junit.xml (one case per rule and one
 // for the matrix) and report.html (the same grids as heatmaps: each cell coloured by its value).
-
-export const TIMEOUTS_REPORT_FILES = {
-  verdict: "verdict.json",
-  summary: "summary.md",
-  junit: "junit.xml",
-  html: "report.html",
-} as const;
 
 interface Figure {
   id: string;
@@ -245,19 +237,11 @@ ${result.cells.length > 0 ? `<h2>Matrix</h2><p>Each cell is a whole run of the p
 `;
 }
 
-export async function renderTimeouts(
-  dir: string,
-  result: TimeoutsResult,
-): Promise<Record<keyof typeof TIMEOUTS_REPORT_FILES, string>> {
-  const files = {
-    verdict: join(dir, TIMEOUTS_REPORT_FILES.verdict),
-    summary: join(dir, TIMEOUTS_REPORT_FILES.summary),
-    junit: join(dir, TIMEOUTS_REPORT_FILES.junit),
-    html: join(dir, TIMEOUTS_REPORT_FILES.html),
-  };
-  writeFileSync(files.verdict, renderTimeoutsVerdict(result));
-  writeFileSync(files.summary, renderTimeoutsMarkdown(result));
-  writeFileSync(files.junit, renderTimeoutsJUnit(result));
-  writeFileSync(files.html, renderTimeoutsHtml(result));
-  return files;
+export async function renderTimeouts(dir: string, result: TimeoutsResult) {
+  return writeReports(dir, {
+    verdict: renderTimeoutsVerdict(result),
+    summary: renderTimeoutsMarkdown(result),
+    junit: renderTimeoutsJUnit(result),
+    html: renderTimeoutsHtml(result),
+  });
 }

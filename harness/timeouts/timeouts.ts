@@ -3,9 +3,8 @@ import { type CompiledRun, loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
 import { type OperationFigures, operationFigures } from "../run/figures.ts";
-import { manyRuns } from "../run/many-runs.ts";
+import { manyRuns, manyRunsFolder } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
-import { runStamp } from "../run/stamp.ts";
 import { readRunJson } from "../run-folder/index.ts";
 import { type ChainFinding, chainInputOf, checkTimeoutChain, switchBudgetsMs } from "./chain.ts";
 import { renderTimeouts } from "./render.ts";
@@ -101,8 +100,7 @@ export async function runTimeouts(opts: TimeoutsOptions): Promise<TimeoutsResult
   const switchMs = sortedDistinct(opts.switchMs ?? around(own.switchMs), "--switch");
   const findings = checkTimeoutChain(chainInputOf(compiled.terminal, compiled.lab ?? {}));
   const started = new Date();
-  const id = `${compiled.profile.name}-timeouts-${runStamp(started)}`;
-  const dir = join(opts.reportsDir, id);
+  const { id, dir } = manyRunsFolder(opts.reportsDir, compiled.profile.name, "timeouts", started);
   const result: TimeoutsResult = {
     id,
     profile: { name: compiled.profile.name, file },

@@ -4,7 +4,6 @@ import { DEFAULT_SEARCH } from "../../capacity/search.ts";
 import { type LabRunArgs, labRunOptionsOf, withLabRunOptions } from "./options.ts";
 
 interface CapacityArgs extends LabRunArgs {
-  profile: string;
   operation: "signin" | "purchase" | undefined;
   start: number;
   max: number;
@@ -25,11 +24,6 @@ export const capacityCommand: CommandModule<object, CapacityArgs> = {
     "Find the highest rate of the profile's operation at which all its SLOs hold (steps up, bisects, repeats the boundary); name what saturated first",
   builder: (y) =>
     withLabRunOptions(y)
-      .positional("profile", {
-        type: "string",
-        demandOption: true,
-        describe: "a name under profiles/ or a path",
-      })
       .option("operation", {
         choices: ["signin", "purchase"] as const,
         describe: "the operation whose rate is searched (default: the profile's fleet.operation)",

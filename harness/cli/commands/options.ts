@@ -2,9 +2,11 @@ import { join } from "node:path";
 import type { Argv } from "yargs";
 import { REPO_ROOT } from "../../shared/repo.ts";
 
-// The options every command that runs a profile takes (run, capacity, timeouts), written once.
+// The positional profile and the options every command that runs a profile takes (run, capacity, timeouts),
+// written once.
 
 export interface LabRunArgs {
+  profile: string;
   runtime: "containers" | "local" | undefined;
   segments: number | undefined;
   "allow-remote": boolean;
@@ -13,6 +15,11 @@ export interface LabRunArgs {
 
 export const withLabRunOptions = <T>(y: Argv<T>): Argv<T & LabRunArgs> =>
   y
+    .positional("profile", {
+      type: "string",
+      demandOption: true,
+      describe: "a name under profiles/ or a path",
+    })
     .option("runtime", {
       choices: ["containers", "local"] as const,
       describe: "override the profile's lab runtime",

@@ -5,7 +5,6 @@ import { runProfile } from "../../run/run-profile.ts";
 import { type LabRunArgs, labRunOptionsOf, withLabRunOptions } from "./options.ts";
 
 interface RunArgs extends LabRunArgs {
-  profile: string;
   quiet: boolean;
 }
 
@@ -13,13 +12,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: "run <profile>",
   describe: "Run a profile: lab up, the terminal fleet, faults on the timeline, run folder in reports/",
   builder: (y) =>
-    withLabRunOptions(y)
-      .positional("profile", {
-        type: "string",
-        demandOption: true,
-        describe: "a name under profiles/ or a path",
-      })
-      .option("quiet", { type: "boolean", default: false, describe: "no live line" }),
+    withLabRunOptions(y).option("quiet", { type: "boolean", default: false, describe: "no live line" }),
   handler: async (argv) => {
     const outcome = await runProfile({
       profile: argv.profile,

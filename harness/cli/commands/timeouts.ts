@@ -3,7 +3,6 @@ import { runTimeouts } from "../../timeouts/timeouts.ts";
 import { type LabRunArgs, labRunOptionsOf, withLabRunOptions } from "./options.ts";
 
 interface TimeoutsArgs extends LabRunArgs {
-  profile: string;
   terminal: string | undefined;
   switch: string | undefined;
   "static-only": boolean;
@@ -28,11 +27,6 @@ export const timeoutsCommand: CommandModule<object, TimeoutsArgs> = {
     "Check the profile's timeout chain (terminal > switch budget > backends, SYN retries, retries, echo, reversals), then run a matrix of terminal × switch timeouts and recommend a setting",
   builder: (y) =>
     withLabRunOptions(y)
-      .positional("profile", {
-        type: "string",
-        demandOption: true,
-        describe: "a name under profiles/ or a path",
-      })
       .option("terminal", {
         type: "string",
         describe:
