@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
-import { type OperationFigures, operationFigures } from "../run/figures.ts";
+import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
 import { manyRuns, manyRunsFolder } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { readRunJson } from "../run-folder/index.ts";
@@ -232,18 +232,10 @@ function stepOf(
     dir: relative(s.dir, outcome.runDir),
     wallS: s.wallS,
   };
-  const empty: OperationFigures = {
-    throughput: null,
-    attempts: 0,
-    p50Ms: null,
-    p99Ms: null,
-    timeoutRate: null,
-    successRate: null,
-  };
   if (outcome.status !== "completed" || !outcome.verdict) {
     return {
       ...base,
-      ...empty,
+      ...NO_FIGURES,
       status: "error",
       failing: [],
       generator: [],

@@ -49,3 +49,13 @@ export function operationFigures(
     successRate: success?.measured ?? null,
   };
 }
+
+/** The figures of a run that did not complete: nothing judged. */
+export const NO_FIGURES: OperationFigures = {
+  throughput: null,
+  attempts: 0,
+  p50Ms: null,
+  p99Ms: null,
+  timeoutRate: null,
+  successRate: null,
+};

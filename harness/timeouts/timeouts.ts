@@ -2,7 +2,7 @@ import { join, relative } from "node:path";
 import { type CompiledRun, loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { readSeries } from "../report/index.ts";
-import { type OperationFigures, operationFigures } from "../run/figures.ts";
+import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
 import { manyRuns, manyRunsFolder } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { readRunJson } from "../run-folder/index.ts";
@@ -181,12 +181,7 @@ async function runCell(
   if (outcome.status !== "completed" || !outcome.verdict) {
     return {
       ...base,
-      throughput: null,
-      attempts: 0,
-      p50Ms: null,
-      p99Ms: null,
-      timeoutRate: null,
-      successRate: null,
+      ...NO_FIGURES,
       status: "error",
       failing: [],
       oneSided: null,
