@@ -89,6 +89,9 @@ function checkTerminal(t: TerminalSettings, bad: Bad): void {
     bad("terminal.merchantId", t.merchantId, "15 characters (F42)");
   }
   if (t.mode !== "short" && t.mode !== "long") bad("terminal.mode", t.mode, `"short" or "long"`);
+  for (const key of ["tpdu", "header"] as const) {
+    if (typeof t[key] !== "boolean") bad(`terminal.${key}`, t[key], "true or false");
+  }
   for (const name of ["connectTimeoutMs", "responseTimeoutMs", "echoIntervalMs", "idleTimeoutMs"] as const) {
     if (!isInt(t[name], 1)) bad(`terminal.${name}`, t[name], "a whole number of ms >= 1");
   }

@@ -58,6 +58,10 @@ export interface TerminalSettings {
   keysFile?: string;
   /** `short`: connect per exchange (UnionPay norm). `long`: one persistent socket, 0820/301 echo heartbeat. */
   mode: ConnectionMode;
+  /** Frames carry the 5-byte TPDU before the header (default true; some acquirers' dialects leave it out). */
+  tpdu: boolean;
+  /** Frames carry the 6-byte header before the MTI (default true; some acquirers' dialects leave it out). */
+  header: boolean;
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
   connectTimeoutMs: number;
   /** From the request written to its reply (default 60000) → `timeout.response`. */
@@ -181,6 +185,8 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
   count: 10_000,
   merchantId: "123456789012345",
   mode: "short",
+  tpdu: true,
+  header: true,
   connectTimeoutMs: 10_000,
   responseTimeoutMs: 60_000,
   echoIntervalMs: 60_000,

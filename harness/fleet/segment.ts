@@ -60,6 +60,10 @@ export async function runSegment(
   const ctx: FleetContext = {
     plan,
     labKey,
+    framing: {
+      lengthPrefix: false,
+      envelope: { tpdu: plan.terminal.tpdu ?? true, header: plan.terminal.header ?? true },
+    },
     tidOf: (i) => (fileKeys ? fileKeys[i]!.tid : tidOf(plan.terminal.tidPrefix, plan.terminal.firstTid + i)),
     tmkOf: (tid) => tmks?.get(tid) ?? deriveTmk(labKey, tid),
     deadlineMs: startAtMs + plan.durationS * 1000,

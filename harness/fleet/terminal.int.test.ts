@@ -26,6 +26,7 @@ import {
   reversalResponse,
   signInRequest,
   signInResponse,
+  withProcessingRequirement,
   wrapWorkingKeys,
 } from "../protocol/index.ts";
 import { type FleetResult, runFleet } from "./coordinator.ts";
@@ -230,7 +231,7 @@ describe("the fleet's terminals against scripted servers: one outcome per failur
           encodeFrame(
             {
               tpdu: replyTpdu(tpdu),
-              header: opts.signInAgain ? { ...header, processingRequirement: 3 } : header,
+              header: opts.signInAgain ? withProcessingRequirement(header, 3) : header,
               message: m,
             },
             { mac: opts.mac },

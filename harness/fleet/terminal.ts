@@ -2,7 +2,9 @@ import {
   asksSignIn,
   buildMessage,
   decodeFrame,
+  describeEnvelope,
   encodeFrame,
+  envelopeThatDecodes,
   type Frame,
   type Header,
   type IsoMessage,
@@ -96,6 +98,11 @@ export class Terminal {
     this.ctx = ctx;
     // A random first STAN: runs against the same lab must not repeat TID + STAN + batch (the issuer says 94).
     this.stan = 1 + Math.floor(ctx.random() * 999_999);
+  }
+
+  /** How the segment's terminals frame messages (its dialect's envelope), shared by all of them. */
+  private get framing() {
+    return this.ctx.framing;
   }
 
   get isSignedIn(): boolean {
@@ -306,10 +313,15 @@ export class Terminal {
     }
     let decoded: Frame;
     try {
-      decoded = decodeFrame(result.body, { lengthPrefix: false });
+      decoded = decodeFrame(result.body, this.framing);
     } catch (error) {
       this.link?.destroy();
-      this.finish(op, "protocol", startedAt, undefined, `reply does not decode: ${errorMessage(error)}`);
+      // A reply in another dialect says so by name (the TPDU or the header), not by a field it misreads.
+      const other = envelopeThatDecodes(result.body, this.framing.envelope, { lengthPrefix: false });
+      const detail = other
+        ? `reply framing: ${describeEnvelope(other)}, expected ${describeEnvelope(this.framing.envelope)} (terminal.tpdu / terminal.header)`
+        : `reply does not decode: ${errorMessage(error)}`;
+      this.finish(op, "protocol", startedAt, undefined, detail);
       return { ok: false, outcome: "protocol", written: true };
     }
     const match = matchReply(request, decoded.message);
@@ -325,7 +337,7 @@ export class Terminal {
   /** Whether a MAC'd reply passes: F64 present and right, or absent on anything but an approval. */
   private macOk(reply: { frame: Frame; body: Uint8Array }, code: string): boolean {
     if (reply.frame.message.fields[64] === undefined) return code !== "00";
-    return this.mac !== undefined && verifyFrameMac(reply.body, this.mac, { lengthPrefix: false });
+    return this.mac !== undefined && verifyFrameMac(reply.body, this.mac, this.framing);
   }
 
   /** Applies what a reply asks of the session: 99/A0, or the header's processing requirement 3. */
@@ -343,7 +355,10 @@ export class Terminal {
       batchNumber: this.batch,
       networkManagementCode: s.keyLayout,
     });
-    const frame = encodeFrame({ tpdu: TPDU, header: HEADER, message: request });
+    const frame = encodeFrame(
+      { tpdu: TPDU, header: HEADER, message: request },
+      { envelope: this.framing.envelope },
+    );
     const reply = await this.exchange("signin", request, frame, startedAt);
     if (!reply.ok) return reply.outcome;
     let values: SignInResponse;
@@ -395,7 +410,10 @@ export class Terminal {
       batchNumber: this.batch,
     };
     const request = buildMessage(purchaseRequest, input);
-    const frame = encodeFrame({ tpdu: TPDU, header: HEADER, message: request }, { mac });
+    const frame = encodeFrame(
+      { tpdu: TPDU, header: HEADER, message: request },
+      { mac, envelope: this.framing.envelope },
+    );
     const reply = await this.exchange("purchase", request, frame, startedAt);
     if (!reply.ok) {
       // Written and unanswered: the switch may have approved it. Reverse before the next transaction.
@@ -451,7 +469,10 @@ export class Terminal {
     pending.attempts++;
     if (pending.attempts > 1) this.ctx.recorder.recordRetry(this.tid, "reversal");
     const request = buildMessage(reversalRequest, pending.input);
-    const frame = encodeFrame({ tpdu: TPDU, header: HEADER, message: request }, { mac });
+    const frame = encodeFrame(
+      { tpdu: TPDU, header: HEADER, message: request },
+      { mac, envelope: this.framing.envelope },
+    );
     const reply = await this.exchange("reversal", request, frame, startedAt);
     const { outcome, settled } = reply.ok
       ? this.readReversalReply(reply, startedAt)
@@ -499,7 +520,10 @@ export class Terminal {
       merchantId: this.settings.merchantId,
       batchNumber: this.batch,
     });
-    const frame = encodeFrame({ tpdu: TPDU, header: HEADER, message: request });
+    const frame = encodeFrame(
+      { tpdu: TPDU, header: HEADER, message: request },
+      { envelope: this.framing.envelope },
+    );
     const reply = await this.exchange("echo", request, frame, startedAt);
     if (!reply.ok) return reply.outcome;
     let code: string;

@@ -90,7 +90,7 @@ describe("reference lab (containers runtime)", () => {
     await terminal.signIn();
     const tampered = await terminal.purchase(PAN_A, "000000000100", { tamper: true });
     expect(tampered.responseCode).toBe("A0");
-    expect(tampered.frame.header.processingRequirement).toBe(3);
+    expect(tampered.frame.header?.processingRequirement).toBe(3);
     expect((await terminal.signIn()).responseCode).toBe("00");
     expect((await terminal.purchase(PAN_A)).responseCode).toBe("00");
   });

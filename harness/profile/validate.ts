@@ -100,6 +100,10 @@ export function validateProfile(profile: unknown, source: string): asserts profi
     if (terminal[key] !== undefined) check(`terminal.${key}`, terminal[key], num({ min: 1, int: true }));
   }
   if (terminal.mode !== undefined) check("terminal.mode", terminal.mode, oneOf("short", "long"));
+  for (const key of ["tpdu", "header"]) {
+    if (terminal[key] !== undefined && typeof terminal[key] !== "boolean")
+      problems.push(`terminal.${key}: ${JSON.stringify(terminal[key])} must be true or false`);
+  }
   if (terminal.count !== undefined) check("terminal.count", terminal.count, num({ min: 1, int: true }));
   const retry = (terminal.retry ?? {}) as Record<string, unknown>;
   if (retry.policy !== undefined)

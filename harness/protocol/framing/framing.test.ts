@@ -5,7 +5,15 @@ import { concatBytes } from "../encoding/bytes.ts";
 import { fromHex, toHex } from "../encoding/hex.ts";
 import { CodecError } from "../errors.ts";
 import { header as headerArb, isoMessage, tpdu as tpduArb } from "../testing/arbitraries.ts";
-import { decodeCapture, decodeFrame, encodeFrame, type Frame, messageOffset } from "./frame.ts";
+import {
+  decodeCapture,
+  decodeFrame,
+  ENVELOPES,
+  encodeFrame,
+  envelopeThatDecodes,
+  type Frame,
+  messageOffset,
+} from "./frame.ts";
 import { asksSignIn, type Header, readHeader, withProcessingRequirement, writeHeader } from "./header.ts";
 import { FrameReassembler } from "./reassembler.ts";
 import { replyTpdu, type Tpdu } from "./tpdu.ts";
@@ -33,6 +41,43 @@ describe("frame layout", () => {
     );
     expect(messageOffset()).toBe(13);
     expect(messageOffset({ lengthPrefix: false })).toBe(11);
+  });
+
+  it("leaves out the TPDU, the header or both when the dialect's envelope does, and reads each back", () => {
+    const body = toHex(encodeMessage(echo));
+    const expected: Record<string, string> = {
+      "true,true": `6000030000613100311108${body}`,
+      "false,true": `613100311108${body}`,
+      "true,false": `6000030000${body}`,
+      "false,false": body,
+    };
+    for (const envelope of ENVELOPES) {
+      const bytes = encodeFrame(frame, { envelope, lengthPrefix: false });
+      expect(toHex(bytes)).toBe(expected[`${envelope.tpdu},${envelope.header}`]);
+      expect(messageOffset({ envelope, lengthPrefix: false })).toBe(
+        (envelope.tpdu ? 5 : 0) + (envelope.header ? 6 : 0),
+      );
+      const back = decodeFrame(bytes, { envelope, lengthPrefix: false });
+      expect(back.message).toEqual(echo);
+      expect(back.tpdu).toEqual(envelope.tpdu ? tpdu : undefined);
+      expect(back.header).toEqual(envelope.header ? header : undefined);
+    }
+    expect(() => encodeFrame({ message: echo })).toThrow(/no TPDU, and its envelope has one/);
+  });
+
+  it("names the envelope a frame of another dialect decodes with", () => {
+    const noTpdu = encodeFrame(frame, { envelope: { tpdu: false, header: true }, lengthPrefix: false });
+    expect(() => decodeFrame(noTpdu, { lengthPrefix: false })).toThrow(CodecError);
+    expect(envelopeThatDecodes(noTpdu, { tpdu: true, header: true }, { lengthPrefix: false })).toEqual({
+      tpdu: false,
+      header: true,
+    });
+    const full = encodeFrame(frame, { lengthPrefix: false });
+    expect(envelopeThatDecodes(full, { tpdu: false, header: false }, { lengthPrefix: false })).toEqual({
+      tpdu: true,
+      header: true,
+    });
+    expect(envelopeThatDecodes(new Uint8Array([1, 2, 3]), { tpdu: true, header: true })).toBeUndefined();
   });
 
   it("writes the length as BCD when asked (426 → 04 26)", () => {

@@ -50,13 +50,21 @@ export function readHeader(bytes: Uint8Array, offset: number): Header {
 }
 
 /** True when a reply header asks the terminal to sign in again. */
-export function asksSignIn(header: Header): boolean {
-  return header.processingRequirement === processingRequirements.signInAgain;
+export function asksSignIn(header: Header | undefined): boolean {
+  return header?.processingRequirement === processingRequirements.signInAgain;
 }
 
 /** The header with another processing requirement (what a switch sets in a reply). */
-export function withProcessingRequirement(header: Header, requirement: number): Header {
-  return { ...header, processingRequirement: requirement };
+export function withProcessingRequirement(header: Header, requirement: number): Header;
+export function withProcessingRequirement(
+  header: Header | undefined,
+  requirement: number,
+): Header | undefined;
+export function withProcessingRequirement(
+  header: Header | undefined,
+  requirement: number,
+): Header | undefined {
+  return header && { ...header, processingRequirement: requirement };
 }
 
 function isNibble(value: number): boolean {

@@ -4,11 +4,16 @@ export {
   type CaptureForm,
   decodeCapture,
   decodeFrame,
+  describeEnvelope,
+  ENVELOPES,
+  type Envelope,
   encodeFrame,
+  envelopeThatDecodes,
   type Frame,
   type FrameDecodeOptions,
   type FrameEncodeOptions,
   type FrameOptions,
+  FULL_ENVELOPE,
   messageOffset,
 } from "./frame.ts";
 export {

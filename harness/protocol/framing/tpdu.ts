@@ -37,6 +37,8 @@ export function readTpdu(bytes: Uint8Array, offset: number): Tpdu {
 }
 
 /** The TPDU of a reply: destination and source swapped. */
-export function replyTpdu(tpdu: Tpdu): Tpdu {
-  return { id: tpdu.id, destination: tpdu.source, source: tpdu.destination };
+export function replyTpdu(tpdu: Tpdu): Tpdu;
+export function replyTpdu(tpdu: Tpdu | undefined): Tpdu | undefined;
+export function replyTpdu(tpdu: Tpdu | undefined): Tpdu | undefined {
+  return tpdu && { id: tpdu.id, destination: tpdu.source, source: tpdu.destination };
 }

@@ -121,6 +121,20 @@ export const switchSpec = {
     runtime: true,
     help: "a terminal connection silent this long is closed",
   },
+  tpdu: {
+    type: "boolean",
+    default: true,
+    env: "POSSTORM_SWITCH_TPDU",
+    runtime: true,
+    help: "replies carry the 5-byte TPDU (the dialect; requests are read with or without it)",
+  },
+  header: {
+    type: "boolean",
+    default: true,
+    env: "POSSTORM_SWITCH_HEADER",
+    runtime: true,
+    help: "replies carry the 6-byte header (the dialect; requests are read with or without it)",
+  },
   shedding: {
     type: "boolean",
     default: false,
@@ -183,6 +197,9 @@ export interface SwitchConfig {
   issuerTimeoutMs: number;
   hsmTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Replies carry the TPDU / the header (the switch's dialect); requests are read in any envelope. */
+  tpdu: boolean;
+  header: boolean;
   shedding: boolean;
   maxInFlight: number;
   maxQueue: number;

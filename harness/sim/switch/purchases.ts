@@ -2,6 +2,7 @@ import { encodeFrame, type Frame, type MacKey, verifyFrameMac } from "../../prot
 import type { Job } from "./admission.ts";
 import { SWITCH_CODES as CODE } from "./codes.ts";
 import type { Connection, Session } from "./connection.ts";
+import { DEFAULT_HEADER, HOST_TPDU } from "./framing.ts";
 import type { Waiter } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
 import { cardNumber, forwardedReply, reversalFields } from "./replies.ts";
@@ -98,7 +99,9 @@ function authorize(
     sw.decline(conn, request, CODE.signInAgain, t0, undefined, true);
     return undefined;
   }
-  if (!verifyFrameMac(body, session.mak, NO_PREFIX)) {
+  // The MAC covers the message from its MTI: where that starts depends on the envelope the request came in.
+  const envelope = { tpdu: request.tpdu !== undefined, header: request.header !== undefined };
+  if (!verifyFrameMac(body, session.mak, { ...NO_PREFIX, envelope })) {
     sw.decline(conn, request, CODE.macFailed, t0, undefined, true);
     return undefined;
   }
@@ -170,8 +173,8 @@ export function dispatch(sw: Switch, tx: Transaction): void {
   const fields = tx.request.message.fields;
   fields[64] = undefined; // no MAC on the host link
   const frame = encodeFrame({
-    tpdu: tx.request.tpdu,
-    header: tx.request.header,
+    tpdu: tx.request.tpdu ?? HOST_TPDU,
+    header: tx.request.header ?? DEFAULT_HEADER,
     message: tx.request.message,
   });
   if (sw.issuers.request(tx.issuer, tx.key, frame, tx)) return;
@@ -201,7 +204,11 @@ function owe(sw: Switch, tx: Transaction): void {
       ? request.message
       : { mti: "0400", fields: reversalFields(request.message.fields, CODE.noIssuerReply) };
   message.fields[64] = undefined;
-  const frame = encodeFrame({ tpdu: request.tpdu, header: request.header, message });
+  const frame = encodeFrame({
+    tpdu: request.tpdu ?? HOST_TPDU,
+    header: request.header ?? DEFAULT_HEADER,
+    message,
+  });
   sw.saf.queue(tx.txKey, tx.issuer, frame);
 }
 

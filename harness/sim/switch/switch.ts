@@ -3,9 +3,12 @@ import {
   CodecError,
   decodeFrame,
   deriveTmk,
+  type Envelope,
   encodeFrame,
+  envelopeThatDecodes,
   type Fields,
   type Frame,
+  type FrameDecodeOptions,
   type Header,
   type MacKey,
   replyMti,
@@ -32,6 +35,7 @@ import {
   switchSpec,
 } from "./config.ts";
 import { Connection, type Session } from "./connection.ts";
+import { DEFAULT_HEADER, REPLY_TPDU } from "./framing.ts";
 import { HsmPool } from "./hsm.ts";
 import { Issuers } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
@@ -66,6 +70,7 @@ const CODE = SWITCH_CODES;
 const SIGN_IN_AGAIN = 3;
 const NO_PREFIX = { lengthPrefix: false } as const;
 const NO_MAC = {} as const;
+
 /** Bytes before the MTI in a frame body: TPDU (5) + header (6). */
 const ENVELOPE = 11;
 
@@ -180,16 +185,31 @@ export class Switch {
     conn.mode = "long";
   }
 
+  /** The switch's dialect: whether its replies carry the TPDU and the header (runtime settings). */
+  #envelope(): Envelope {
+    return { tpdu: this.config.tpdu, header: this.config.header };
+  }
+
+  #framing(): FrameDecodeOptions {
+    return { ...NO_PREFIX, envelope: this.#envelope() };
+  }
+
   frame(conn: Connection, body: Uint8Array): void {
     if (body.length === 0) return; // a zero-length frame: some long links use it as a heartbeat
     const t0 = performance.now();
     let request: Frame;
     try {
-      request = decodeFrame(body, NO_PREFIX);
+      request = decodeFrame(body, this.#framing());
     } catch (error) {
-      if (!(error instanceof CodecError)) this.logError(`decoding a terminal frame: ${String(error)}`);
-      this.malformed(conn, body, t0);
-      return;
+      // Read leniently: a request in another dialect (no TPDU, no header) is served, and answered in this
+      // switch's own, so a terminal of the other dialect meets the difference in the reply and names it.
+      const other = envelopeThatDecodes(body, this.#envelope(), NO_PREFIX);
+      if (!other) {
+        if (!(error instanceof CodecError)) this.logError(`decoding a terminal frame: ${String(error)}`);
+        this.malformed(conn, body, t0);
+        return;
+      }
+      request = decodeFrame(body, { ...NO_PREFIX, envelope: other });
     }
     if (++conn.requests === 2) this.#markLong(conn);
     try {
@@ -226,11 +246,16 @@ export class Switch {
     mac?: MacKey,
     signInAgain = false,
   ): void {
-    const header = signInAgain ? withProcessingRequirement(request.header, SIGN_IN_AGAIN) : request.header;
+    const received = request.header ?? DEFAULT_HEADER;
+    const header = signInAgain ? withProcessingRequirement(received, SIGN_IN_AGAIN) : received;
     const mti = request.message.mti;
     const bytes = encodeFrame(
-      { tpdu: replyTpdu(request.tpdu), header, message: { mti: replyMti(mti), fields } },
-      mac ? { mac } : NO_MAC,
+      {
+        tpdu: replyTpdu(request.tpdu) ?? REPLY_TPDU,
+        header,
+        message: { mti: replyMti(mti), fields },
+      },
+      { envelope: this.#envelope(), ...(mac ? { mac } : NO_MAC) },
     );
     if (this.#write(conn, bytes)) this.metrics.reply(mti, code, (performance.now() - t0) / 1000);
     else this.metrics.undeliverable.inc({ code });

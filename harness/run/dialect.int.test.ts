@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { profileFile } from "../profile/testing/profile-file.ts";
+import { runProfile } from "./run-profile.ts";
+
+// Dialect knobs, both sides: the reference switch set to a variant (replies without the TPDU, or without the
+// header) accepts terminals of that variant, sign-ins and MAC'd purchases approved; terminals of the other
+// variant get `protocol` outcomes whose detail names the framing difference, not a field that only looks broken.
+
+const reports = () => mkdtempSync(join(tmpdir(), "posstorm-dialect-"));
+
+async function run(name: string, switchSettings: string, terminalSettings: string) {
+  const file = profileFile(
+    name,
+    `{
+      name: "${name}",
+      durationS: 3,
+      lab: { runtime: "local", switch: { ${switchSettings} } },
+      terminal: { ${terminalSettings} responseTimeoutMs: 2000 },
+      fleet: { model: "population", terminals: 10, signIn: { curve: "uniform", windowS: 1 },
+               purchases: { perTerminal: 2, thinkTimeS: { mean: 0.5, jitter: 0 } } },
+    }`,
+  );
+  const lines: string[] = [];
+  const outcome = await runProfile({
+    profile: file,
+    reportsDir: reports(),
+    live: false,
+    log: (l) => lines.push(l),
+  });
+  expect(outcome.status).toBe("completed");
+  const facts = JSON.parse(readFileSync(join(outcome.runDir, "run.json"), "utf8"));
+  return { outcomes: facts.outcomes, log: lines.join("\n") };
+}
+
+describe("dialect knobs", () => {
+  for (const [knob, described] of [
+    ["tpdu", "header only \\(no TPDU\\)"],
+    ["header", "TPDU only \\(no header\\)"],
+  ] as const) {
+    it(`${knob}: the switch without it accepts terminals without it; terminals with it report protocol, naming the framing`, async () => {
+      const same = await run(`no-${knob}`, `${knob}: false`, `${knob}: false,`);
+      expect(same.outcomes.byOutcome.signin.approved).toBe(10);
+      expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+      expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+
+      const other = await run(`mixed-${knob}`, `${knob}: false`, "");
+      // Every sign-in attempt (retries included) fails the same way; none is approved, no purchase goes out.
+      expect(other.outcomes.byOutcome.signin.protocol).toBe(other.outcomes.total.signin);
+      expect(other.outcomes.total.signin).toBeGreaterThanOrEqual(10);
+      expect(other.outcomes.byOutcome.purchase.approved).toBe(0);
+      expect(other.log).toMatch(
+        new RegExp(
+          `reply framing: ${described}, expected TPDU and header \\(terminal\\.tpdu / terminal\\.header\\)`,
+        ),
+      );
+    });
+  }
+});
