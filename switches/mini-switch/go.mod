@@ -1,0 +1,3 @@
+module posstorm.local/mini-switch
+
+go 1.24
