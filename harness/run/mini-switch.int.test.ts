@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../lab/ports.ts";
 import { profileFile } from "../profile/testing/profile-file.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { toolsDir } from "../shared/tools.ts";
+import { findTool, toolsDir } from "../shared/tools.ts";
 import { runProfile } from "./run-profile.ts";
 
 // A switch posstorm did not write: switches/mini-switch, Go with the standard library only, built by setup. It
@@ -14,7 +14,7 @@ import { runProfile } from "./run-profile.ts";
 // MAC. Driven both ways a user would: started by posstorm as a command, and already running (`target`); in both,
 // a latency fault on edge shows in the terminals' figures.
 
-const binary = join(toolsDir(), "bin", "mini-switch");
+const binary = findTool("mini-switch").path ?? join(toolsDir(), "bin", "mini-switch");
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) child.kill();

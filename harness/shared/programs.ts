@@ -17,6 +17,7 @@ export interface ExternalProgram {
           | "scripts/engine.sh"
           | "scripts/browser.sh"
           | "scripts/build-toxiproxy.sh"
+          | "scripts/build-mini-switch.sh"
           | "scripts/setup-node.sh";
       };
   /** The `posstorm doctor` check (its `name`) that finds it and tells the fix; none for essential packages. */
@@ -49,6 +50,12 @@ export const EXTERNAL_PROGRAMS: readonly ExternalProgram[] = [
     provided: { script: "scripts/build-toxiproxy.sh" },
     doctor: "toxiproxy",
     usedFor: "the lab's proxies in the `local` runtime (harness/lab/lab.ts)",
+  },
+  {
+    program: "mini-switch",
+    provided: { script: "scripts/build-mini-switch.sh" },
+    usedFor:
+      "the tests of a switch posstorm did not write (switches/mini-switch; no doctor check: users need it not)",
   },
   {
     program: "chromium",
