@@ -1,7 +1,7 @@
-import type { Envelope } from "../protocol/index.ts";
 import type { Operation, Outcome, RunPlan } from "./plan.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Random } from "./schedule.ts";
+import type { Framing } from "./terminal.ts";
 
 // What every terminal of a segment shares: the plan, the deadline, randomness, the recorder, and the
 // segment's sleeps (which an abort wakes at once). One per segment, so terminals hold a single reference.
@@ -11,7 +11,7 @@ export interface FleetContext {
   /** The lab key (16 bytes); each terminal derives its TMK from it when it signs in (no keysFile). */
   readonly labKey: Uint8Array;
   /** How frames go on the wire after the length the link strips: the dialect's TPDU and header, or not. */
-  readonly framing: { readonly lengthPrefix: false; readonly envelope: Envelope };
+  readonly framing: Framing;
   /** Terminal i's TID: the prefix and a number, or row i of the plan's keysFile. */
   tidOf(i: number): string;
   /** A terminal's master key: derived from the lab key, or read from the plan's keysFile. */

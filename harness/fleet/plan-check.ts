@@ -92,6 +92,10 @@ function checkTerminal(t: TerminalSettings, bad: Bad): void {
   for (const key of ["tpdu", "header"] as const) {
     if (typeof t[key] !== "boolean") bad(`terminal.${key}`, t[key], "true or false");
   }
+  if (typeof t.tpduDestination !== "string" || !/^\d{4}$/.test(t.tpduDestination))
+    bad("terminal.tpduDestination", t.tpduDestination, "4 digits (the NII)");
+  if (typeof t.headerVersion !== "string" || !/^\d{2}$/.test(t.headerVersion))
+    bad("terminal.headerVersion", t.headerVersion, "2 digits");
   for (const name of ["connectTimeoutMs", "responseTimeoutMs", "echoIntervalMs", "idleTimeoutMs"] as const) {
     if (!isInt(t[name], 1)) bad(`terminal.${name}`, t[name], "a whole number of ms >= 1");
   }

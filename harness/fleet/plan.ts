@@ -62,6 +62,10 @@ export interface TerminalSettings {
   tpdu: boolean;
   /** Frames carry the 6-byte header before the MTI (default true; some acquirers' dialects leave it out). */
   header: boolean;
+  /** The TPDU's destination address (NII, 4 digits; default 0003): the reply's TPDU source must be it. */
+  tpduDestination: string;
+  /** The header's version (2 digits; default 31): the reply's header must carry it. */
+  headerVersion: string;
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
   connectTimeoutMs: number;
   /** From the request written to its reply (default 60000) → `timeout.response`. */
@@ -187,6 +191,8 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
   mode: "short",
   tpdu: true,
   header: true,
+  tpduDestination: "0003",
+  headerVersion: "31",
   connectTimeoutMs: 10_000,
   responseTimeoutMs: 60_000,
   echoIntervalMs: 60_000,

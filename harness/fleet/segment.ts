@@ -9,7 +9,7 @@ import { type ModelRuntime, sleepUntil } from "./runtime.ts";
 import { tidOf } from "./schedule.ts";
 import { SegmentRecorder } from "./segment-recorder.ts";
 import { ThreadWatch } from "./self-watch.ts";
-import { Terminal } from "./terminal.ts";
+import { framingOf, Terminal } from "./terminal.ts";
 import { readTerminalKeys } from "./terminal-keys.ts";
 import type { SegmentInput, SegmentMessage, SegmentReport } from "./wire.ts";
 
@@ -60,10 +60,7 @@ export async function runSegment(
   const ctx: FleetContext = {
     plan,
     labKey,
-    framing: {
-      lengthPrefix: false,
-      envelope: { tpdu: plan.terminal.tpdu ?? true, header: plan.terminal.header ?? true },
-    },
+    framing: framingOf(plan.terminal),
     tidOf: (i) => (fileKeys ? fileKeys[i]!.tid : tidOf(plan.terminal.tidPrefix, plan.terminal.firstTid + i)),
     tmkOf: (tid) => tmks?.get(tid) ?? deriveTmk(labKey, tid),
     deadlineMs: startAtMs + plan.durationS * 1000,

@@ -51,14 +51,37 @@ import { drawAmount, pickCard, retryDelayMs } from "./schedule.ts";
 // Memory: a terminal holds no closures and no buffers while idle; its link exists while connected (long) or
 // during an exchange (short).
 
-const TPDU: Tpdu = { id: "60", destination: "0003", source: "0000" };
-const HEADER: Header = {
-  applicationType: "60",
-  version: "31",
-  terminalStatus: 0,
-  processingRequirement: 0,
-  softwareVersion: "000000",
-};
+/**
+ * How a segment's terminals frame their messages, from the plan's dialect settings: the envelope, the TPDU
+ * (terminal 0000 → switch `tpduDestination`) and the header (`headerVersion`).
+ */
+export function framingOf(
+  t: Pick<TerminalSettings, "tpdu" | "header" | "tpduDestination" | "headerVersion">,
+) {
+  return {
+    lengthPrefix: false as const,
+    envelope: { tpdu: t.tpdu ?? true, header: t.header ?? true },
+    tpdu: { id: "60", destination: t.tpduDestination ?? "0003", source: "0000" } satisfies Tpdu,
+    header: {
+      applicationType: "60",
+      version: t.headerVersion ?? "31",
+      terminalStatus: 0,
+      processingRequirement: 0,
+      softwareVersion: "000000",
+    } satisfies Header,
+  };
+}
+
+export type Framing = ReturnType<typeof framingOf>;
+
+/** A reply whose TPDU or header is of another dialect: the difference, named; undefined when none. */
+function dialectMismatch(reply: Frame, framing: Framing): string | undefined {
+  if (reply.tpdu && reply.tpdu.source !== framing.tpdu.destination)
+    return `reply TPDU source ${reply.tpdu.source}, expected ${framing.tpdu.destination} (terminal.tpduDestination)`;
+  if (reply.header && reply.header.version !== framing.header.version)
+    return `reply header version ${reply.header.version}, expected ${framing.header.version} (terminal.headerVersion)`;
+  return undefined;
+}
 const EXPIRY = "3012";
 /** Replies to an 0400 after which nothing is owed: done, original declined, original never seen. */
 const REVERSAL_SETTLED = new Set(["00", "12", "25"]);
@@ -324,6 +347,12 @@ export class Terminal {
       this.finish(op, "protocol", startedAt, undefined, detail);
       return { ok: false, outcome: "protocol", written: true };
     }
+    const dialect = dialectMismatch(decoded, this.framing);
+    if (dialect) {
+      this.link?.destroy();
+      this.finish(op, "protocol", startedAt, undefined, dialect);
+      return { ok: false, outcome: "protocol", written: true };
+    }
     const match = matchReply(request, decoded.message);
     if (!match.ok) {
       this.link?.destroy();
@@ -356,7 +385,7 @@ export class Terminal {
       networkManagementCode: s.keyLayout,
     });
     const frame = encodeFrame(
-      { tpdu: TPDU, header: HEADER, message: request },
+      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
       { envelope: this.framing.envelope },
     );
     const reply = await this.exchange("signin", request, frame, startedAt);
@@ -411,7 +440,7 @@ export class Terminal {
     };
     const request = buildMessage(purchaseRequest, input);
     const frame = encodeFrame(
-      { tpdu: TPDU, header: HEADER, message: request },
+      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
       { mac, envelope: this.framing.envelope },
     );
     const reply = await this.exchange("purchase", request, frame, startedAt);
@@ -470,7 +499,7 @@ export class Terminal {
     if (pending.attempts > 1) this.ctx.recorder.recordRetry(this.tid, "reversal");
     const request = buildMessage(reversalRequest, pending.input);
     const frame = encodeFrame(
-      { tpdu: TPDU, header: HEADER, message: request },
+      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
       { mac, envelope: this.framing.envelope },
     );
     const reply = await this.exchange("reversal", request, frame, startedAt);
@@ -521,7 +550,7 @@ export class Terminal {
       batchNumber: this.batch,
     });
     const frame = encodeFrame(
-      { tpdu: TPDU, header: HEADER, message: request },
+      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
       { envelope: this.framing.envelope },
     );
     const reply = await this.exchange("echo", request, frame, startedAt);

@@ -58,4 +58,30 @@ describe("dialect knobs", () => {
       );
     });
   }
+
+  const values = [
+    [
+      "the TPDU's address (NII)",
+      'tpduAddress: "0005"',
+      'tpduDestination: "0005",',
+      /reply TPDU source 0005, expected 0003 \(terminal\.tpduDestination\)/,
+    ],
+    [
+      "the header's version",
+      'headerVersion: "32"',
+      'headerVersion: "32",',
+      /reply header version 32, expected 31 \(terminal\.headerVersion\)/,
+    ],
+  ] as const;
+  for (const [knob, switchSetting, terminalSetting, named] of values) {
+    it(`${knob}: a switch of another value serves terminals of that value; others report protocol, naming it`, async () => {
+      const same = await run("same-value", switchSetting, terminalSetting);
+      expect(same.outcomes.byOutcome.signin.approved).toBe(10);
+      expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+      const other = await run("other-value", switchSetting, "");
+      expect(other.outcomes.byOutcome.signin.protocol).toBe(other.outcomes.total.signin);
+      expect(other.outcomes.byOutcome.signin.approved).toBe(0);
+      expect(other.log).toMatch(named);
+    });
+  }
 });

@@ -135,6 +135,20 @@ export const switchSpec = {
     runtime: true,
     help: "replies carry the 6-byte header (the dialect; requests are read with or without it)",
   },
+  tpduAddress: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_SWITCH_TPDU_ADDRESS",
+    runtime: true,
+    help: "the switch's NII (4 digits): replies carry it as the TPDU source; empty = the request's destination",
+  },
+  headerVersion: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_SWITCH_HEADER_VERSION",
+    runtime: true,
+    help: "the header version replies carry (2 digits); empty = the request's",
+  },
   shedding: {
     type: "boolean",
     default: false,
@@ -200,6 +214,9 @@ export interface SwitchConfig {
   /** Replies carry the TPDU / the header (the switch's dialect); requests are read in any envelope. */
   tpdu: boolean;
   header: boolean;
+  /** Replies' TPDU source (the switch's NII) and header version; "" = as the request's. */
+  tpduAddress: string;
+  headerVersion: string;
   shedding: boolean;
   maxInFlight: number;
   maxQueue: number;
@@ -349,6 +366,10 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
   if (!/^[0-9a-fA-F]{32}$/.test(config.labKeyHex))
     problems.push("labKeyHex must be 32 hex digits (16 bytes)");
   if (!/^\d{1,11}$/.test(config.acquirerId)) problems.push("acquirerId must be 1-11 digits");
+  if (config.tpduAddress && !/^\d{4}$/.test(config.tpduAddress))
+    problems.push("tpduAddress must be 4 digits");
+  if (config.headerVersion && !/^\d{2}$/.test(config.headerVersion))
+    problems.push("headerVersion must be 2 digits");
   let tmks: Map<string, Uint8Array> | undefined;
   if (config.terminalKeysFile) {
     try {

@@ -246,12 +246,16 @@ export class Switch {
     mac?: MacKey,
     signInAgain = false,
   ): void {
+    const version = this.config.headerVersion;
     const received = request.header ?? DEFAULT_HEADER;
-    const header = signInAgain ? withProcessingRequirement(received, SIGN_IN_AGAIN) : received;
+    const own = version ? { ...received, version } : received;
+    const header = signInAgain ? withProcessingRequirement(own, SIGN_IN_AGAIN) : own;
     const mti = request.message.mti;
+    const swapped = replyTpdu(request.tpdu) ?? REPLY_TPDU;
+    const nii = this.config.tpduAddress;
     const bytes = encodeFrame(
       {
-        tpdu: replyTpdu(request.tpdu) ?? REPLY_TPDU,
+        tpdu: nii ? { ...swapped, source: nii } : swapped,
         header,
         message: { mti: replyMti(mti), fields },
       },
