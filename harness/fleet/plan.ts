@@ -66,6 +66,8 @@ export interface TerminalSettings {
   tpduDestination: string;
   /** The header's version (2 digits; default 31): the reply's header must carry it. */
   headerVersion: string;
+  /** 0210 replies carry F60 (60.1, 60.2) (default true); false: the dialect leaves it out. */
+  replyField60: boolean;
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
   connectTimeoutMs: number;
   /** From the request written to its reply (default 60000) → `timeout.response`. */
@@ -193,6 +195,7 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
   header: true,
   tpduDestination: "0003",
   headerVersion: "31",
+  replyField60: true,
   connectTimeoutMs: 10_000,
   responseTimeoutMs: 60_000,
   echoIntervalMs: 60_000,

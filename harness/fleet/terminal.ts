@@ -17,6 +17,7 @@ import {
   type PurchaseResponse,
   purchaseRequest,
   purchaseResponse,
+  purchaseResponseWithoutField60,
   type ReversalInput,
   type ReversalReason,
   readMessage,
@@ -453,7 +454,10 @@ export class Terminal {
     }
     let values: PurchaseResponse;
     try {
-      values = readMessage(purchaseResponse, reply.frame.message);
+      values = readMessage(
+        s.replyField60 === false ? purchaseResponseWithoutField60 : purchaseResponse,
+        reply.frame.message,
+      );
     } catch (error) {
       this.owe(request, reversalReasons.other);
       return this.finish("purchase", "protocol", startedAt, undefined, errorMessage(error));

@@ -81,6 +81,7 @@ export {
   type PurchaseResponse,
   purchaseRequest,
   purchaseResponse,
+  purchaseResponseWithoutField60,
   type ReplyMatch,
   type ReversalInput,
   type ReversalReason,

@@ -84,4 +84,15 @@ describe("dialect knobs", () => {
       expect(other.log).toMatch(named);
     });
   }
+
+  it("F60 in purchase replies: a switch that leaves it out serves terminals of that dialect; others report protocol naming F60", async () => {
+    const same = await run("no-f60", "purchaseReplyField60: false", "replyField60: false,");
+    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    const other = await run("f60-expected", "purchaseReplyField60: false", "");
+    expect(other.outcomes.byOutcome.signin.approved).toBe(10);
+    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
+    expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    expect(other.log).toMatch(/0210.*F60|F60.*0210|field 60/);
+  });
 });

@@ -22,6 +22,7 @@ export {
   type PurchaseResponse,
   purchaseRequest,
   purchaseResponse,
+  purchaseResponseWithoutField60,
   type ReversalInput,
   type ReversalReason,
   type ReversalRequest,

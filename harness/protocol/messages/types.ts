@@ -105,6 +105,19 @@ export const purchaseResponse = defineMessage({
 });
 
 /**
+ * 0210 as some acquirers' switches send it: without F60. A terminal of that dialect (`terminal.replyField60:
+ * false`) reads it so; one that expects F60 reports the reply as malformed, naming F60.
+ */
+export const purchaseResponseWithoutField60 = defineMessage({
+  ...purchaseResponse,
+  fields: {
+    ...purchaseResponse.fields,
+    transactionType: { field: "60.1", optional: true },
+    batchNumber: { field: "60.2", optional: true },
+  },
+});
+
+/**
  * 0400 reversal of an 0200 whose reply timed out or failed: the original minus F26, F35, F36, F52, F53; same
  * F11 and F60; F39 = reason (`98` response timeout, `A0` reply MAC failed, `06` other). Build it with
  * `reversalFor`. MAC'd.

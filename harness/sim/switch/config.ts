@@ -135,6 +135,13 @@ export const switchSpec = {
     runtime: true,
     help: "replies carry the 6-byte header (the dialect; requests are read with or without it)",
   },
+  purchaseReplyField60: {
+    type: "boolean",
+    default: true,
+    env: "POSSTORM_SWITCH_PURCHASE_REPLY_FIELD60",
+    runtime: true,
+    help: "0210 replies carry F60 (60.1 type, 60.2 batch); false: the dialect leaves it out",
+  },
   tpduAddress: {
     type: "string",
     default: "",
@@ -217,6 +224,8 @@ export interface SwitchConfig {
   /** Replies' TPDU source (the switch's NII) and header version; "" = as the request's. */
   tpduAddress: string;
   headerVersion: string;
+  /** 0210 replies carry F60 (the dialect). */
+  purchaseReplyField60: boolean;
   shedding: boolean;
   maxInFlight: number;
   maxQueue: number;

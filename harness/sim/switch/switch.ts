@@ -251,6 +251,7 @@ export class Switch {
     const own = version ? { ...received, version } : received;
     const header = signInAgain ? withProcessingRequirement(own, SIGN_IN_AGAIN) : own;
     const mti = request.message.mti;
+    if (mti === "0200" && !this.config.purchaseReplyField60) fields[60] = undefined;
     const swapped = replyTpdu(request.tpdu) ?? REPLY_TPDU;
     const nii = this.config.tpduAddress;
     const bytes = encodeFrame(
