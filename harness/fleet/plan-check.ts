@@ -89,7 +89,7 @@ function checkTerminal(t: TerminalSettings, bad: Bad): void {
     bad("terminal.merchantId", t.merchantId, "15 characters (F42)");
   }
   if (t.mode !== "short" && t.mode !== "long") bad("terminal.mode", t.mode, `"short" or "long"`);
-  for (const key of ["tpdu", "header", "replyField60"] as const) {
+  for (const key of ["tpdu", "header", "replyField60", "adoptBatch"] as const) {
     if (typeof t[key] !== "boolean") bad(`terminal.${key}`, t[key], "true or false");
   }
   if (typeof t.tpduDestination !== "string" || !/^\d{4}$/.test(t.tpduDestination))

@@ -68,6 +68,8 @@ export interface TerminalSettings {
   headerVersion: string;
   /** 0210 replies carry F60 (60.1, 60.2) (default true); false: the dialect leaves it out. */
   replyField60: boolean;
+  /** Take the batch number the 0810 gives (60.2) for the transactions after it (default true). */
+  adoptBatch: boolean;
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
   connectTimeoutMs: number;
   /** From the request written to its reply (default 60000) → `timeout.response`. */
@@ -196,6 +198,7 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
   tpduDestination: "0003",
   headerVersion: "31",
   replyField60: true,
+  adoptBatch: true,
   connectTimeoutMs: 10_000,
   responseTimeoutMs: 60_000,
   echoIntervalMs: 60_000,

@@ -413,7 +413,7 @@ export class Terminal {
       this.setSignedIn(false);
       return this.finish("signin", "protocol", startedAt, undefined, errorMessage(error));
     }
-    this.batch = values.batchNumber;
+    if (s.adoptBatch !== false) this.batch = values.batchNumber;
     this.setSignedIn(true);
     if (s.mode === "long") this.startHeartbeat();
     return this.finish("signin", "approved", startedAt, code);
@@ -461,6 +461,12 @@ export class Terminal {
     } catch (error) {
       this.owe(request, reversalReasons.other);
       return this.finish("purchase", "protocol", startedAt, undefined, errorMessage(error));
+    }
+    // The batch is the session's: a reply that names another one is of a dialect that handles batches apart.
+    if (values.batchNumber !== undefined && values.batchNumber !== this.batch) {
+      this.owe(request, reversalReasons.other);
+      const detail = `reply 60.2 (batch) is ${values.batchNumber}, expected ${this.batch} (terminal.adoptBatch)`;
+      return this.finish("purchase", "protocol", startedAt, undefined, detail);
     }
     const code = values.responseCode;
     if (!this.macOk(reply, code)) {

@@ -100,7 +100,7 @@ export function validateProfile(profile: unknown, source: string): asserts profi
     if (terminal[key] !== undefined) check(`terminal.${key}`, terminal[key], num({ min: 1, int: true }));
   }
   if (terminal.mode !== undefined) check("terminal.mode", terminal.mode, oneOf("short", "long"));
-  for (const key of ["tpdu", "header", "replyField60"]) {
+  for (const key of ["tpdu", "header", "replyField60", "adoptBatch"]) {
     if (terminal[key] !== undefined && typeof terminal[key] !== "boolean")
       problems.push(`terminal.${key}: ${JSON.stringify(terminal[key])} must be true or false`);
   }

@@ -95,4 +95,14 @@ describe("dialect knobs", () => {
     expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
     expect(other.log).toMatch(/0210.*F60|F60.*0210|field 60/);
   });
+
+  it("the batch across sign-ins: a switch that assigns it serves terminals that adopt it; others report protocol naming 60.2", async () => {
+    const same = await run("batch-adopted", 'assignBatch: "000777"', "");
+    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    const other = await run("batch-kept", 'assignBatch: "000777"', "adoptBatch: false,");
+    expect(other.outcomes.byOutcome.signin.approved).toBeGreaterThanOrEqual(10);
+    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
+    expect(other.log).toMatch(/reply 60\.2 \(batch\) is 000777, expected \d{6} \(terminal\.adoptBatch\)/);
+  });
 });

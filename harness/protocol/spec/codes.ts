@@ -15,6 +15,11 @@ export const RESPONSE_CODES: Readonly<
   "25": { meaning: "original not found", systemError: false },
   "30": { meaning: "message format error", systemError: true },
   "68": { meaning: "issuer response timed out", systemError: true },
+  "77": {
+    meaning: "batch number differs from the one the sign-in gave, sign in again",
+    systemError: true,
+    signInAgain: true,
+  },
   "91": { meaning: "issuer inoperative", systemError: true },
   "92": { meaning: "no route to issuer", systemError: true },
   "94": { meaning: "duplicate transmission", systemError: true },

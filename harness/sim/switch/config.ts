@@ -135,6 +135,13 @@ export const switchSpec = {
     runtime: true,
     help: "replies carry the 6-byte header (the dialect; requests are read with or without it)",
   },
+  assignBatch: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_SWITCH_ASSIGN_BATCH",
+    runtime: true,
+    help: "the batch (6 digits) the 0810 assigns, and purchases must then carry (77 otherwise, with it in 60.2); empty = the terminal's own",
+  },
   purchaseReplyField60: {
     type: "boolean",
     default: true,
@@ -226,6 +233,8 @@ export interface SwitchConfig {
   headerVersion: string;
   /** 0210 replies carry F60 (the dialect). */
   purchaseReplyField60: boolean;
+  /** The batch a sign-in assigns ("" = the terminal's own, echoed). */
+  assignBatch: string;
   shedding: boolean;
   maxInFlight: number;
   maxQueue: number;

@@ -1,11 +1,12 @@
-import { encodeFrame, type Frame, type MacKey, verifyFrameMac } from "../../protocol/index.ts";
+import { encodeFrame, type Frame, type MacKey, splitField60, verifyFrameMac } from "../../protocol/index.ts";
 import type { Job } from "./admission.ts";
 import { SWITCH_CODES as CODE } from "./codes.ts";
 import type { Connection, Session } from "./connection.ts";
 import { DEFAULT_HEADER, HOST_TPDU } from "./framing.ts";
 import type { Waiter } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
-import { cardNumber, forwardedReply, reversalFields } from "./replies.ts";
+import { cardNumber, forwardedReply, reversalFields, switchReply } from "./replies.ts";
+import { withBatch } from "./signin.ts";
 import type { Switch } from "./switch.ts";
 
 // Purchases (0200) and reversals (0400): authorized by session and MAC, routed by BIN, sent upstream on an
@@ -103,6 +104,14 @@ function authorize(
   const envelope = { tpdu: request.tpdu !== undefined, header: request.header !== undefined };
   if (!verifyFrameMac(body, session.mak, { ...NO_PREFIX, envelope })) {
     sw.decline(conn, request, CODE.macFailed, t0, undefined, true);
+    return undefined;
+  }
+  // A switch that assigns the batch at sign-in refuses another one, and says which in 60.2.
+  const batch = splitField60(request.message.fields[60] as string).batchNumber;
+  if (sw.config.assignBatch && batch !== session.batch) {
+    const fields = switchReply("0210", request.message.fields, CODE.batchMismatch, sw.config.acquirerId);
+    fields[60] = withBatch(fields[60] as string, session.batch);
+    sw.reply(conn, request, fields, CODE.batchMismatch, t0, session.mak);
     return undefined;
   }
   return session;

@@ -97,7 +97,10 @@ export function askHsm(sw: Switch, job: SignIn): void {
         return;
       }
       sw.metrics.hsmRequests.inc({ result: "ok" });
-      const batch = splitField60(job.request.message.fields[60] as string).batchNumber ?? "000000";
+      // The terminal's own batch, or (assignBatch) the switch's, which the 0810 then tells it to adopt.
+      const batch =
+        sw.config.assignBatch ||
+        (splitField60(job.request.message.fields[60] as string).batchNumber ?? "000000");
       sw.sessions.set(job.tid, { mak: macKey(mak, sw.config.macAlgorithm), batch });
       signInReply(sw, job, CODE.approved, reply.f62);
     },
@@ -115,8 +118,14 @@ export function signInReply(sw: Switch, job: SignIn, code: string, f62?: Uint8Ar
   try {
     const fields = switchReply("0810", job.request.message.fields, code, sw.config.acquirerId);
     if (f62) fields[62] = f62;
+    if (sw.config.assignBatch) fields[60] = withBatch(fields[60] as string, sw.config.assignBatch);
     sw.reply(job.conn, job.request, fields, code, job.t0);
   } catch {
     sw.formatError(job.conn, job.request, job.t0);
   }
+}
+
+/** F60 with 60.2 (the batch, digits 3 to 8) replaced. */
+export function withBatch(field60: string, batch: string): string {
+  return `${field60.slice(0, 2)}${batch}${field60.slice(8)}`;
 }

@@ -112,7 +112,7 @@ describe("response codes", () => {
     const unexplained = Object.entries(SWITCH_CODES).filter(([, code]) => responseCodes[code] === undefined);
     expect(unexplained).toEqual([]);
     // the codes a terminal must sign in again after are the table's, and they are errors, not declines
-    expect([SWITCH_CODES.signInAgain, SWITCH_CODES.macFailed].sort()).toEqual(
+    expect([SWITCH_CODES.batchMismatch, SWITCH_CODES.signInAgain, SWITCH_CODES.macFailed].sort()).toEqual(
       [...SIGN_IN_AGAIN_CODES].sort(),
     );
     for (const code of SIGN_IN_AGAIN_CODES) expect(SYSTEM_ERROR_CODES).toContain(code);
