@@ -1,15 +1,10 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { profileFile } from "../profile/testing/profile-file.ts";
-import { runProfile } from "./run-profile.ts";
+import { runQuietly } from "./testing/run-quietly.ts";
 
 // Dialect knobs, both sides: the reference switch set to a variant (replies without the TPDU, or without the
 // header) accepts terminals of that variant, sign-ins and MAC'd purchases approved; terminals of the other
 // variant get `protocol` outcomes whose detail names the framing difference, not a field that only looks broken.
-
-const reports = () => mkdtempSync(join(tmpdir(), "posstorm-dialect-"));
 
 async function run(name: string, switchSettings: string, terminalSettings: string) {
   const file = profileFile(
@@ -23,16 +18,9 @@ async function run(name: string, switchSettings: string, terminalSettings: strin
                purchases: { perTerminal: 2, thinkTimeS: { mean: 0.5, jitter: 0 } } },
     }`,
   );
-  const lines: string[] = [];
-  const outcome = await runProfile({
-    profile: file,
-    reportsDir: reports(),
-    live: false,
-    log: (l) => lines.push(l),
-  });
+  const { outcome, run: facts, log } = await runQuietly(file);
   expect(outcome.status).toBe("completed");
-  const facts = JSON.parse(readFileSync(join(outcome.runDir, "run.json"), "utf8"));
-  return { outcomes: facts.outcomes, log: lines.join("\n") };
+  return { outcomes: facts.outcomes!, log };
 }
 
 describe("dialect knobs", () => {

@@ -7,7 +7,7 @@ import { freePort } from "../lab/ports.ts";
 import { profileFile } from "../profile/testing/profile-file.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import { findTool, toolsDir } from "../shared/tools.ts";
-import { runProfile } from "./run-profile.ts";
+import { phaseP50, runQuietly } from "./testing/run-quietly.ts";
 
 // A switch posstorm did not write: switches/mini-switch, Go with the standard library only, built by setup. It
 // signs terminals in with the keys `posstorm terminals export` wrote and approves purchases after checking their
@@ -41,22 +41,15 @@ const load = `
   slos: [{ id: "purchase-success", indicator: "success-rate", scope: { operation: "purchase" }, objective: { min: 1 } }],`;
 
 async function runAndCheck(file: string) {
-  const outcome = await runProfile({
-    profile: file,
-    reportsDir: mkdtempSync(join(tmpdir(), "posstorm-mini-run-")),
-    live: false,
-    log: () => undefined,
-  });
+  const quiet = await runQuietly(file);
+  const { outcome, run } = quiet;
   expect(outcome, outcome.error).toMatchObject({ status: "completed", exitCode: 0 });
-  const run = JSON.parse(readFileSync(join(outcome.runDir, "run.json"), "utf8"));
-  expect(run.outcomes.byOutcome.signin.approved).toBe(20);
-  expect(run.outcomes.total.purchase).toBeGreaterThanOrEqual(80);
-  expect(run.outcomes.byOutcome.purchase.approved).toBe(run.outcomes.total.purchase);
-  const verdict = JSON.parse(readFileSync(join(outcome.runDir, "verdict.json"), "utf8"));
-  const during = verdict.phases.find((p: { name: string }) => p.name === "fault:slow-edge");
-  const baseline = verdict.phases.find((p: { name: string }) => p.name === "baseline");
-  expect(during.all.latencyMs.p50).toBeGreaterThanOrEqual(300);
-  expect(baseline.all.latencyMs.p50).toBeLessThan(100);
+  const outcomes = run.outcomes!;
+  expect(outcomes.byOutcome.signin.approved).toBe(20);
+  expect(outcomes.total.purchase).toBeGreaterThanOrEqual(80);
+  expect(outcomes.byOutcome.purchase.approved).toBe(outcomes.total.purchase);
+  expect(phaseP50(quiet, "fault:slow-edge")).toBeGreaterThanOrEqual(300);
+  expect(phaseP50(quiet, "baseline")).toBeLessThan(100);
   return { run, outcome };
 }
 
@@ -81,7 +74,7 @@ describe("a switch posstorm did not write (switches/mini-switch)", () => {
       }`,
     );
     const { run, outcome } = await runAndCheck(file);
-    expect(run.versions.switch).toBe("yours (command)");
+    expect(run.versions!.switch).toBe("yours (command)");
     // Its own metrics page was scraped as the switch's and charted.
     expect(readFileSync(join(outcome.runDir, "collected", "switch.metrics.prom"), "utf8")).toMatch(
       /mini_approved_total \d+/,
@@ -112,7 +105,7 @@ describe("a switch posstorm did not write (switches/mini-switch)", () => {
       }`,
     );
     const { run } = await runAndCheck(file);
-    expect(run.versions.switch).toMatch(/yours, already running/);
-    expect(Object.keys(run.lab.links)).toEqual(["edge"]);
+    expect(run.versions!.switch).toMatch(/yours, already running/);
+    expect(Object.keys(run.lab!.links)).toEqual(["edge"]);
   });
 });

@@ -5,13 +5,13 @@ import { describe, expect, it } from "vitest";
 import { startLab } from "../lab/lab.ts";
 import { profileFile } from "../profile/testing/profile-file.ts";
 import { readSeries } from "../report/index.ts";
-import { runProfile } from "./run-profile.ts";
+import { phaseP50, runQuietly } from "./testing/run-quietly.ts";
 
 // A switch posstorm did not start (`target`): posstorm still puts Toxiproxy in front of it, so a fault on edge
 // reaches the terminals; the switch's own metrics page, when the profile names it, is scraped and charted.
 // "Your switch" here is a reference switch and its backends started apart, as a user's would be running.
 
-const reports = () => mkdtempSync(join(tmpdir(), "posstorm-target-"));
+const _reports = () => mkdtempSync(join(tmpdir(), "posstorm-target-"));
 
 describe("posstorm run against a switch already running (target)", () => {
   it("puts Toxiproxy in front of it: a latency fault on edge shows, the switch's metrics are charted", async () => {
@@ -36,26 +36,18 @@ describe("posstorm run against a switch already running (target)", () => {
         slos: [{ id: "purchase-success", indicator: "success-rate", scope: { operation: "purchase" }, objective: { min: 0.99 } }],
       }`,
     );
-    const outcome = await runProfile({
-      profile: file,
-      reportsDir: reports(),
-      live: false,
-      log: () => undefined,
-    });
+    const quiet = await runQuietly(file);
+    const { outcome, run } = quiet;
     expect(outcome).toMatchObject({ status: "completed", exitCode: 0 });
-    const run = JSON.parse(readFileSync(join(outcome.runDir, "run.json"), "utf8"));
     // Only the terminals' link is proxied, and it leads to the switch that was already running.
-    expect(Object.keys(run.lab.links)).toEqual(["edge"]);
-    expect(run.lab.links.edge.upstream).toEqual(yours);
-    expect(run.versions.switch).toMatch(/yours, already running/);
-    expect(run.timeline.entries[0]).toMatchObject({ name: "slow-edge", status: "cleared" });
-    expect(run.outcomes.byOutcome.purchase.approved).toBe(run.outcomes.total.purchase);
+    expect(Object.keys(run.lab!.links)).toEqual(["edge"]);
+    expect(run.lab!.links.edge!.upstream).toEqual(yours);
+    expect(run.versions!.switch).toMatch(/yours, already running/);
+    expect(run.timeline!.entries![0]).toMatchObject({ name: "slow-edge", status: "cleared" });
+    expect(run.outcomes!.byOutcome.purchase.approved).toBe(run.outcomes!.total.purchase);
     // The fault is in the terminals' figures: purchases during it took the 300 ms on top.
-    const verdict = JSON.parse(readFileSync(join(outcome.runDir, "verdict.json"), "utf8"));
-    const during = verdict.phases.find((p: { name: string }) => p.name === "fault:slow-edge");
-    const baseline = verdict.phases.find((p: { name: string }) => p.name === "baseline");
-    expect(during.all.latencyMs.p50).toBeGreaterThanOrEqual(300);
-    expect(baseline.all.latencyMs.p50).toBeLessThan(100);
+    expect(phaseP50(quiet, "fault:slow-edge")).toBeGreaterThanOrEqual(300);
+    expect(phaseP50(quiet, "baseline")).toBeLessThan(100);
     // The switch's metrics page was scraped as `switch`, the named metrics kept and charted.
     const series = readSeries(outcome.runDir);
     expect(Math.max(...(series.server.switch?.switch_sessions ?? []).map((v) => v ?? 0))).toBeGreaterThan(0);
@@ -81,15 +73,9 @@ describe("posstorm run against a switch already running (target)", () => {
         fleet: { model: "open", operation: "signin", stages: [{ durationS: 3, ratePerS: 20 }], maxVUs: 20, terminals: 50 },
       }`,
     );
-    const lines: string[] = [];
-    const outcome = await runProfile({
-      profile: file,
-      reportsDir: reports(),
-      live: false,
-      log: (l) => lines.push(l),
-    });
+    const { outcome, log } = await runQuietly(file);
     expect(outcome).toMatchObject({ status: "completed", exitCode: 0 });
-    expect(lines.filter((l) => /collect|fetch failed/.test(l))).toEqual([]);
+    expect(log.split("\n").filter((l) => /collect|fetch failed/.test(l))).toEqual([]);
     expect(existsSync(join(outcome.runDir, "collected", "switch.metrics.prom"))).toBe(false);
   });
 });
