@@ -29,6 +29,8 @@ import {
   type SignInResponse,
   signInRequest,
   signInResponse,
+  TERMINAL_HEADER,
+  TERMINAL_TPDU,
   type Tpdu,
   unwrapWorkingKeys,
   verifyFrameMac,
@@ -62,14 +64,8 @@ export function framingOf(
   return {
     lengthPrefix: false as const,
     envelope: { tpdu: t.tpdu ?? true, header: t.header ?? true },
-    tpdu: { id: "60", destination: t.tpduDestination ?? "0003", source: "0000" } satisfies Tpdu,
-    header: {
-      applicationType: "60",
-      version: t.headerVersion ?? "31",
-      terminalStatus: 0,
-      processingRequirement: 0,
-      softwareVersion: "000000",
-    } satisfies Header,
+    tpdu: { ...TERMINAL_TPDU, destination: t.tpduDestination ?? TERMINAL_TPDU.destination } satisfies Tpdu,
+    header: { ...TERMINAL_HEADER, version: t.headerVersion ?? TERMINAL_HEADER.version } satisfies Header,
   };
 }
 

@@ -63,6 +63,8 @@ export {
   type LengthCodec,
   messageOffset,
   replyTpdu,
+  TERMINAL_HEADER,
+  TERMINAL_TPDU,
   type Tpdu,
   withProcessingRequirement,
 } from "./framing/index.ts";

@@ -50,6 +50,15 @@ export function readHeader(bytes: Uint8Array, offset: number): Header {
 }
 
 /** True when a reply header asks the terminal to sign in again. */
+/** The header a terminal sends by default: magnetic stripe (60), version 31, normal status, no requirement. */
+export const TERMINAL_HEADER: Header = {
+  applicationType: "60",
+  version: "31",
+  terminalStatus: 0,
+  processingRequirement: 0,
+  softwareVersion: "000000",
+};
+
 export function asksSignIn(header: Header | undefined): boolean {
   return header?.processingRequirement === processingRequirements.signInAgain;
 }

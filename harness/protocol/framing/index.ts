@@ -21,6 +21,7 @@ export {
   HEADER_BYTES,
   type Header,
   readHeader,
+  TERMINAL_HEADER,
   withProcessingRequirement,
   writeHeader,
 } from "./header.ts";
@@ -32,4 +33,4 @@ export {
   writeFrameLength,
 } from "./length.ts";
 export { FrameReassembler, type ReassemblerOptions } from "./reassembler.ts";
-export { readTpdu, replyTpdu, TPDU_BYTES, TPDU_ID, type Tpdu, writeTpdu } from "./tpdu.ts";
+export { readTpdu, replyTpdu, TERMINAL_TPDU, TPDU_BYTES, TPDU_ID, type Tpdu, writeTpdu } from "./tpdu.ts";

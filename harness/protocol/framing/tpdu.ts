@@ -37,6 +37,9 @@ export function readTpdu(bytes: Uint8Array, offset: number): Tpdu {
 }
 
 /** The TPDU of a reply: destination and source swapped. */
+/** The TPDU a terminal sends by default: terminal 0000 → switch (NII) 0003. */
+export const TERMINAL_TPDU: Tpdu = { id: "60", destination: "0003", source: "0000" };
+
 export function replyTpdu(tpdu: Tpdu): Tpdu;
 export function replyTpdu(tpdu: Tpdu | undefined): Tpdu | undefined;
 export function replyTpdu(tpdu: Tpdu | undefined): Tpdu | undefined {

@@ -1,8 +1,15 @@
-import { encodeFrame, type Frame, type MacKey, splitField60, verifyFrameMac } from "../../protocol/index.ts";
+import {
+  encodeFrame,
+  type Frame,
+  type MacKey,
+  splitField60,
+  TERMINAL_HEADER,
+  TERMINAL_TPDU,
+  verifyFrameMac,
+} from "../../protocol/index.ts";
 import type { Job } from "./admission.ts";
 import { SWITCH_CODES as CODE } from "./codes.ts";
 import type { Connection, Session } from "./connection.ts";
-import { DEFAULT_HEADER, HOST_TPDU } from "./framing.ts";
 import type { Waiter } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
 import { cardNumber, forwardedReply, reversalFields, switchReply } from "./replies.ts";
@@ -182,8 +189,8 @@ export function dispatch(sw: Switch, tx: Transaction): void {
   const fields = tx.request.message.fields;
   fields[64] = undefined; // no MAC on the host link
   const frame = encodeFrame({
-    tpdu: tx.request.tpdu ?? HOST_TPDU,
-    header: tx.request.header ?? DEFAULT_HEADER,
+    tpdu: tx.request.tpdu ?? TERMINAL_TPDU,
+    header: tx.request.header ?? TERMINAL_HEADER,
     message: tx.request.message,
   });
   if (sw.issuers.request(tx.issuer, tx.key, frame, tx)) return;
@@ -214,8 +221,8 @@ function owe(sw: Switch, tx: Transaction): void {
       : { mti: "0400", fields: reversalFields(request.message.fields, CODE.noIssuerReply) };
   message.fields[64] = undefined;
   const frame = encodeFrame({
-    tpdu: request.tpdu ?? HOST_TPDU,
-    header: request.header ?? DEFAULT_HEADER,
+    tpdu: request.tpdu ?? TERMINAL_TPDU,
+    header: request.header ?? TERMINAL_HEADER,
     message,
   });
   sw.saf.queue(tx.txKey, tx.issuer, frame);

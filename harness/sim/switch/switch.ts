@@ -14,6 +14,8 @@ import {
   replyMti,
   replyTpdu,
   splitField60,
+  TERMINAL_HEADER,
+  TERMINAL_TPDU,
   type Tpdu,
   toHex,
   withProcessingRequirement,
@@ -35,7 +37,6 @@ import {
   switchSpec,
 } from "./config.ts";
 import { Connection, type Session } from "./connection.ts";
-import { DEFAULT_HEADER, REPLY_TPDU } from "./framing.ts";
 import { HsmPool } from "./hsm.ts";
 import { Issuers } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
@@ -247,12 +248,13 @@ export class Switch {
     signInAgain = false,
   ): void {
     const version = this.config.headerVersion;
-    const received = request.header ?? DEFAULT_HEADER;
+    // A request of a dialect without TPDU or header gets the terminal's defaults back, where this dialect has them.
+    const received = request.header ?? TERMINAL_HEADER;
     const own = version ? { ...received, version } : received;
     const header = signInAgain ? withProcessingRequirement(own, SIGN_IN_AGAIN) : own;
     const mti = request.message.mti;
     if (mti === "0200" && !this.config.purchaseReplyField60) fields[60] = undefined;
-    const swapped = replyTpdu(request.tpdu) ?? REPLY_TPDU;
+    const swapped = replyTpdu(request.tpdu ?? TERMINAL_TPDU);
     const nii = this.config.tpduAddress;
     const bytes = encodeFrame(
       {
