@@ -1,4 +1,4 @@
-import { deriveTmk, fromHex } from "../protocol/index.ts";
+import { fromHex, tmkLookup } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
 import { runClosed } from "./closed.ts";
 import type { FleetContext } from "./context.ts";
@@ -56,13 +56,12 @@ export async function runSegment(
   const labKey = fromHex(plan.labKeyHex);
   // Your terminals' keys, read by each segment from the file the plan names (keys travel in no message).
   const fileKeys = plan.terminal.keysFile ? readTerminalKeys(plan.terminal.keysFile) : undefined;
-  const tmks = fileKeys ? new Map(fileKeys.map((k) => [k.tid, k.tmk])) : undefined;
   const ctx: FleetContext = {
     plan,
     labKey,
     framing: framingOf(plan.terminal),
     tidOf: (i) => (fileKeys ? fileKeys[i]!.tid : tidOf(plan.terminal.tidPrefix, plan.terminal.firstTid + i)),
-    tmkOf: (tid) => tmks?.get(tid) ?? deriveTmk(labKey, tid),
+    tmkOf: tmkLookup(labKey, fileKeys),
     deadlineMs: startAtMs + plan.durationS * 1000,
     random: Math.random,
     recorder,

@@ -150,6 +150,13 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
   /** How to start each program again (for restart), by role. */
   const starters = new Map<string, () => Promise<StartedService>>();
   const issuers = opts.issuers ?? DEFAULT_ISSUERS;
+  // A terminal list for the HSM and the switch: the host path for processes, mounted read-only for containers.
+  const keysFile = opts.terminalKeysFile;
+  const inContainer = keysFile !== undefined && opts.runtime !== "local";
+  const terminalKeys: { settings: Settings; files: Record<string, string> } = {
+    settings: keysFile ? { terminalKeysFile: inContainer ? TERMINAL_KEYS_IN_CONTAINER : keysFile } : {},
+    files: inContainer ? { [keysFile]: TERMINAL_KEYS_IN_CONTAINER } : {},
+  };
   const labKeyHex = opts.labKeyHex ?? DEFAULT_LAB_KEY_HEX;
 
   const startProgram = async (
@@ -257,18 +264,12 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       // Backends and their links, started side by side.
       await Promise.all([
         (async () => {
-          // The terminals' own keys: the HSM wraps working keys under them (mounted into its container).
-          const keys = opts.terminalKeysFile;
-          const inContainer = TERMINAL_KEYS_IN_CONTAINER;
+          // The terminals' own keys: the HSM wraps working keys under them.
           const hsm = await backend(
             "hsm",
             "hsm",
-            {
-              labKeyHex,
-              ...(keys ? { terminalKeysFile: opts.runtime === "local" ? keys : inContainer } : {}),
-              ...opts.hsmSettings,
-            },
-            keys && opts.runtime !== "local" ? { [keys]: inContainer } : {},
+            { labKeyHex, ...terminalKeys.settings, ...opts.hsmSettings },
+            terminalKeys.files,
           );
           await addLink("hsm", hsm);
         })(),
@@ -297,7 +298,6 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       };
       if (source.kind === "reference") {
         admin.switch = `http://${LOOPBACK}:${switchAdminPort}`;
-        const keys = opts.terminalKeysFile;
         await startProgram(
           "switch",
           "switch",
@@ -307,16 +307,14 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
             issuers: issuerLinks,
             routes: Object.entries(opts.routes ?? DEFAULT_ROUTES).map(([bin, issuer]) => `${bin}=${issuer}`),
             // With a terminal list, the list is the fleet: a TID not in it has no key (empty = any TID).
-            fleet: keys ? [] : (opts.fleet ?? ["POS*10000"]),
+            fleet: opts.fleet ?? (opts.terminalKeysFile ? [] : ["POS*10000"]),
             labKeyHex,
-            ...(keys
-              ? { terminalKeysFile: opts.runtime === "local" ? keys : TERMINAL_KEYS_IN_CONTAINER }
-              : {}),
+            ...terminalKeys.settings,
             ...opts.switchSettings,
             port: switchPort,
             adminPort: switchAdminPort,
           },
-          keys && opts.runtime !== "local" ? { [keys]: TERMINAL_KEYS_IN_CONTAINER } : {},
+          terminalKeys.files,
         );
       } else {
         const command = (source.command ?? []).map((part) => fillTemplate(part, switchValues));

@@ -220,9 +220,11 @@ function withKeysFile(terminal: TerminalSettings, profile: Profile, file: string
   return { ...terminal, keysFile, count: rows };
 }
 
-/** The switch's fleet setting that admits exactly the plan's terminals (`POS*10000`, or your list's TIDs). */
+/**
+ * The switch's fleet setting that admits exactly the plan's terminals (`POS*10000`). With a terminal list the
+ * lab gives the switch the list itself instead (terminalKeysFile), which admits its TIDs.
+ */
 export function switchFleet(terminal: TerminalSettings): string[] {
-  if (terminal.keysFile) return readTerminalKeys(terminal.keysFile).map((k) => k.tid);
   if (terminal.firstTid !== 1) {
     return Array.from({ length: terminal.count }, (_, i) => {
       const digits = 8 - terminal.tidPrefix.length;

@@ -28,6 +28,7 @@ export {
   parseTerminalKeys,
   type TerminalKey,
   TerminalKeysError,
+  tmkLookup,
   unwrapWorkingKeys,
   type WorkingKeys,
   wrapWorkingKeys,

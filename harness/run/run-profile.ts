@@ -201,8 +201,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
         ...(labSettings?.routes ? { routes: labSettings.routes } : {}),
         ...(labSettings?.switchSource ? { switchSource: labSettings.switchSource } : {}),
         ...(switchMetricsUrl ? { switchMetricsUrl } : {}),
-        ...(terminal.keysFile ? { terminalKeysFile: terminal.keysFile } : {}),
-        fleet: switchFleet(terminal),
+        ...(terminal.keysFile ? { terminalKeysFile: terminal.keysFile } : { fleet: switchFleet(terminal) }),
       });
     }
     const target = lab.edge;

@@ -3,7 +3,7 @@ export { type DesSchedule, desRounds, desSchedule, loadBlock, storeBlock, xorBlo
 export { keyCheckValue } from "./kcv.ts";
 export { cupEcbMac, type MacAlgorithm, type MacKey, macAlgorithms, macKey, x919Mac } from "./mac.ts";
 export { DEFAULT_LAB_KEY_HEX, deriveTmk, withOddParity } from "./terminalKeys.ts";
-export { parseTerminalKeys, type TerminalKey, TerminalKeysError } from "./terminalList.ts";
+export { parseTerminalKeys, type TerminalKey, TerminalKeysError, tmkLookup } from "./terminalList.ts";
 export {
   type KeyLayout,
   keyLayoutBytes,

@@ -1,5 +1,6 @@
 import { fromHex, toHexUpper } from "../encoding/index.ts";
 import { keyCheckValue } from "./kcv.ts";
+import { deriveTmk } from "./terminalKeys.ts";
 
 // A terminal list with the terminals' own master keys, as a switch or HSM of the user's knows them (the lab
 // derives its TMKs from the lab key instead: terminalKeys.ts). The text: CSV with a header line naming the columns
@@ -124,4 +125,18 @@ export function parseTerminalKeys(text: string, file: string): TerminalKey[] {
   if (problems.length === 0 && keys.length === 0) problems.push("no terminals in it");
   if (problems.length > 0) throw new TerminalKeysError(file, problems);
   return keys;
+}
+
+/**
+ * A terminal's master key by TID: from the list when one is given (a TID not in it is an error), else derived
+ * from the lab key. The fleet, the HSM simulator and the reference switch all look keys up this way.
+ */
+export function tmkLookup(labKey: Uint8Array, list?: readonly TerminalKey[]): (tid: string) => Uint8Array {
+  if (!list) return (tid) => deriveTmk(labKey, tid);
+  const tmks = new Map(list.map((k) => [k.tid, k.tmk]));
+  return (tid) => {
+    const tmk = tmks.get(tid);
+    if (!tmk) throw new Error(`terminal ${tid} is not in the terminal list`);
+    return tmk;
+  };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { asciiBytes, deriveTmk, fromHex, parseTerminalKeys } from "../../protocol/index.ts";
+import { asciiBytes, fromHex, parseTerminalKeys, tmkLookup } from "../../protocol/index.ts";
 import { Registry } from "../common/metrics.ts";
 import { serveProgram } from "../common/program.ts";
 import { type FrameConnection, type Log, startFrameServer, throttledLog } from "../common/tcp-server.ts";
@@ -59,20 +59,12 @@ export async function startHsm(options: HsmOptions = {}, hooks: HsmHooks = {}): 
   const logMalformed = throttledLog(log);
   const labKey = fromHex(config.labKeyHex);
   // The terminals' own keys when a list is given (read once; a bad list stops the HSM at start, keys unprinted).
-  const listed = config.terminalKeysFile
-    ? new Map(
-        parseTerminalKeys(readFileSync(config.terminalKeysFile, "utf8"), config.terminalKeysFile).map((k) => [
-          k.tid,
-          k.tmk,
-        ]),
-      )
-    : undefined;
-  const tmkOf = (tid: string): Uint8Array => {
-    if (!listed) return deriveTmk(labKey, tid);
-    const tmk = listed.get(tid);
-    if (!tmk) throw new Error(`terminal ${tid} is not in the terminal list`);
-    return tmk;
-  };
+  const tmkOf = tmkLookup(
+    labKey,
+    config.terminalKeysFile
+      ? parseTerminalKeys(readFileSync(config.terminalKeysFile, "utf8"), config.terminalKeysFile)
+      : undefined,
+  );
   const firmware = asciiBytes(FIRMWARE_ID);
 
   const metrics = new Registry();

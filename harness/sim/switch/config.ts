@@ -4,6 +4,7 @@ import {
   fromHex,
   type MacAlgorithm,
   parseTerminalKeys,
+  type TerminalKey,
   TerminalKeysError,
 } from "../../protocol/index.ts";
 import { ConfigError, type ConfigSpec, type LoadSources, loadConfig } from "../common/config.ts";
@@ -288,8 +289,8 @@ export interface CompiledConfig {
   routes: { prefix: string; issuer: string }[];
   fleet: Fleet;
   labKey: Uint8Array;
-  /** The terminals' own TMKs (terminalKeysFile); undefined: derive them from the lab key. */
-  tmks?: Map<string, Uint8Array>;
+  /** The terminals' own keys (terminalKeysFile); undefined: derive them from the lab key. */
+  terminalKeys?: TerminalKey[];
 }
 
 /** Which TIDs belong to the fleet. */
@@ -388,11 +389,11 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
     problems.push("tpduAddress must be 4 digits");
   if (config.headerVersion && !/^\d{2}$/.test(config.headerVersion))
     problems.push("headerVersion must be 2 digits");
-  let tmks: Map<string, Uint8Array> | undefined;
+  let terminalKeys: TerminalKey[] | undefined;
   if (config.terminalKeysFile) {
     try {
       const text = readFileSync(config.terminalKeysFile, "utf8");
-      tmks = new Map(parseTerminalKeys(text, config.terminalKeysFile).map((k) => [k.tid, k.tmk]));
+      terminalKeys = parseTerminalKeys(text, config.terminalKeysFile);
     } catch (error) {
       problems.push(
         error instanceof TerminalKeysError
@@ -402,7 +403,14 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
     }
   }
   if (problems.length > 0) throw new ConfigError(PROGRAM, problems);
-  return { hsm, issuers, routes, fleet, labKey: fromHex(config.labKeyHex), ...(tmks ? { tmks } : {}) };
+  return {
+    hsm,
+    issuers,
+    routes,
+    fleet,
+    labKey: fromHex(config.labKeyHex),
+    ...(terminalKeys ? { terminalKeys } : {}),
+  };
 }
 
 /** Resolves defaults ← file ← environment ← overrides and checks the structured settings. */

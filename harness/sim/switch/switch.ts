@@ -17,6 +17,7 @@ import {
   TERMINAL_HEADER,
   TERMINAL_TPDU,
   type Tpdu,
+  tmkLookup,
   toHex,
   withProcessingRequirement,
 } from "../../protocol/index.ts";
@@ -116,13 +117,7 @@ export class Switch {
     this.compiled = compiled;
     this.log = log;
     this.labKey = compiled.labKey;
-    const tmks = compiled.tmks;
-    this.tmkOf = (tid) => {
-      if (!tmks) return deriveTmk(compiled.labKey, tid);
-      const tmk = tmks.get(tid);
-      if (!tmk) throw new Error(`terminal ${tid} is not in the terminal list`);
-      return tmk;
-    };
+    this.tmkOf = tmkLookup(compiled.labKey, compiled.terminalKeys);
     this.admission = new Admission(config);
     this.metrics = new SwitchMetrics({
       inFlight: () => this.admission.inFlight,
