@@ -1,4 +1,5 @@
 import type { RunSeries } from "../report/index.ts";
+import { slotsIn } from "../report/phases.ts";
 
 // What saturated in a step, read from the lab programs' own metrics scraped once a second during it (the
 // run's server series), over the step's steady window:
@@ -37,16 +38,6 @@ export interface ResourceReading {
 
 const mean = (values: readonly number[]) =>
   values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
-
-/** The slots whose middle lies in [fromS, toS). */
-function windowSlots(series: RunSeries, fromS: number, toS: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < series.slots; i++) {
-    const mid = (i + 0.5) * series.stepS;
-    if (mid >= fromS && mid < toS) out.push(i);
-  }
-  return out;
-}
 
 const valuesAt = (values: readonly (number | null)[] | undefined, slots: readonly number[]) =>
   slots.map((s) => values?.[s]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
@@ -124,7 +115,7 @@ export interface SaturationInput {
 /** Every resource the series has figures for, in the order hsm, issuers, switch, machine. */
 export function readResources(input: SaturationInput): ResourceReading[] {
   const { series } = input;
-  const slots = windowSlots(series, input.fromS, input.toS);
+  const slots = slotsIn(input.fromS, input.toS, series.slots, series.stepS);
   const out: ResourceReading[] = [];
   let labCores = 0;
   let labCoresKnown = false;

@@ -1,4 +1,6 @@
 import { evaluate, type RunSeries, type Slo } from "../report/index.ts";
+import { slotsIn } from "../report/phases.ts";
+import { sumOver } from "../report/series.ts";
 
 // One operation's figures in a run, for the commands that run many (capacity steps, timeout cells): read from
 // the run's series with the report's own evaluator, so they are the figures its report shows.
@@ -32,14 +34,9 @@ export function operationFigures(
   }).slos;
   const attempts = timeouts?.counts?.attempts ?? 0;
   // Operations that ended inside the judged window (not the drain after it), per second.
+  const judged = slotsIn(window.warmupS, window.warmupS + window.steadyS, series.slots, series.stepS);
   let ended = 0;
-  const toS = window.warmupS + window.steadyS;
-  for (const perSlot of Object.values(series.ops[operation] ?? {})) {
-    perSlot.forEach((n, slot) => {
-      const mid = (slot + 0.5) * series.stepS;
-      if (mid >= window.warmupS && mid < toS) ended += n;
-    });
-  }
+  for (const perSlot of Object.values(series.ops[operation] ?? {})) ended += sumOver(perSlot, judged);
   return {
     throughput: attempts > 0 ? ended / window.steadyS : null,
     attempts,
