@@ -2,11 +2,9 @@ import { cpus } from "node:os";
 import { join, relative } from "node:path";
 import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
-import { readSeries } from "../report/index.ts";
 import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
-import { manyRuns, manyRunsFolder } from "../run/many-runs.ts";
+import { finishedRun, manyRuns, manyRunsFolder } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
-import { readRunJson } from "../run-folder/index.ts";
 import { renderCapacity } from "./render.ts";
 import { type FirstSaturation, firstSaturated, type ResourceReading, readResources } from "./saturation.ts";
 import {
@@ -232,7 +230,8 @@ function stepOf(
     dir: relative(s.dir, outcome.runDir),
     wallS: s.wallS,
   };
-  if (outcome.status !== "completed" || !outcome.verdict) {
+  const finished = finishedRun(outcome);
+  if ("error" in finished) {
     return {
       ...base,
       ...NO_FIGURES,
@@ -240,14 +239,12 @@ function stepOf(
       failing: [],
       generator: [],
       resources: [],
-      error: outcome.error ?? outcome.status,
+      error: finished.error,
     };
   }
-  const run = readRunJson(outcome.runDir);
-  const series = readSeries(outcome.runDir);
+  const { run, series, failing } = finished;
   const generator = run.fleet?.generator;
   const limited = generator?.limited === true;
-  const failing = outcome.verdict.slos.filter((r) => r.status === "fail").map((r) => r.id);
   return {
     ...base,
     ...operationFigures(series, s.operation, s.window),

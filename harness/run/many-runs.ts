@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { onShutdown } from "../shared/shutdown.ts";
+import { type RunSeries, readSeries } from "../report/index.ts";
+import { type RunJson, readRunJson } from "../run-folder/index.ts";
+import { isInterrupted, onShutdown } from "../shared/shutdown.ts";
+import type { RunOutcome } from "./run-profile.ts";
 import { runStamp } from "./stamp.ts";
 
 // The frame of a command that runs a profile many times into one folder (`posstorm capacity`, `posstorm
@@ -46,7 +49,9 @@ export async function manyRuns<R extends ManyRunsResult>(opts: ManyRunsOptions<R
   } finally {
     unregister();
   }
-  if (interrupted) return;
+  // Ctrl-C ends the run in progress before this frame's own handler runs (newer cleanups go first): the body
+  // returns then, and the handler writes the partial report, not this.
+  if (interrupted || isInterrupted()) return;
   opts.finish(result, "completed");
   save();
   const files = await opts.render(dir, result);
@@ -74,4 +79,19 @@ export function writeReports(
   };
   for (const key of Object.keys(files) as (keyof typeof files)[]) writeFileSync(files[key], rendered[key]);
   return files;
+}
+
+/**
+ * What one of the runs left to judge it by: its run.json, its series and the SLOs it failed; or why there is
+ * nothing (it did not complete).
+ */
+export function finishedRun(
+  outcome: RunOutcome,
+): { run: RunJson; series: RunSeries; failing: string[] } | { error: string } {
+  if (outcome.status !== "completed" || !outcome.verdict) return { error: outcome.error ?? outcome.status };
+  return {
+    run: readRunJson(outcome.runDir),
+    series: readSeries(outcome.runDir),
+    failing: outcome.verdict.slos.filter((r) => r.status === "fail").map((r) => r.id),
+  };
 }

@@ -1,11 +1,9 @@
 import { join, relative } from "node:path";
 import { type CompiledRun, loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
-import { readSeries } from "../report/index.ts";
 import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
-import { manyRuns, manyRunsFolder } from "../run/many-runs.ts";
+import { finishedRun, manyRuns, manyRunsFolder } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
-import { readRunJson } from "../run-folder/index.ts";
 import { type ChainFinding, chainInputOf, checkTimeoutChain, switchBudgetsMs } from "./chain.ts";
 import { renderTimeouts } from "./render.ts";
 
@@ -178,7 +176,8 @@ async function runCell(
     chainMarginMs: terminalMs - budget,
     dir: relative(dir, outcome.runDir),
   };
-  if (outcome.status !== "completed" || !outcome.verdict) {
+  const finished = finishedRun(outcome);
+  if ("error" in finished) {
     return {
       ...base,
       ...NO_FIGURES,
@@ -187,12 +186,10 @@ async function runCell(
       oneSided: null,
       reversals: 0,
       switchTimeouts: 0,
-      error: outcome.error ?? outcome.status,
+      error: finished.error,
     };
   }
-  const facts = readRunJson(outcome.runDir);
-  const series = readSeries(outcome.runDir);
-  const failing = outcome.verdict.slos.filter((r) => r.status === "fail").map((r) => r.id);
+  const { run: facts, series, failing } = finished;
   return {
     ...base,
     ...operationFigures(series, "purchase", { warmupS: 0, steadyS: compiled.durationS }),

@@ -2,7 +2,6 @@ import net from "node:net";
 import {
   CodecError,
   decodeFrame,
-  deriveTmk,
   type Envelope,
   encodeFrame,
   envelopeThatDecodes,
