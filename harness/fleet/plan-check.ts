@@ -89,9 +89,12 @@ function checkTerminal(t: TerminalSettings, bad: Bad): void {
     bad("terminal.merchantId", t.merchantId, "15 characters (F42)");
   }
   if (t.mode !== "short" && t.mode !== "long") bad("terminal.mode", t.mode, `"short" or "long"`);
-  for (const key of ["tpdu", "header", "replyField60", "adoptBatch"] as const) {
+  for (const key of ["tpdu", "header", "replyField60", "adoptBatch", "replyField63"] as const) {
     if (typeof t[key] !== "boolean") bad(`terminal.${key}`, t[key], "true or false");
   }
+  if (t.field60Parts !== 3 && t.field60Parts !== 5) bad("terminal.field60Parts", t.field60Parts, "3 or 5");
+  if (t.stanAtSignIn !== "continue" && t.stanAtSignIn !== "restart")
+    bad("terminal.stanAtSignIn", t.stanAtSignIn, `"continue" or "restart"`);
   if (typeof t.tpduDestination !== "string" || !/^\d{4}$/.test(t.tpduDestination))
     bad("terminal.tpduDestination", t.tpduDestination, "4 digits (the NII)");
   if (typeof t.headerVersion !== "string" || !/^\d{2}$/.test(t.headerVersion))

@@ -70,6 +70,18 @@ export interface TerminalSettings {
   replyField60: boolean;
   /** Take the batch number the 0810 gives (60.2) for the transactions after it (default true). */
   adoptBatch: boolean;
+  /**
+   * F60 of purchases and reversals: 3 parts (60.1-60.3, default) or 5 (with 60.4 read capability `5` and 60.5
+   * IC condition `0`); a reply's F60 must have as many.
+   */
+  field60Parts: 3 | 5;
+  /** Approved 0210s carry F63 with 63.1, the card organisation code (default false: not required). */
+  replyField63: boolean;
+  /**
+   * The STAN (F11) across sign-ins: `continue` numbering (default), or `restart` at 000001 after each approved
+   * sign-in (such terminals need a switch that opens a batch per sign-in).
+   */
+  stanAtSignIn: "continue" | "restart";
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
   connectTimeoutMs: number;
   /** From the request written to its reply (default 60000) → `timeout.response`. */
@@ -199,6 +211,9 @@ export const DEFAULT_TERMINAL: TerminalSettings = {
   headerVersion: "31",
   replyField60: true,
   adoptBatch: true,
+  field60Parts: 3,
+  replyField63: false,
+  stanAtSignIn: "continue",
   connectTimeoutMs: 10_000,
   responseTimeoutMs: 60_000,
   echoIntervalMs: 60_000,

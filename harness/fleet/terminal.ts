@@ -80,6 +80,19 @@ function dialectMismatch(reply: Frame, framing: Framing): string | undefined {
   return undefined;
 }
 const EXPIRY = "3012";
+/** 60.4 and 60.5 of a 5-part F60 (`terminal.field60Parts: 5`): reads IC cards (`5`), normal condition (`0`). */
+const IC_FIELD60 = { terminalReadCapability: "5", iccConditionCode: "0" } as const;
+const CARD_ORGANIZATION = /^[A-Z]{3}/;
+/** F39 "duplicate transmission". */
+const DUPLICATE = "94";
+
+/** A reply whose F60 has other parts than the request's (`terminal.field60Parts`): the difference, named. */
+function field60Mismatch(sent: unknown, received: unknown): string | undefined {
+  if (typeof sent !== "string" || typeof received !== "string") return undefined;
+  const parts = (f60: string) => (f60.length > 11 ? "60.1-60.5" : "60.1-60.3");
+  if (parts(sent) === parts(received)) return undefined;
+  return `reply F60 carries ${parts(received)} (${received}), expected ${parts(sent)} as sent (terminal.field60Parts)`;
+}
 /** Replies to an 0400 after which nothing is owed: done, original declined, original never seen. */
 const REVERSAL_SETTLED = new Set(["00", "12", "25"]);
 /** Response codes that mean the switch lost the terminal's keys: sign in again. */
@@ -410,6 +423,7 @@ export class Terminal {
       return this.finish("signin", "protocol", startedAt, undefined, errorMessage(error));
     }
     if (s.adoptBatch !== false) this.batch = values.batchNumber;
+    if (s.stanAtSignIn === "restart") this.stan = 0;
     this.setSignedIn(true);
     if (s.mode === "long") this.startHeartbeat();
     return this.finish("signin", "approved", startedAt, code);
@@ -434,6 +448,7 @@ export class Terminal {
       terminalId: this.tid,
       merchantId: s.merchantId,
       batchNumber: this.batch,
+      ...(s.field60Parts === 5 ? IC_FIELD60 : {}),
     };
     const request = buildMessage(purchaseRequest, input);
     const frame = encodeFrame(
@@ -464,6 +479,11 @@ export class Terminal {
       const detail = `reply 60.2 (batch) is ${values.batchNumber}, expected ${this.batch} (terminal.adoptBatch)`;
       return this.finish("purchase", "protocol", startedAt, undefined, detail);
     }
+    const layout = field60Mismatch(request.fields[60], reply.frame.message.fields[60]);
+    if (layout !== undefined) {
+      this.owe(request, reversalReasons.other);
+      return this.finish("purchase", "protocol", startedAt, undefined, layout);
+    }
     const code = values.responseCode;
     if (!this.macOk(reply, code)) {
       this.owe(request, reversalReasons.replyMacFailed, values.authorizationCode);
@@ -472,6 +492,19 @@ export class Terminal {
       return this.finish("purchase", "mac", startedAt, undefined, detail);
     }
     this.followReply(reply.frame, code);
+    if (code === "00" && s.replyField63 && !CARD_ORGANIZATION.test(values.cardOrganization ?? "")) {
+      this.owe(request, reversalReasons.other, values.authorizationCode);
+      const found =
+        values.cardOrganization === undefined ? "missing" : JSON.stringify(values.cardOrganization);
+      const detail = `reply F63 (63.1 card organisation) is ${found} in an approved 0210, expected 3 capital letters (terminal.replyField63)`;
+      return this.finish("purchase", "protocol", startedAt, undefined, detail);
+    }
+    if (code === DUPLICATE) {
+      // This terminal sends each 0200 once, with a STAN it has not used in the batch by its own numbering: a
+      // "duplicate" means the switch numbers STANs across sign-ins otherwise. Nothing was processed, nothing owed.
+      const detail = `reply F39 94 (duplicate) to F11 ${input.stan}, new by this terminal's numbering: the switch keeps STANs of batch ${this.batch} across sign-ins (terminal.stanAtSignIn ${s.stanAtSignIn})`;
+      return this.finish("purchase", "protocol", startedAt, undefined, detail);
+    }
     if (code === "00") return this.finish("purchase", "approved", startedAt, code);
     // Declined here, yet the issuer may have approved it (a switch that answers 98 and never reverses):
     // reconciliation needs every purchase the terminal did not see approved, not only those it reverses.

@@ -80,6 +80,19 @@ describe("profiles", () => {
     expect((error as Error).message).toContain(file);
   });
 
+  it("names bad dialect knobs: F60's parts, F63 and the STAN across sign-ins", async () => {
+    const file = profileFile(
+      "bad-dialect",
+      `{ name: "bad-dialect", durationS: 10,
+         terminal: { field60Parts: 4, replyField63: "yes", stanAtSignIn: "reset" },
+         fleet: { model: "population", terminals: 1, signIn: { curve: "uniform", windowS: 1 } } } as never`,
+    );
+    const problems = ((await loadProfile(file).catch((e: unknown) => e)) as ProfileError).problems;
+    expect(problems).toContain("terminal.field60Parts: 4 must be 3 or 5");
+    expect(problems).toContain('terminal.replyField63: "yes" must be true or false');
+    expect(problems).toContain('terminal.stanAtSignIn: "reset" must be one of continue, restart');
+  });
+
   it("refuses at load what the terminals would refuse: long links with the open model", async () => {
     const file = profileFile(
       "long-open",

@@ -100,10 +100,14 @@ export function validateProfile(profile: unknown, source: string): asserts profi
     if (terminal[key] !== undefined) check(`terminal.${key}`, terminal[key], num({ min: 1, int: true }));
   }
   if (terminal.mode !== undefined) check("terminal.mode", terminal.mode, oneOf("short", "long"));
-  for (const key of ["tpdu", "header", "replyField60", "adoptBatch"]) {
+  for (const key of ["tpdu", "header", "replyField60", "adoptBatch", "replyField63"]) {
     if (terminal[key] !== undefined && typeof terminal[key] !== "boolean")
       problems.push(`terminal.${key}: ${JSON.stringify(terminal[key])} must be true or false`);
   }
+  if (terminal.field60Parts !== undefined && terminal.field60Parts !== 3 && terminal.field60Parts !== 5)
+    problems.push(`terminal.field60Parts: ${JSON.stringify(terminal.field60Parts)} must be 3 or 5`);
+  if (terminal.stanAtSignIn !== undefined)
+    check("terminal.stanAtSignIn", terminal.stanAtSignIn, oneOf("continue", "restart"));
   if (terminal.count !== undefined) check("terminal.count", terminal.count, num({ min: 1, int: true }));
   const retry = (terminal.retry ?? {}) as Record<string, unknown>;
   if (retry.policy !== undefined)

@@ -6,16 +6,22 @@ import { runQuietly } from "./testing/run-quietly.ts";
 // header) accepts terminals of that variant, sign-ins and MAC'd purchases approved; terminals of the other
 // variant get `protocol` outcomes whose detail names the framing difference, not a field that only looks broken.
 
-async function run(name: string, switchSettings: string, terminalSettings: string) {
+async function run(
+  name: string,
+  switchSettings: string,
+  terminalSettings: string,
+  { durationS = 3, perTerminal = 2, more = "" } = {},
+) {
   const file = profileFile(
     name,
     `{
       name: "${name}",
-      durationS: 3,
+      durationS: ${durationS},
       lab: { runtime: "local", switch: { ${switchSettings} } },
       terminal: { ${terminalSettings} responseTimeoutMs: 2000 },
       fleet: { model: "population", terminals: 10, signIn: { curve: "uniform", windowS: 1 },
-               purchases: { perTerminal: 2, thinkTimeS: { mean: 0.5, jitter: 0 } } },
+               purchases: { perTerminal: ${perTerminal}, thinkTimeS: { mean: 0.5, jitter: 0 } } },
+      ${more}
     }`,
   );
   const { outcome, run: facts, log } = await runQuietly(file);
@@ -92,5 +98,52 @@ describe("dialect knobs", () => {
     expect(other.outcomes.byOutcome.signin.approved).toBeGreaterThanOrEqual(10);
     expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
     expect(other.log).toMatch(/reply 60\.2 \(batch\) is 000777, expected \d{6} \(terminal\.adoptBatch\)/);
+  });
+
+  it("F60's parts: a switch answering 60.1-60.5 serves terminals that send them; others report protocol naming F60", async () => {
+    const same = await run("f60-five", 'field60Parts: "5"', "field60Parts: 5,");
+    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    const other = await run("f60-three", 'field60Parts: "5"', "");
+    expect(other.outcomes.byOutcome.signin.approved).toBe(10);
+    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
+    expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    expect(other.log).toMatch(
+      /reply F60 carries 60\.1-60\.5 \(22\d{6}00000\), expected 60\.1-60\.3 as sent \(terminal\.field60Parts\)/,
+    );
+  });
+
+  it("F63 in purchase replies: a switch that gives 63.1 serves terminals that require it; one without, protocol naming F63", async () => {
+    const same = await run("f63-given", 'purchaseReplyField63: "CUP"', "replyField63: true,");
+    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    const other = await run("f63-missing", "", "replyField63: true,");
+    expect(other.outcomes.byOutcome.signin.approved).toBe(10);
+    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
+    expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    expect(other.log).toMatch(
+      /reply F63 \(63\.1 card organisation\) is missing in an approved 0210, expected 3 capital letters \(terminal\.replyField63\)/,
+    );
+  });
+
+  it("the STAN across sign-ins: terminals that restart it need a switch that opens a batch per sign-in; otherwise protocol naming F11", async () => {
+    // The switch restarts at 3 s: every terminal signs in a second time and numbers its purchases from 000001
+    // again. A switch (and issuer) that keep the batch see those STANs twice.
+    const restart = {
+      durationS: 8,
+      perTerminal: 12,
+      more: 'chaos: [{ name: "restart", at: 3, for: 1, fault: { kind: "switch-restart", downMs: 500 } }],',
+    };
+    const terminals = 'stanAtSignIn: "restart",';
+    const same = await run("stan-new-batch", "batchPerSignIn: true", terminals, restart);
+    expect(same.outcomes.byOutcome.signin.approved).toBeGreaterThanOrEqual(20);
+    expect(same.outcomes.byOutcome.purchase.protocol ?? 0).toBe(0);
+    expect(same.outcomes.byOutcome.purchase.approved).toBeGreaterThanOrEqual(40);
+    const other = await run("stan-same-batch", "", terminals, restart);
+    expect(other.outcomes.byOutcome.signin.approved).toBeGreaterThanOrEqual(20);
+    expect(other.outcomes.byOutcome.purchase.protocol).toBeGreaterThanOrEqual(10);
+    expect(other.log).toMatch(
+      /reply F39 94 \(duplicate\) to F11 0000\d\d, new by this terminal's numbering: the switch keeps STANs of batch \d{6} across sign-ins \(terminal\.stanAtSignIn restart\)/,
+    );
   });
 });

@@ -100,7 +100,10 @@ export const purchaseResponse = defineMessage({
     transactionType: { field: "60.1" },
     batchNumber: { field: "60.2" },
     networkManagementCode: { field: "60.3", optional: true },
-    reserved63: { field: 63, optional: true },
+    terminalReadCapability: { field: "60.4", optional: true },
+    iccConditionCode: { field: "60.5", optional: true },
+    /** F63: 63.1 (its first 3 characters) is the international card organisation code (CUP, VIS, MCC, …). */
+    cardOrganization: { field: 63, optional: true },
   },
 });
 

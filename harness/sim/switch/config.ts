@@ -150,6 +150,28 @@ export const switchSpec = {
     runtime: true,
     help: "0210 replies carry F60 (60.1 type, 60.2 batch); false: the dialect leaves it out",
   },
+  field60Parts: {
+    type: "string",
+    default: "",
+    oneOf: ["", "3", "5"],
+    env: "POSSTORM_SWITCH_FIELD60_PARTS",
+    runtime: true,
+    help: "F60 of 0210/0410 replies: 3 = 60.1-60.3, 5 = through 60.4 read capability and 60.5 IC condition (the request's, else 0); empty = the request's F60",
+  },
+  purchaseReplyField63: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_SWITCH_PURCHASE_REPLY_FIELD63",
+    runtime: true,
+    help: "approved 0210 replies carry F63 with 63.1, this card organisation code (3 letters, e.g. CUP); empty = no F63",
+  },
+  batchPerSignIn: {
+    type: "boolean",
+    default: false,
+    env: "POSSTORM_SWITCH_BATCH_PER_SIGN_IN",
+    runtime: true,
+    help: "every approved sign-in opens a new batch, given in the 0810's 60.2 and required like assignBatch (terminals that restart STAN at sign-in)",
+  },
   tpduAddress: {
     type: "string",
     default: "",
@@ -236,6 +258,12 @@ export interface SwitchConfig {
   purchaseReplyField60: boolean;
   /** The batch a sign-in assigns ("" = the terminal's own, echoed). */
   assignBatch: string;
+  /** F60 of financial replies: "3" or "5" parts; "" = the request's. */
+  field60Parts: "" | "3" | "5";
+  /** 63.1 of approved 0210s (card organisation); "" = no F63. */
+  purchaseReplyField63: string;
+  /** Each approved sign-in opens a new batch (0810 60.2), then required like assignBatch. */
+  batchPerSignIn: boolean;
   shedding: boolean;
   maxInFlight: number;
   maxQueue: number;
@@ -389,6 +417,10 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
     problems.push("tpduAddress must be 4 digits");
   if (config.headerVersion && !/^\d{2}$/.test(config.headerVersion))
     problems.push("headerVersion must be 2 digits");
+  if (config.purchaseReplyField63 && !/^[A-Z]{3}$/.test(config.purchaseReplyField63))
+    problems.push("purchaseReplyField63 must be 3 capital letters (63.1, e.g. CUP)");
+  if (config.assignBatch && config.batchPerSignIn)
+    problems.push("assignBatch and batchPerSignIn: choose one (a fixed batch, or a new one per sign-in)");
   let terminalKeys: TerminalKey[] | undefined;
   if (config.terminalKeysFile) {
     try {

@@ -13,7 +13,7 @@ import type { Connection, Session } from "./connection.ts";
 import type { Waiter } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
 import { cardNumber, forwardedReply, reversalFields, switchReply } from "./replies.ts";
-import { withBatch } from "./signin.ts";
+import { assignsBatch, withBatch } from "./signin.ts";
 import type { Switch } from "./switch.ts";
 
 // Purchases (0200) and reversals (0400): authorized by session and MAC, routed by BIN, sent upstream on an
@@ -113,9 +113,10 @@ function authorize(
     sw.decline(conn, request, CODE.macFailed, t0, undefined, true);
     return undefined;
   }
-  // A switch that assigns the batch at sign-in refuses another one, and says which in 60.2.
+  // A switch that assigns the batch at sign-in refuses a purchase in another one, and says which in 60.2. A
+  // reversal carries its original's batch, which may be a session earlier.
   const batch = splitField60(request.message.fields[60] as string).batchNumber;
-  if (sw.config.assignBatch && batch !== session.batch) {
+  if (request.message.mti === "0200" && assignsBatch(sw) && batch !== session.batch) {
     const fields = switchReply("0210", request.message.fields, CODE.batchMismatch, sw.config.acquirerId);
     fields[60] = withBatch(fields[60] as string, session.batch);
     sw.reply(conn, request, fields, CODE.batchMismatch, t0, session.mak);

@@ -90,6 +90,18 @@ export function reversalFields(purchase: Fields, reason: string): Fields {
   return out;
 }
 
+/** Requests answered with a financial reply (0210, 0410), whose F60 follows the switch's `field60Parts`. */
+export const FINANCIAL_REQUESTS = new Set(["0200", "0400"]);
+
+/**
+ * F60 in the switch's layout: `3` cuts it after 60.3; `5` carries 60.4 (read capability) and 60.5 (IC
+ * condition), the request's, else `0` (unknown, normal).
+ */
+export function field60Layout(field60: string, parts: "3" | "5"): string {
+  if (parts === "3") return field60.slice(0, 11);
+  return field60.length >= 13 ? field60.slice(0, 13) : field60.slice(0, 11).padEnd(13, "0");
+}
+
 /** The card number of a request: F2, or F35 up to its separator. */
 export function cardNumber(fields: Fields): string | undefined {
   const pan = fields[2];

@@ -97,12 +97,14 @@ export function askHsm(sw: Switch, job: SignIn): void {
         return;
       }
       sw.metrics.hsmRequests.inc({ result: "ok" });
-      // The terminal's own batch, or (assignBatch) the switch's, which the 0810 then tells it to adopt.
+      // The terminal's own batch, or the switch's (assignBatch, or a new one per sign-in), which the 0810
+      // then tells it to adopt.
       const batch =
         sw.config.assignBatch ||
+        (sw.config.batchPerSignIn ? sw.openBatch() : undefined) ||
         (splitField60(job.request.message.fields[60] as string).batchNumber ?? "000000");
       sw.sessions.set(job.tid, { mak: macKey(mak, sw.config.macAlgorithm), batch });
-      signInReply(sw, job, CODE.approved, reply.f62);
+      signInReply(sw, job, CODE.approved, reply.f62, assignsBatch(sw) ? batch : undefined);
     },
     (error: unknown) => {
       sw.admission.release();
@@ -113,12 +115,23 @@ export function askHsm(sw: Switch, job: SignIn): void {
   );
 }
 
-export function signInReply(sw: Switch, job: SignIn, code: string, f62?: Uint8Array): void {
+/** Whether this switch gives terminals their batch at sign-in (and then refuses any other). */
+export function assignsBatch(sw: Switch): boolean {
+  return sw.config.assignBatch !== "" || sw.config.batchPerSignIn;
+}
+
+export function signInReply(
+  sw: Switch,
+  job: SignIn,
+  code: string,
+  f62?: Uint8Array,
+  batch: string | undefined = sw.config.assignBatch || undefined,
+): void {
   if (sw.closed) return;
   try {
     const fields = switchReply("0810", job.request.message.fields, code, sw.config.acquirerId);
     if (f62) fields[62] = f62;
-    if (sw.config.assignBatch) fields[60] = withBatch(fields[60] as string, sw.config.assignBatch);
+    if (batch) fields[60] = withBatch(fields[60] as string, batch);
     sw.reply(job.conn, job.request, fields, code, job.t0);
   } catch {
     sw.formatError(job.conn, job.request, job.t0);

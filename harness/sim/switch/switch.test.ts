@@ -397,6 +397,53 @@ describe("purchase", () => {
   });
 });
 
+describe("dialect settings", () => {
+  it("opens a batch per sign-in, answers F60 in five parts and 63.1 in approvals; reversals keep their batch", async () => {
+    const lab = await startLab({ batchPerSignIn: true, field60Parts: "5", purchaseReplyField63: "CUP" });
+    const t = await lab.terminal();
+    const batchOf = (frame: Frame) => (frame.message.fields[60] as string).slice(2, 8);
+    const inBatch = (frame: Frame, batch: string) => {
+      frame.message.fields[60] = `22${batch}000`;
+      return frame;
+    };
+    const first = batchOf((await signIn(t, "POS00011")).reply.frame);
+    const { mak, reply } = await signIn(t, "POS00011", { stan: "000009" });
+    const second = batchOf(reply.frame);
+    expect(second).not.toBe(first);
+
+    const stale = await t.exchange(inBatch(purchase("POS00011", "000002"), first), mak);
+    expect(f39(stale.frame)).toBe("77");
+    expect(batchOf(stale.frame)).toBe(second);
+    expect(stale.frame.message.fields[63]).toBeUndefined();
+
+    const approved = await t.exchange(inBatch(purchase("POS00011", "000003"), second), mak);
+    expect(f39(approved.frame)).toBe("00");
+    expect(approved.frame.message.fields[60]).toBe(`22${second}00000`);
+    expect(approved.frame.message.fields[63]).toBe("CUP");
+    expect(verifyFrameMac(approved.body, mak, { lengthPrefix: false })).toBe(true);
+
+    // The reversal of a purchase made in the first batch carries that batch: not refused for it (77).
+    const original = readMessage(purchaseRequest, inBatch(purchase("POS00011", "000002"), first).message);
+    const { pan, ...withoutPan } = reversalFor(original, "98");
+    const reversal = { tpdu: TPDU, header: HEADER, message: buildMessage(reversalRequest, withoutPan) };
+    const reversed = await t.exchange(reversal, mak);
+    expect(reversed.frame.message.mti).toBe("0410");
+    expect(f39(reversed.frame)).toBe("25");
+  });
+
+  it("refuses a fixed batch together with a batch per sign-in, and a card organisation that is not 3 letters", async () => {
+    await expect(
+      startSwitch({ port: 0, adminPort: 0, assignBatch: "000777", batchPerSignIn: true }),
+    ).rejects.toThrow(/assignBatch and batchPerSignIn: choose one/);
+    await expect(startSwitch({ port: 0, adminPort: 0, purchaseReplyField63: "cu" })).rejects.toThrow(
+      /purchaseReplyField63 must be 3 capital letters/,
+    );
+    await expect(startSwitch({ port: 0, adminPort: 0, field60Parts: "4" as "5" })).rejects.toThrow(
+      /field60Parts/,
+    );
+  });
+});
+
 describe("connections and robustness", () => {
   it("keeps serving after 1,000 garbage frames, and counts them", async () => {
     const lab = await startLab();

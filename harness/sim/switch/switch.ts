@@ -42,7 +42,7 @@ import { Issuers } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
 import { SwitchMetrics } from "./metrics.ts";
 import { issuerReply, purchase, reversal, type Transaction } from "./purchases.ts";
-import { switchReply } from "./replies.ts";
+import { FINANCIAL_REQUESTS, field60Layout, switchReply } from "./replies.ts";
 import { StoreAndForward } from "./saf.ts";
 import { type SignIn, signIn } from "./signin.ts";
 
@@ -110,6 +110,8 @@ export class Switch {
   readonly tmkOf: (tid: string) => Uint8Array;
   closed = false;
   #loggedErrors = 0;
+  /** batchPerSignIn: the last batch opened; starts anywhere so that a restarted switch opens batches anew. */
+  #batch = Math.floor(Math.random() * 999_999);
 
   constructor(config: SwitchConfig, compiled: CompiledConfig, log: (line: string) => void) {
     this.config = config;
@@ -231,6 +233,12 @@ export class Switch {
     }
   }
 
+  /** batchPerSignIn: the batch the next approved sign-in opens (000001 … 999999, then round again). */
+  openBatch(): string {
+    this.#batch = (this.#batch % 999_999) + 1;
+    return String(this.#batch).padStart(6, "0");
+  }
+
   /** Writes a reply; `mac` adds F64, `signInAgain` sets processing requirement 3 in the header. */
   reply(
     conn: Connection,
@@ -248,6 +256,11 @@ export class Switch {
     const header = signInAgain ? withProcessingRequirement(own, SIGN_IN_AGAIN) : own;
     const mti = request.message.mti;
     if (mti === "0200" && !this.config.purchaseReplyField60) fields[60] = undefined;
+    const f60 = fields[60];
+    if (FINANCIAL_REQUESTS.has(mti) && typeof f60 === "string" && this.config.field60Parts)
+      fields[60] = field60Layout(f60, this.config.field60Parts);
+    if (mti === "0200" && code === CODE.approved && this.config.purchaseReplyField63)
+      fields[63] = this.config.purchaseReplyField63;
     const swapped = replyTpdu(request.tpdu ?? TERMINAL_TPDU);
     const nii = this.config.tpduAddress;
     const bytes = encodeFrame(
