@@ -98,6 +98,8 @@ export async function runCapacity(opts: CapacityOptions): Promise<CapacityResult
   const { compiled, file } = await loadProfile(opts.profile);
   const operation = opts.operation ?? operationOf(compiled.fleet, file);
   const slos = compiled.slos ?? [];
+  // The reference switch is one Node thread; a switch of yours may use what its profile says, else every core.
+  const switchCores = compiled.switchMetrics ? (compiled.switchMetrics.cores ?? cpus().length) : 1;
   const { kept, dropped } = stepSlos(slos);
   if (kept.length === 0)
     throw new ProfileError(file, [
@@ -156,7 +158,7 @@ export async function runCapacity(opts: CapacityOptions): Promise<CapacityResult
       ...(opts.allowRemote ? { allowRemote: true } : {}),
       log: () => undefined,
     });
-    const step = stepOf(outcome, { index, rate, purpose, dir, operation, window, wallS: 0 });
+    const step = stepOf(outcome, { index, rate, purpose, dir, operation, window, wallS: 0, switchCores });
     step.wallS = (performance.now() - t0) / 1000;
     lastWallS = step.wallS;
     result.steps.push(step);
@@ -221,6 +223,7 @@ function stepOf(
     operation: CapacityOperation;
     window: StepWindow;
     wallS: number;
+    switchCores: number;
   },
 ): CapacityStep {
   const base = {
@@ -257,6 +260,7 @@ function stepOf(
       toS: s.window.warmupS + s.window.steadyS,
       ...(run.fleet?.cpu ? { fleetCores: run.fleet.cpu.averageCores } : {}),
       machineCores: cpus().length,
+      switchCores: s.switchCores,
     }),
   };
 }

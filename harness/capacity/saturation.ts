@@ -9,7 +9,9 @@ import { slotsIn } from "../report/phases.ts";
 // | `hsm`        | hsm_utilisation (calls/s against capacity, or   | hsm_queue_depth            |
 // |              | worker time)                                    |                            |
 // | `issuer-<x>` | issuer_in_flight / issuer_workers               | issuer_queue_depth         |
-// | `switch`     | process CPU (one Node thread: 1 core is all)    | switch_queue_depth (shedding)|
+// | `switch`     | process CPU against its cores: the reference    | switch_queue_depth (shedding)|
+// |              | switch 1 (one Node thread), yours the profile's |                            |
+// |              | switchMetrics.cores, else the machine's         |                            |
 // | every program| process CPU, cores (rise of process_cpu_seconds_total per second) |  |
 // | `toxiproxy`  | process CPU against the machine's cores (it runs on every core) |   |
 //
@@ -110,6 +112,8 @@ export interface SaturationInput {
   fleetCores?: number;
   /** The machine's cores. */
   machineCores: number;
+  /** Cores the switch can use: 1 for the reference switch (default), yours from switchMetrics.cores. */
+  switchCores?: number;
 }
 
 /** Every resource the series has figures for, in the order hsm, issuers, switch, machine. */
@@ -147,7 +151,8 @@ export function readResources(input: SaturationInput): ResourceReading[] {
       const shown = inFlight
         ? `in flight ${fixed(inFlight.firstHalf, 1)} → ${fixed(inFlight.secondHalf, 1)}`
         : undefined;
-      out.push(reading(role, null, queueOf(valuesAt(metrics.switch_queue_depth, slots)), cores, 1, shown));
+      const queue = queueOf(valuesAt(metrics.switch_queue_depth, slots));
+      out.push(reading(role, null, queue, cores, input.switchCores ?? 1, shown));
     } else if (cores !== null) {
       // Toxiproxy (Go) may use every core; it carries every link's bytes.
       out.push(reading(role, null, null, cores, role === "toxiproxy" ? input.machineCores : 1));

@@ -149,6 +149,20 @@ describe("what saturated", () => {
   });
 });
 
+describe("your switch's CPU", () => {
+  it("is judged against the cores it may use: the reference switch's one, or switchMetrics.cores", () => {
+    const series = seriesOf(Array.from({ length: 10 }, () => [{ outcome: "approved", count: 10 }]));
+    series.server = { switch: { process_cpu_seconds_total: Array.from({ length: 10 }, (_, i) => i * 0.95) } };
+    const reference = readResources({ series, fromS: 0, toS: 10, machineCores: 4 });
+    const yours = readResources({ series, fromS: 0, toS: 10, machineCores: 4, switchCores: 2 });
+    const sw = (rs: typeof reference) => rs.find((r) => r.resource === "switch")!;
+    expect(sw(reference).saturated).toBe(true);
+    expect(sw(reference).signal).toBe("CPU 0.95 of 1 core(s)");
+    expect(sw(yours).saturated).toBe(false);
+    expect(sw(yours).cores).toBeCloseTo(0.95);
+  });
+});
+
 describe("capacity verdict", () => {
   const step = (index: number, rate: number, status: StepStatus): CapacityStep => ({
     index,

@@ -40,9 +40,10 @@ export interface Profile {
    * Your switch's Prometheus metrics (a switch posstorm did not write), scraped once a second like the lab
    * programs': `url` of its metrics page (`{{switch.adminPort}}` allowed with lab.switchSource); `chart`: metric
    * names (gauges, or counters drawn as a rate) to keep and chart in the report. Its process CPU
-   * (`process_cpu_seconds_total`) tells `posstorm capacity` when it saturated.
+   * (`process_cpu_seconds_total`) tells `posstorm capacity` when it saturated: against `cores`, the cores it
+   * may use (default: the machine's).
    */
-  switchMetrics?: { url: string; chart?: string[] };
+  switchMetrics?: { url: string; chart?: string[]; cores?: number };
   /** Terminal behaviour; defaults in harness/fleet/plan.ts (DEFAULT_TERMINAL). */
   terminal?: Partial<Omit<TerminalSettings, "retry">> & { retry?: Partial<RetryPolicy> };
   fleet: FleetModel;

@@ -148,6 +148,7 @@ export function validateProfile(profile: unknown, source: string): asserts profi
         !metrics.chart.every((m) => typeof m === "string" && /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$/.test(m)))
     )
       problems.push("switchMetrics.chart: must be a list of Prometheus metric names");
+    if (metrics.cores !== undefined) check("switchMetrics.cores", metrics.cores, num({ min: 0.1 }));
   }
   if (p.target !== undefined) problems.push(...targetProblems(p));
   if (problems.length > 0) throw new ProfileError(source, problems);

@@ -105,7 +105,7 @@ export type PlanJson = Omit<RunPlan, "target"> & {
   /** SLOs judge the load from this second on (a capacity step's warm-up is not judged; default 0). */
   judgeFromS?: number;
   /** Your switch's metrics page and the metrics the report charts (a switch posstorm did not write). */
-  switchMetrics?: { url: string; chart?: string[] };
+  switchMetrics?: { url: string; chart?: string[]; cores?: number };
   /** The profile's lab settings, as given (for the record). */
   lab?: unknown;
 };
