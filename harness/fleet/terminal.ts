@@ -83,8 +83,10 @@ const EXPIRY = "3012";
 /** 60.4 and 60.5 of a 5-part F60 (`terminal.field60Parts: 5`): reads IC cards (`5`), normal condition (`0`). */
 const IC_FIELD60 = { terminalReadCapability: "5", iccConditionCode: "0" } as const;
 const CARD_ORGANIZATION = /^[A-Z]{3}/;
-/** F39 "duplicate transmission". */
+/** F39 "duplicate transmission", "invalid transaction", "MAC verification failed". */
 const DUPLICATE = "94";
+const INVALID = "12";
+const MAC_FAILED = "A0";
 
 /** A reply whose F60 has other parts than the request's (`terminal.field60Parts`): the difference, named. */
 function field60Mismatch(sent: unknown, received: unknown): string | undefined {
@@ -409,7 +411,11 @@ export class Terminal {
     const code = values.responseCode;
     if (code !== "00") {
       this.setSignedIn(false);
-      return this.finish("signin", "declined", startedAt, code, `response code ${code}`);
+      const detail =
+        code === INVALID
+          ? `response code 12 (invalid transaction) to 60.3 ${s.keyLayout}: the switch serves other key layouts (terminal.keyLayout)`
+          : `response code ${code}`;
+      return this.finish("signin", "declined", startedAt, code, detail);
     }
     if (!(values.workingKeys instanceof Uint8Array)) {
       const detail = "approved 0810 without working keys (F62)";
@@ -509,7 +515,11 @@ export class Terminal {
     // Declined here, yet the issuer may have approved it (a switch that answers 98 and never reverses):
     // reconciliation needs every purchase the terminal did not see approved, not only those it reverses.
     this.unsettled(input, `declined:${code}`);
-    return this.finish("purchase", "declined", startedAt, code, `response code ${code}`);
+    const detail =
+      code === MAC_FAILED
+        ? `response code A0: the switch could not verify F64 (terminal.macAlgorithm ${s.macAlgorithm}, or working keys out of step)`
+        : `response code ${code}`;
+    return this.finish("purchase", "declined", startedAt, code, detail);
   }
 
   /** A purchase the terminal did not see approved, by its identity at the issuer. */

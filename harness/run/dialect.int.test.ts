@@ -146,4 +146,29 @@ describe("dialect knobs", () => {
       /reply F39 94 \(duplicate\) to F11 0000\d\d, new by this terminal's numbering: the switch keeps STANs of batch \d{6} across sign-ins \(terminal\.stanAtSignIn restart\)/,
     );
   });
+
+  it("the MAC algorithm: a switch on X9.19 serves terminals on X9.19; terminals on the UnionPay ECB MAC get A0 naming F64", async () => {
+    const same = await run("mac-x919", 'macAlgorithm: "x9.19"', 'macAlgorithm: "x9.19",');
+    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+    const other = await run("mac-ecb", 'macAlgorithm: "x9.19"', "");
+    expect(other.outcomes.byOutcome.signin.approved).toBeGreaterThanOrEqual(10);
+    expect(other.outcomes.byOutcome.purchase.approved).toBe(0);
+    expect(other.outcomes.byOutcome.purchase.declined).toBe(other.outcomes.total.purchase);
+    expect(other.log).toMatch(
+      /response code A0: the switch could not verify F64 \(terminal\.macAlgorithm cup-ecb, or working keys out of step\)/,
+    );
+  });
+
+  it("the key layout of F62: a switch serving 001 signs in terminals asking 001; terminals asking 003 get 12 naming 60.3", async () => {
+    const same = await run("layout-001", 'keyLayouts: ["001"]', 'keyLayout: "001",');
+    expect(same.outcomes.byOutcome.signin.approved).toBe(10);
+    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+    const other = await run("layout-003", 'keyLayouts: ["001"]', "");
+    expect(other.outcomes.byOutcome.signin.approved).toBe(0);
+    expect(other.outcomes.byOutcome.signin.declined).toBe(other.outcomes.total.signin);
+    expect(other.log).toMatch(
+      /response code 12 \(invalid transaction\) to 60\.3 003: the switch serves other key layouts \(terminal\.keyLayout\)/,
+    );
+  });
 });

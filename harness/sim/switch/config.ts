@@ -92,6 +92,13 @@ export const switchSpec = {
     env: "POSSTORM_SWITCH_MAC_ALGORITHM",
     help: "F64 algorithm of terminal messages",
   },
+  keyLayouts: {
+    type: "string[]",
+    default: ["001", "003", "004"],
+    env: "POSSTORM_SWITCH_KEY_LAYOUTS",
+    runtime: true,
+    help: "the sign-in key layouts (60.3 of the 0800: 001, 003, 004) the switch serves; another is answered 12",
+  },
   acquirerId: {
     type: "string",
     default: "00010000",
@@ -244,6 +251,8 @@ export interface SwitchConfig {
   /** A terminal list file: TMKs from it instead of deriveTmk(labKey, TID) ("" = derive). */
   terminalKeysFile: string;
   macAlgorithm: MacAlgorithm;
+  /** Sign-in key layouts (60.3) served; others are answered 12. */
+  keyLayouts: string[];
   acquirerId: string;
   issuerTimeoutMs: number;
   hsmTimeoutMs: number;
@@ -417,6 +426,9 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
     problems.push("tpduAddress must be 4 digits");
   if (config.headerVersion && !/^\d{2}$/.test(config.headerVersion))
     problems.push("headerVersion must be 2 digits");
+  for (const layout of config.keyLayouts)
+    if (!["001", "003", "004"].includes(layout))
+      problems.push(`keyLayouts: ${JSON.stringify(layout)} is not 001, 003 or 004`);
   if (config.purchaseReplyField63 && !/^[A-Z]{3}$/.test(config.purchaseReplyField63))
     problems.push("purchaseReplyField63 must be 3 capital letters (63.1, e.g. CUP)");
   if (config.assignBatch && config.batchPerSignIn)

@@ -49,7 +49,7 @@ export function signIn(sw: Switch, conn: Connection, request: Frame, t0: number)
     return;
   }
   const layout = splitField60(f60).networkManagementCode ?? "";
-  if (!SIGN_IN_LAYOUTS.has(layout)) {
+  if (!SIGN_IN_LAYOUTS.has(layout) || !sw.config.keyLayouts.includes(layout)) {
     sw.decline(conn, request, CODE.invalid, t0);
     return;
   }
