@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Toxiproxy server, built from its Go module (pinned in scripts/toxiproxy/go.mod), static with CGO off.
+# Toxiproxy server, built from its Go module (pinned in scripts/toxiproxy/go.mod), static with CGO off: its own
+# server main (scripts/toxiproxy/main.go) with posstorm's `corrupt` toxic registered (corrupt.go).
 source "$(dirname "$0")/lib.sh"
 
 src="$POSSTORM_ROOT/scripts/toxiproxy"
 out="$POSSTORM_TOOLS/bin/toxiproxy-server"
-inputs=$(hash_files "$src/go.mod" "$src/go.sum" "$POSSTORM_ROOT/scripts/versions.env")
+inputs=$(hash_files "$src/go.mod" "$src/go.sum" "$src/main.go" "$src/corrupt.go" "$POSSTORM_ROOT/scripts/versions.env")
 if [ -x "$out" ] && stamp_ok toxiproxy "$inputs"; then
   log "toxiproxy-server $TOXIPROXY_VERSION ready"
   exit 0
@@ -16,7 +17,7 @@ start=$SECONDS
 mkdir -p "$POSSTORM_TOOLS/bin"
 (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
   -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
-  -o "$out.tmp" github.com/Shopify/toxiproxy/v2/cmd/server)
+  -o "$out.tmp" .)
 mv "$out.tmp" "$out"
 stamp_set toxiproxy "$inputs"
 log "toxiproxy-server $("$out" -version | awk '{print $NF}') built in $((SECONDS - start))s"

@@ -71,7 +71,17 @@ export type ToxicFault = ToxicOptions &
         /** The connection is closed once this many bytes have passed. */
         bytes: number;
       }
+    | {
+        kind: "corrupt";
+        /** Probability (0..1) that a message (a chunk of data: one frame on the lab's links) is damaged. */
+        probability: number;
+        /** How: one byte inverted, the frame cut short, its length prefix made short, or any (default). */
+        damage?: CorruptDamage;
+      }
   );
+
+/** How `corrupt` damages a frame (posstorm's Toxiproxy build, scripts/toxiproxy/corrupt.go). */
+export type CorruptDamage = "flip" | "truncate" | "length" | "mix";
 
 /** How `connection-kill` drops the established connections of a link. */
 export type KillMethod =
@@ -178,6 +188,12 @@ export const FAULT_KINDS: Record<FaultKind, FaultKindInfo> = {
     fields: "bytes",
     summary: "closes a connection once this many bytes have passed",
   },
+  corrupt: {
+    layer: "toxiproxy",
+    shape: "window",
+    fields: "probability, damage? (flip | truncate | length | mix)",
+    summary: "damages this fraction of frames in transit: a flipped byte, a cut frame, a wrong length",
+  },
   down: {
     layer: "toxiproxy",
     shape: "window",
@@ -242,6 +258,7 @@ export const TOXIC_KINDS = [
   "reset_peer",
   "slicer",
   "limit_data",
+  "corrupt",
 ] as const satisfies readonly ToxicFault["kind"][];
 
 export function isToxicFault(fault: Fault): fault is ToxicFault {
@@ -293,6 +310,8 @@ export function describeFault(fault: Fault): string {
       return `slicer ${fault.averageSizeBytes}±${fault.sizeVariationBytes ?? 0}B every ${fault.delayUs ?? 0}µs on ${fault.link}${dir(fault.direction, "downstream")}${share(fault.toxicity)}`;
     case "limit_data":
       return `close after ${fault.bytes}B on ${fault.link}${dir(fault.direction, "downstream")}${share(fault.toxicity)}`;
+    case "corrupt":
+      return `${Math.round(fault.probability * 1000) / 10}% of frames damaged (${fault.damage ?? "mix"}) on ${fault.link}${dir(fault.direction, "downstream")}${share(fault.toxicity)}`;
     case "down":
       return `${fault.link} down`;
     case "packet-loss":
@@ -426,6 +445,11 @@ const FIELDS: Record<FaultKind, Record<string, FieldSpec>> = {
     delayUs: opt(number({ min: 0, int: true })),
   },
   limit_data: { ...toxicCommon, bytes: req(number({ min: 0, int: true })) },
+  corrupt: {
+    ...toxicCommon,
+    probability: req(number({ min: 0, max: 1 })),
+    damage: opt(oneOf(["flip", "truncate", "length", "mix"])),
+  },
   down: { link: req(link) },
   "packet-loss": {
     link: req(link),

@@ -19,7 +19,8 @@ export type IncidentId =
   | "switch-restart"
   | "link-flap"
   | "maintenance-window"
-  | "connection-flood";
+  | "connection-flood"
+  | "transmission-errors";
 
 export interface IncidentOptions {
   /** Network incidents: the link; default `edge`. */
@@ -214,6 +215,20 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
         holdOpenS: 60,
       },
     ],
+  },
+  "transmission-errors": {
+    id: "transmission-errors",
+    title: "Data transmission errors",
+    description:
+      "a noisy line or a faulty middlebox: 5% of frames each way are damaged in transit (a flipped byte, a " +
+      "frame cut short, a wrong length prefix). Terminals see replies that do not decode or verify " +
+      "(protocol, mac); the switch counts malformed frames and keeps serving.",
+    needsRoot: false,
+    entries: (startS, durationS, opts = {}) =>
+      together("transmission-errors", startS, durationS, [
+        ["corrupt", { kind: "corrupt", link: opts.link ?? "edge", probability: 0.05, direction: "both" }],
+      ]),
+    loadChanges: none,
   },
 };
 

@@ -25,6 +25,8 @@ export type Toxic = ToxicCommon &
     | { kind: "reset_peer"; timeoutMs: number }
     | { kind: "slicer"; averageSizeBytes: number; sizeVariationBytes?: number; delayUs?: number }
     | { kind: "limit_data"; bytes: number }
+    /** posstorm's own toxic (scripts/toxiproxy/corrupt.go): a fraction of chunks damaged. */
+    | { kind: "corrupt"; probability: number; damage?: "flip" | "truncate" | "length" | "mix" }
   );
 
 export class ChaosError extends Error {
@@ -77,7 +79,8 @@ export function toxicName(toxic: Toxic): string {
 export function toxicBody(toxic: Toxic): ICreateToxicBody<unknown> {
   const common = {
     name: toxicName(toxic),
-    type: toxic.kind,
+    // The client lists Toxiproxy's built-in toxics; posstorm's build also registers `corrupt`.
+    type: toxic.kind as ICreateToxicBody<unknown>["type"],
     stream: toxic.direction ?? "downstream",
     toxicity: toxic.toxicity ?? 1,
   } as const;
@@ -106,6 +109,8 @@ export function toxicBody(toxic: Toxic): ICreateToxicBody<unknown> {
       };
     case "limit_data":
       return { ...common, attributes: { bytes: toxic.bytes } };
+    case "corrupt":
+      return { ...common, attributes: { probability: toxic.probability, mode: toxic.damage ?? "mix" } };
   }
 }
 

@@ -113,6 +113,8 @@ describe("posstorm chaos", () => {
       "satellite",
       "link-flap",
       "connection-flood",
+      "corrupt",
+      "transmission-errors",
     ]) {
       expect(out).toContain(word);
     }

@@ -41,6 +41,8 @@ export interface FaultArgs {
   "size-variation-bytes"?: number;
   "delay-us"?: number;
   bytes?: number;
+  probability?: number;
+  damage?: string;
   "loss-percent"?: number;
   method?: string;
   issuer?: string;
@@ -66,6 +68,8 @@ const FLAGS: Record<string, keyof FaultArgs> = {
   sizeVariationBytes: "size-variation-bytes",
   delayUs: "delay-us",
   bytes: "bytes",
+  probability: "probability",
+  damage: "damage",
   lossPercent: "loss-percent",
   method: "method",
   issuer: "issuer",
@@ -281,6 +285,11 @@ const apply: CommandModule<object, ApplyArgs> = {
       .option("size-variation-bytes", { type: "number" })
       .option("delay-us", { type: "number", describe: "slicer delay between chunks, µs" })
       .option("bytes", { type: "number", describe: "limit_data" })
+      .option("probability", { type: "number", describe: "corrupt: fraction 0..1 of frames damaged" })
+      .option("damage", {
+        choices: ["flip", "truncate", "length", "mix"],
+        describe: "corrupt: a flipped byte, a cut frame, a short length prefix, or any (default)",
+      })
       .option("loss-percent", { type: "number", describe: "packet-loss / syn-drop, 0..100" })
       .option("method", { choices: ["proxy-cycle", "ss-kill"], describe: "connection-kill" })
       .option("issuer", { type: "string", describe: "issuer-slow / issuer-errors: a or issuer-a" })
