@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 
 src="$POSSTORM_ROOT/scripts/toxiproxy"
 out="$POSSTORM_TOOLS/bin/toxiproxy-server"
-inputs=$(hash_files "$src/go.mod" "$src/go.sum" "$src/main.go" "$src/corrupt.go" "$POSSTORM_ROOT/scripts/versions.env")
+inputs=$(hash_files "$src/go.mod" "$src/go.sum" "$src/main.go" "$src/corrupt.go" "$src/corrupt_test.go" "$POSSTORM_ROOT/scripts/versions.env")
 if [ -x "$out" ] && stamp_ok toxiproxy "$inputs"; then
   log "toxiproxy-server $TOXIPROXY_VERSION ready"
   exit 0
@@ -15,6 +15,8 @@ command -v go >/dev/null || die "go not found: Toxiproxy is built from Go module
 log "building toxiproxy-server $TOXIPROXY_VERSION from Go modules"
 start=$SECONDS
 mkdir -p "$POSSTORM_TOOLS/bin"
+# The corrupt toxic's own test first: a toxic that damages frames wrongly must not reach the lab.
+(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go test -count=1 .) || die "the corrupt toxic's test failed"
 (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
   -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
   -o "$out.tmp" .)

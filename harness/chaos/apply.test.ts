@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FleetControl } from "../fleet/index.ts";
 import { applyFault } from "./apply.ts";
 import { fakeLab } from "./testing/fakes.ts";
 
@@ -26,6 +27,21 @@ describe("applyFault against fake seams", () => {
       "add edge bandwidth_downstream",
       "remove edge bandwidth_upstream",
     ]);
+  });
+
+  it("sets power loss on the run's fleet and takes it away on clear; without a fleet it refuses", async () => {
+    const lab = fakeLab();
+    const fleet = new FleetControl();
+    const seen: unknown[] = [];
+    fleet.subscribe((c) => seen.push(c));
+    const applied = await applyFault({ kind: "power-loss", fraction: 0.25 }, { ...lab.ctx, fleet });
+    expect(fleet.conditions).toEqual({ powerLoss: { fraction: 0.25, offMs: 5000 } });
+    await applied.clear();
+    expect(fleet.conditions).toEqual({});
+    expect(seen).toEqual([{}, { powerLoss: { fraction: 0.25, offMs: 5000 } }, {}]);
+    await expect(applyFault({ kind: "power-loss", fraction: 0.25 }, lab.ctx)).rejects.toThrow(
+      /power-loss acts on the run's own terminals/,
+    );
   });
 
   it("disables a link for `down` and re-enables it on clear", async () => {

@@ -1,3 +1,4 @@
+import type { FleetControl } from "../fleet/index.ts";
 import { type ConfigApi, changeConfig, httpConfigApi, putVerified, type Settings } from "./admin-config.ts";
 import {
   describeFault,
@@ -6,6 +7,7 @@ import {
   faultTarget,
   isToxicFault,
   type LinkName,
+  POWER_OFF_MS,
   type ToxicFault,
 } from "./faults.ts";
 import { type JournalEntry, journalAdd, journalRemove } from "./journal.ts";
@@ -32,6 +34,8 @@ export interface ChaosContext {
   config?: ConfigApi;
   /** Bound on a service restart (downMs excluded); default 60 s. */
   restartTimeoutMs?: number;
+  /** The run's own fleet, for fleet-side faults (power loss); absent outside a run. */
+  fleet?: Pick<FleetControl, "conditions" | "set">;
 }
 
 export interface AppliedFault {
@@ -244,6 +248,25 @@ export async function applyFault(
         ctx.restartService("switch", { downMs }),
       );
       return done(nothing, { restartMs: Math.round(performance.now() - started) });
+    }
+
+    case "power-loss": {
+      const fleet = ctx.fleet;
+      if (!fleet) {
+        throw new ChaosError(
+          "power-loss acts on the run's own terminals: apply it in a profile's chaos or to a rehearsal, not to a bare lab",
+          {},
+        );
+      }
+      fleet.set({
+        ...fleet.conditions,
+        powerLoss: { fraction: fault.fraction, offMs: fault.offMs ?? POWER_OFF_MS },
+      });
+      return done(async () => {
+        const { powerLoss: _gone, ...rest } = fleet.conditions;
+        fleet.set(rest);
+        return {};
+      });
     }
   }
 }

@@ -129,13 +129,24 @@ export type Fault =
   /** Any runtime setting of the switch, restored when the fault clears. */
   | { kind: "switch-config"; settings: SwitchRuntimeSettings }
   /** The lab restarts the switch (the context's restartService); `downMs` between stop and start. */
-  | { kind: "switch-restart"; downMs?: number };
+  | { kind: "switch-restart"; downMs?: number }
+  /**
+   * Terminal power loss (the run's own fleet): this fraction of purchases is cut right after the 0200 is
+   * written; the terminal is off `offMs` (default 5000), then comes back owing the purchase's reversal.
+   */
+  | { kind: "power-loss"; fraction: number; offMs?: number };
 
 export type FaultKind = Fault["kind"];
+
+/** How long a terminal that lost power stays off by default, ms. */
+export const POWER_OFF_MS = 5_000;
 export type FaultOf<K extends FaultKind> = Extract<Fault, { kind: K }>;
 
-/** Where a fault acts: `toxiproxy` (a toxic or the proxy), `kernel` (nftables), `backend` (admin API), `lab`. */
-export type FaultLayer = "toxiproxy" | "kernel" | "backend" | "lab";
+/**
+ * Where a fault acts: `toxiproxy` (a toxic or the proxy), `kernel` (nftables), `backend` (admin API), `lab`,
+ * `fleet` (the run's own terminals).
+ */
+export type FaultLayer = "toxiproxy" | "kernel" | "backend" | "lab" | "fleet";
 
 export interface FaultKindInfo {
   layer: FaultLayer;
@@ -248,6 +259,12 @@ export const FAULT_KINDS: Record<FaultKind, FaultKindInfo> = {
     fields: "downMs?",
     summary: "the lab restarts the switch",
   },
+  "power-loss": {
+    layer: "fleet",
+    shape: "window",
+    fields: "fraction, offMs? (default 5000)",
+    summary: "terminals lose power right after sending a purchase, come back offMs later owing a reversal",
+  },
 };
 
 export const TOXIC_KINDS = [
@@ -276,6 +293,8 @@ export function faultTarget(fault: Fault): string {
     case "switch-config":
     case "switch-restart":
       return "switch";
+    case "power-loss":
+      return "terminals";
     default:
       return fault.link;
   }
@@ -334,6 +353,8 @@ export function describeFault(fault: Fault): string {
         .join(" ")}`;
     case "switch-restart":
       return `switch restart${fault.downMs ? ` (down ${fault.downMs}ms)` : ""}`;
+    case "power-loss":
+      return `${Math.round(fault.fraction * 1000) / 10}% of purchases lose power after sending, off ${fault.offMs ?? POWER_OFF_MS}ms`;
   }
 }
 
@@ -463,6 +484,7 @@ const FIELDS: Record<FaultKind, Record<string, FieldSpec>> = {
   "hsm-capacity": { capacityPerSecond: req(number({ min: 0 })) },
   "switch-config": { settings: req(switchSettings) },
   "switch-restart": { downMs: opt(ms) },
+  "power-loss": { fraction: req(number({ min: 0, max: 1 })), offMs: opt(ms) },
 };
 
 /**

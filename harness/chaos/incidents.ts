@@ -20,7 +20,8 @@ export type IncidentId =
   | "link-flap"
   | "maintenance-window"
   | "connection-flood"
-  | "transmission-errors";
+  | "transmission-errors"
+  | "terminal-power-loss";
 
 export interface IncidentOptions {
   /** Network incidents: the link; default `edge`. */
@@ -227,6 +228,20 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
     entries: (startS, durationS, opts = {}) =>
       together("transmission-errors", startS, durationS, [
         ["corrupt", { kind: "corrupt", link: opts.link ?? "edge", probability: 0.05, direction: "both" }],
+      ]),
+    loadChanges: none,
+  },
+  "terminal-power-loss": {
+    id: "terminal-power-loss",
+    title: "Terminal power loss mid-transaction",
+    description:
+      "a power cut at the shops: 20% of the purchases started in the window are cut right after the 0200 is " +
+      "sent; each such terminal is off 5 s, then comes back owing the reversal. A correct switch settles every " +
+      "one: the report shows no one-sided transaction.",
+    needsRoot: false,
+    entries: (startS, durationS) =>
+      together("terminal-power-loss", startS, durationS, [
+        ["power-loss", { kind: "power-loss", fraction: 0.2, offMs: 5000 }],
       ]),
     loadChanges: none,
   },

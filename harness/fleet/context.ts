@@ -1,3 +1,4 @@
+import type { FleetConditions } from "./conditions.ts";
 import type { Operation, Outcome, RunPlan } from "./plan.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Random } from "./schedule.ts";
@@ -26,6 +27,8 @@ export interface FleetContext {
   timer(ms: number, fn: () => void): () => void;
   /** True once the segment is aborted: nothing more starts. */
   readonly aborted: boolean;
+  /** What the run imposes on the terminals now (fleet-side faults such as power loss). */
+  readonly conditions: FleetConditions;
   /** TCP connections the segment's terminals opened (connected), for reconnection counts. */
   readonly sockets: { opened: number };
   /** `op outcome` pairs already logged by this segment (logOnce). */

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { maxSegments } from "./arrivals.ts";
+import type { FleetControl } from "./conditions.ts";
 import { type Counts, type TimeoutCounts, timeoutsOf } from "./counts.ts";
 import {
   GENERATOR_BOUNDS,
@@ -58,6 +59,8 @@ export interface FleetOptions {
   log?: (line: string) => void;
   /** When the generator counts as the bottleneck (default GENERATOR_BOUNDS). */
   bounds?: GeneratorBounds;
+  /** Fleet-side faults (power loss) the run's chaos context sets while the load goes. */
+  control?: FleetControl;
   /** Worker entry (tests only; default ./worker.ts). */
   workerEntry?: URL;
 }
@@ -149,6 +152,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   let emitTimer: NodeJS.Timeout | undefined;
   let started = false;
   let samples: SamplesFileStats | undefined;
+  let unsubscribe: (() => void) | undefined;
   try {
     for (let i = 0; i < count; i++) {
       hosts.push(
@@ -156,6 +160,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       );
     }
     await Promise.race([allReady(hosts), finished]);
+    // Fleet-side faults reach every segment from here on (those due at 0 before the start message).
+    unsubscribe = options.control?.subscribe((conditions) => {
+      for (const host of hosts) host.setConditions(conditions);
+    });
     if (failure === undefined && !aborted) {
       startAtMs = Date.now() + START_LEAD_MS;
       cpuStart = process.cpuUsage();
@@ -180,6 +188,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   } catch (error) {
     fail(error instanceof Error ? error : new Error(String(error)));
   } finally {
+    unsubscribe?.();
     clearInterval(emitTimer);
     options.signal?.removeEventListener("abort", onAbort);
     if (started && reports.length < hosts.length) {

@@ -3,6 +3,7 @@
 // as gzipped NDJSON, and the generator's self-watch.
 
 export { ArrivalSchedule, arrivalTimesMs, stripeShare } from "./arrivals.ts";
+export { type FleetConditions, FleetControl, NO_CONDITIONS } from "./conditions.ts";
 export { type FleetOptions, type FleetResult, runFleet } from "./coordinator.ts";
 export {
   addCounts,

@@ -151,6 +151,14 @@ export class Link {
     return { ok: true, body: event.body };
   }
 
+  /** Writes `frame` and reads nothing: true once it reached the kernel, false when it could not be written. */
+  send(frame: Uint8Array): Promise<boolean> {
+    const socket = this.socket;
+    if (socket === undefined || socket.destroyed || socket.readyState !== "open")
+      return Promise.resolve(false);
+    return new Promise((resolve) => socket.write(frame, (error) => resolve(error == null)));
+  }
+
   /** Closes the socket (safe in any state); an exchange still waiting ends as `closed`. */
   destroy(): void {
     const socket = this.socket;

@@ -7,7 +7,11 @@ import type { Operation, Outcome } from "./plan.ts";
 export type SessionChange = "signed-in" | "signed-out";
 export type ReversalEvent = "queued" | "settled" | "abandoned";
 /** Why an operation was not attempted: no session after the sign-in retries, or its reversal is still owed. */
-export type SkipReason = "not-signed-in" | "reversal-pending";
+/**
+ * Why an operation has no outcome: no session could be had, a reversal is still owed, or the terminal lost
+ * power right after sending it (a power-loss fault: it never read a reply, and owes the reversal).
+ */
+export type SkipReason = "not-signed-in" | "reversal-pending" | "power-lost";
 
 /**
  * A purchase the terminal did not see approved, by its identity at the issuer: tid F41, stan F11 (6 digits),

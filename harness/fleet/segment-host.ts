@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { type FleetConditions, NO_CONDITIONS } from "./conditions.ts";
 import { errorMessage } from "./outcome.ts";
 import { runSegment } from "./segment.ts";
 import type { CoordinatorMessage, SegmentInput, SegmentMessage } from "./wire.ts";
@@ -13,6 +14,8 @@ export interface SegmentHost {
   start(input: SegmentInput): void;
   /** Asks the segment to stop now (it still posts what it recorded and `done`). */
   abort(): void;
+  /** What its terminals meet from now on (fleet-side faults). */
+  setConditions(conditions: FleetConditions): void;
   /** Ends the thread (workers); idempotent. */
   terminate(): Promise<void>;
 }
@@ -68,6 +71,7 @@ export function workerHost(
     ready,
     start: (input) => post({ type: "start", input }),
     abort: () => post({ type: "abort" }),
+    setConditions: (conditions) => post({ type: "conditions", conditions }),
     terminate: () => {
       terminated ??= worker.terminate().then(() => undefined);
       finished = true;
@@ -79,12 +83,16 @@ export function workerHost(
 export function inProcessHost(index: number, count: number, events: HostEvents): SegmentHost {
   const name = `fleet segment ${index} of ${count} (in-process)`;
   const controller = new AbortController();
+  const conditions: { current: FleetConditions } = { current: NO_CONDITIONS };
   let finished = false;
   return {
     index,
     ready: Promise.resolve(),
+    setConditions: (next) => {
+      conditions.current = next;
+    },
     start: (input) => {
-      runSegment(input, (message) => events.onMessage(message), controller.signal).then(
+      runSegment(input, (message) => events.onMessage(message), controller.signal, conditions).then(
         (report) => {
           finished = true;
           events.onMessage({ type: "done", segment: index, report });

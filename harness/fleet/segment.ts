@@ -1,6 +1,7 @@
 import { fromHex, tmkLookup } from "../protocol/index.ts";
 import { nowMs } from "./clock.ts";
 import { runClosed } from "./closed.ts";
+import { type FleetConditions, NO_CONDITIONS } from "./conditions.ts";
 import type { FleetContext } from "./context.ts";
 import { LiveHeapMeter, liveHeapWanted } from "./live-heap.ts";
 import { runOpen } from "./open.ts";
@@ -29,6 +30,7 @@ export async function runSegment(
   input: SegmentInput,
   post: (message: SegmentMessage) => void,
   signal?: AbortSignal,
+  conditions: { readonly current: FleetConditions } = { current: NO_CONDITIONS },
 ): Promise<SegmentReport> {
   const { plan, segment: slice, startAtMs } = input;
   const index = slice.index;
@@ -69,6 +71,9 @@ export async function runSegment(
     logged: new Set(),
     get aborted() {
       return aborted;
+    },
+    get conditions() {
+      return conditions.current;
     },
     sleep: (ms) =>
       new Promise<void>((resolve) => {

@@ -461,6 +461,10 @@ export class Terminal {
       { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
       { mac, envelope: this.framing.envelope },
     );
+    const loss = this.ctx.conditions.powerLoss;
+    if (loss !== undefined && this.ctx.random() < loss.fraction) {
+      return this.losePower(request, frame, startedAt, loss.offMs);
+    }
     const reply = await this.exchange("purchase", request, frame, startedAt);
     if (!reply.ok) {
       // Written and unanswered: the switch may have approved it. Reverse before the next transaction.
@@ -520,6 +524,33 @@ export class Terminal {
         ? `response code A0: the switch could not verify F64 (terminal.macAlgorithm ${s.macAlgorithm}, or working keys out of step)`
         : `response code ${code}`;
     return this.finish("purchase", "declined", startedAt, code, detail);
+  }
+
+  /**
+   * A power loss right after the 0200 is written: no reply is read, the link dies with the terminal (its
+   * socket closes), and the terminal stays off `offMs`. It keeps its session and the purchase's reversal, as
+   * a terminal keeps them in non-volatile memory, and sends the reversal before its next transaction. The
+   * purchase has no outcome (skipped, power-lost); a connect that fails first is the purchase's outcome.
+   */
+  private async losePower(
+    request: IsoMessage,
+    frame: Uint8Array,
+    startedAt: number,
+    offMs: number,
+  ): Promise<Outcome | undefined> {
+    const s = this.settings;
+    const link = this.link ?? new Link(this.ctx.plan.target, this.ctx.sockets);
+    this.link = link;
+    const failed = link.open ? undefined : await link.connect(s.connectTimeoutMs);
+    const written = failed === undefined && (await link.send(frame));
+    link.destroy();
+    if (this.link === link) this.link = undefined;
+    if (failed !== undefined)
+      return this.finish("purchase", failed.outcome, startedAt, undefined, failed.detail);
+    if (written) this.owe(request, reversalReasons.other);
+    this.ctx.recorder.recordSkipped(this.tid, "purchase", "power-lost");
+    await this.ctx.sleep(offMs);
+    return undefined;
   }
 
   /** A purchase the terminal did not see approved, by its identity at the issuer. */

@@ -1,3 +1,4 @@
+import type { FleetConditions } from "./conditions.ts";
 import type { Counts } from "./counts.ts";
 import type { LiveHeap } from "./live-heap.ts";
 import type { Operation, Outcome, RunPlan } from "./plan.ts";
@@ -81,4 +82,8 @@ export type SegmentMessage =
   | { type: "done"; segment: number; report: SegmentReport }
   | { type: "error"; segment: number; message: string; stack?: string };
 
-export type CoordinatorMessage = { type: "start"; input: SegmentInput } | { type: "abort" };
+export type CoordinatorMessage =
+  | { type: "start"; input: SegmentInput }
+  | { type: "abort" }
+  /** The fleet's conditions now (conditions.ts): sent at start and on every change. */
+  | { type: "conditions"; conditions: FleetConditions };

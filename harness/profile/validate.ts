@@ -186,7 +186,8 @@ function targetProblems(p: Record<string, unknown>): string[] {
       problems.push(
         `chaos[${i}].fault.link: ${on} is not proxied with \`target\`: posstorm proxies only edge (terminals → your switch). For backend faults, start your switch with lab.switchSource and map its backends to {{link.${on}}} (docs/your-switch.md)`,
       );
-    if (on === undefined && typeof fault.kind === "string")
+    // Fleet-side faults (power loss) act on posstorm's own terminals: fine against any switch.
+    if (on === undefined && typeof fault.kind === "string" && fault.kind !== "power-loss")
       problems.push(
         `chaos[${i}].fault.kind: ${fault.kind} acts on a lab program, and a profile with \`target\` starts none (docs/your-switch.md)`,
       );

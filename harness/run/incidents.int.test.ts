@@ -49,4 +49,37 @@ describe("incidents on the real lab", () => {
     const malformed = [...metrics].filter(([k]) => k.startsWith("switch_malformed_frames_total"));
     expect(malformed.reduce((sum, [, v]) => sum + v, 0)).toBeGreaterThan(0);
   });
+
+  it("terminal-power-loss: cut purchases come back as reversals the switch settles; no one-sided transaction", async () => {
+    const chaos = INCIDENTS["terminal-power-loss"].entries(2, 4).map((e) => ({
+      ...e,
+      fault: { ...e.fault, offMs: 1500 },
+    }));
+    const file = profileFile(
+      "terminal-power-loss",
+      `{
+        name: "terminal-power-loss",
+        durationS: 12,
+        lab: { runtime: "local" },
+        terminal: { responseTimeoutMs: 3000 },
+        fleet: { model: "population", terminals: 20, signIn: { curve: "uniform", windowS: 1 },
+                 purchases: { perTerminal: 30, thinkTimeS: { mean: 0.3, jitter: 0 } } },
+        chaos: ${JSON.stringify(chaos)},
+        slos: [{ id: "one-sided", indicator: "one-sided", objective: { max: 0 } }],
+      }`,
+    );
+    const { outcome, run } = await runQuietly(file);
+    expect(outcome.status).toBe("completed");
+    const counts = run.outcomes!;
+    // 20% of the purchases started in the 4 s window (about 100/s): tens of terminals lost power
+    const lost = counts.skipped.purchase?.["power-lost"] ?? 0;
+    expect(lost).toBeGreaterThanOrEqual(10);
+    // each came back owing its reversal and delivered it: nothing abandoned, nothing left owed
+    expect(counts.reversals.queued).toBeGreaterThanOrEqual(lost);
+    expect(counts.reversals.settled).toBe(counts.reversals.queued);
+    expect(counts.reversals.abandoned).toBe(0);
+    // the issuer's ledger agrees with the terminals: the one-sided SLO holds
+    expect(outcome.verdict!.slos.find((s) => s.id === "one-sided")).toMatchObject({ status: "pass" });
+    expect(outcome.exitCode).toBe(0);
+  });
 });

@@ -8,7 +8,7 @@ import {
   startTimeline,
   type TimelineResult,
 } from "../chaos/index.ts";
-import { type FleetResult, outcomeCounts, runFleet } from "../fleet/index.ts";
+import { FleetControl, type FleetResult, outcomeCounts, runFleet } from "../fleet/index.ts";
 import { LiveCounts, liveLine } from "../fleet/live.ts";
 import { graceS } from "../fleet/plan.ts";
 import { collect, settle } from "../lab/collect.ts";
@@ -216,7 +216,9 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     run.status = "running";
     save();
 
-    const chaosContext: ChaosContext = chaosContextOf(lab);
+    // Fleet-side faults (power loss) go through the same timeline to the run's own terminals.
+    const fleetControl = new FleetControl();
+    const chaosContext: ChaosContext = { ...chaosContextOf(lab), fleet: fleetControl };
 
     // Load start = the moment the fleet's first arrival is due (runFleet picks it once every segment is ready):
     // the timeline, the aggregation and the scrapes start there, so faults at 0 are in place before the first
@@ -254,6 +256,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     };
     const fleet = runFleet({
       plan,
+      control: fleetControl,
       samplesFile: runFile(runDir, "samples"),
       ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
       signal: abort.signal,

@@ -115,6 +115,8 @@ describe("posstorm chaos", () => {
       "connection-flood",
       "corrupt",
       "transmission-errors",
+      "power-loss",
+      "terminal-power-loss",
     ]) {
       expect(out).toContain(word);
     }

@@ -43,6 +43,8 @@ export interface FaultArgs {
   bytes?: number;
   probability?: number;
   damage?: string;
+  fraction?: number;
+  "off-ms"?: number;
   "loss-percent"?: number;
   method?: string;
   issuer?: string;
@@ -70,6 +72,8 @@ const FLAGS: Record<string, keyof FaultArgs> = {
   bytes: "bytes",
   probability: "probability",
   damage: "damage",
+  fraction: "fraction",
+  offMs: "off-ms",
   lossPercent: "loss-percent",
   method: "method",
   issuer: "issuer",
@@ -290,6 +294,8 @@ const apply: CommandModule<object, ApplyArgs> = {
         choices: ["flip", "truncate", "length", "mix"],
         describe: "corrupt: a flipped byte, a cut frame, a short length prefix, or any (default)",
       })
+      .option("fraction", { type: "number", describe: "power-loss: fraction 0..1 of purchases cut" })
+      .option("off-ms", { type: "number", describe: "power-loss: how long a terminal stays off" })
       .option("loss-percent", { type: "number", describe: "packet-loss / syn-drop, 0..100" })
       .option("method", { choices: ["proxy-cycle", "ss-kill"], describe: "connection-kill" })
       .option("issuer", { type: "string", describe: "issuer-slow / issuer-errors: a or issuer-a" })
