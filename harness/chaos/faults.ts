@@ -105,6 +105,8 @@ export interface SwitchRuntimeSettings {
   routes?: Record<string, string>;
   /** `PREFIX*COUNT` ranges or 8-character TIDs. */
   fleet?: string[];
+  /** The oldest terminal software version (6 digits) served; older terminals are answered 40. "" = any. */
+  minSoftwareVersion?: string;
 }
 
 export type Fault =
@@ -432,6 +434,8 @@ const SWITCH_SETTINGS: Record<keyof SwitchRuntimeSettings, Check> = {
     Array.isArray(v) && v.every((x) => typeof x === "string")
       ? undefined
       : `${show(v)} is not a list of strings`,
+  minSoftwareVersion: (v) =>
+    typeof v === "string" && /^(\d{6})?$/.test(v) ? undefined : `${show(v)} is not 6 digits (or "")`,
 };
 
 /** The switch's runtime setting names, for messages and `posstorm chaos list`. */

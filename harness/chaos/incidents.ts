@@ -21,7 +21,8 @@ export type IncidentId =
   | "maintenance-window"
   | "connection-flood"
   | "transmission-errors"
-  | "terminal-power-loss";
+  | "terminal-power-loss"
+  | "interface-change";
 
 export interface IncidentOptions {
   /** Network incidents: the link; default `edge`. */
@@ -242,6 +243,21 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
     entries: (startS, durationS) =>
       together("terminal-power-loss", startS, durationS, [
         ["power-loss", { kind: "power-loss", fraction: 0.2, offMs: 5000 }],
+      ]),
+    loadChanges: none,
+  },
+  "interface-change": {
+    id: "interface-change",
+    title: "Software incompatibility after an interface change",
+    description:
+      "the switch is deployed with an interface change that needs terminal software 000001 or later: " +
+      "terminals still on older software (the header's version; terminal.software sets the fleet's mix, " +
+      "default all on 000000) are refused with 40 whatever they send; upgraded ones go on. The report " +
+      "counts 40 apart from other declines.",
+    needsRoot: false,
+    entries: (startS, durationS) =>
+      together("interface-change", startS, durationS, [
+        ["switch", { kind: "switch-config", settings: { minSoftwareVersion: "000001" } }],
       ]),
     loadChanges: none,
   },

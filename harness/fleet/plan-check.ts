@@ -7,6 +7,7 @@ import {
   type RunPlan,
   type TerminalSettings,
 } from "./plan.ts";
+import { softwareMixProblems } from "./schedule.ts";
 
 // Checks a run plan before any terminal starts (runFleet, and the profile's compilation before any lab comes
 // up). Missing terminal settings take DEFAULT_TERMINAL's values. Pure.
@@ -95,6 +96,10 @@ function checkTerminal(t: TerminalSettings, bad: Bad): void {
   if (t.field60Parts !== 3 && t.field60Parts !== 5) bad("terminal.field60Parts", t.field60Parts, "3 or 5");
   if (t.stanAtSignIn !== "continue" && t.stanAtSignIn !== "restart")
     bad("terminal.stanAtSignIn", t.stanAtSignIn, `"continue" or "restart"`);
+  if (t.software !== undefined) {
+    const problems = softwareMixProblems(t.software, "software");
+    if (problems.length > 0) bad("terminal.software", t.software, `a software mix (${problems.join("; ")})`);
+  }
   if (typeof t.tpduDestination !== "string" || !/^\d{4}$/.test(t.tpduDestination))
     bad("terminal.tpduDestination", t.tpduDestination, "4 digits (the NII)");
   if (typeof t.headerVersion !== "string" || !/^\d{2}$/.test(t.headerVersion))

@@ -82,6 +82,12 @@ export interface TerminalSettings {
    * sign-in (such terminals need a switch that opens a batch per sign-in).
    */
   stanAtSignIn: "continue" | "restart";
+  /**
+   * The software the terminals run (the header's 6-digit version), as shares of the fleet: `[{ version:
+   * "000002", share: 0.8 }, { version: "000001", share: 0.2 }]`. Terminal i gets a version by its number,
+   * spread evenly. Default: every terminal on 000000.
+   */
+  software?: { version: string; share: number }[];
   /** From connect() to an open socket (default 10000); expiry destroys the socket → `timeout.connect`. */
   connectTimeoutMs: number;
   /** From the request written to its reply (default 60000) → `timeout.response`. */

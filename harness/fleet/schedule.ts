@@ -88,3 +88,38 @@ export function drawAmount(amount: TerminalSettings["amountMinor"], random: Rand
   const value = amount.min + Math.floor(random() * (amount.max - amount.min + 1));
   return String(Math.min(value, amount.max)).padStart(12, "0");
 }
+
+/** A fleet's software mix (TerminalSettings.software): versions and their shares of the terminals. */
+export type SoftwareMix = readonly { version: string; share: number }[];
+
+/** What is wrong with a software mix, each problem naming `path`; empty when none. */
+export function softwareMixProblems(mix: unknown, path: string): string[] {
+  if (!Array.isArray(mix) || mix.length === 0) return [`${path}: must be a list of { version, share }`];
+  const problems: string[] = [];
+  let total = 0;
+  mix.forEach((entry: { version?: unknown; share?: unknown }, i) => {
+    if (typeof entry?.version !== "string" || !/^\d{6}$/.test(entry.version))
+      problems.push(`${path}[${i}].version: ${JSON.stringify(entry?.version)} must be 6 digits`);
+    if (typeof entry?.share !== "number" || !(entry.share > 0 && entry.share <= 1))
+      problems.push(`${path}[${i}].share: ${JSON.stringify(entry?.share)} must be in (0, 1]`);
+    else total += entry.share;
+  });
+  if (problems.length === 0 && Math.abs(total - 1) > 1e-6)
+    problems.push(`${path}: the shares add up to ${+total.toFixed(6)}, not 1`);
+  return problems;
+}
+
+/**
+ * The software version terminal `i` runs: its number spread evenly over [0, 1) (the golden-ratio sequence), so
+ * every share holds in any run of consecutive terminals; undefined without a mix.
+ */
+export function softwareOf(mix: SoftwareMix | undefined, i: number): string | undefined {
+  if (mix === undefined) return undefined;
+  const u = (i * 0.6180339887498949) % 1;
+  let upTo = 0;
+  for (const { version, share } of mix) {
+    upTo += share;
+    if (u < upTo) return version;
+  }
+  return mix[mix.length - 1]!.version;
+}

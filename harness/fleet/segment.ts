@@ -7,7 +7,7 @@ import { LiveHeapMeter, liveHeapWanted } from "./live-heap.ts";
 import { runOpen } from "./open.ts";
 import { runPopulation } from "./population.ts";
 import { type ModelRuntime, sleepUntil } from "./runtime.ts";
-import { tidOf } from "./schedule.ts";
+import { softwareOf, tidOf } from "./schedule.ts";
 import { SegmentRecorder } from "./segment-recorder.ts";
 import { ThreadWatch } from "./self-watch.ts";
 import { framingOf, Terminal } from "./terminal.ts";
@@ -99,7 +99,7 @@ export async function runSegment(
       const j = localOf(i);
       let t = terminals[j];
       if (t === undefined) {
-        t = new Terminal(ctx.tidOf(i), ctx);
+        t = new Terminal(ctx.tidOf(i), ctx, softwareOf(plan.terminal.software, i));
         terminals[j] = t;
         created++;
         alive++;

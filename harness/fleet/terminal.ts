@@ -128,9 +128,17 @@ export class Terminal {
   /** Lag of the operation in progress: actual start − intended start. */
   private lagMs = 0;
 
-  constructor(tid: string, ctx: FleetContext) {
+  /** The header this terminal sends: the segment's, or with its own software version (terminal.software). */
+  private readonly header: Header;
+
+  constructor(tid: string, ctx: FleetContext, softwareVersion?: string) {
     this.tid = tid;
     this.ctx = ctx;
+    const shared = ctx.framing.header;
+    this.header =
+      softwareVersion === undefined || softwareVersion === shared.softwareVersion
+        ? shared
+        : { ...shared, softwareVersion };
     // A random first STAN: runs against the same lab must not repeat TID + STAN + batch (the issuer says 94).
     this.stan = 1 + Math.floor(ctx.random() * 999_999);
   }
@@ -397,7 +405,7 @@ export class Terminal {
       networkManagementCode: s.keyLayout,
     });
     const frame = encodeFrame(
-      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
+      { tpdu: this.framing.tpdu, header: this.header, message: request },
       { envelope: this.framing.envelope },
     );
     const reply = await this.exchange("signin", request, frame, startedAt);
@@ -458,7 +466,7 @@ export class Terminal {
     };
     const request = buildMessage(purchaseRequest, input);
     const frame = encodeFrame(
-      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
+      { tpdu: this.framing.tpdu, header: this.header, message: request },
       { mac, envelope: this.framing.envelope },
     );
     const loss = this.ctx.conditions.powerLoss;
@@ -579,7 +587,7 @@ export class Terminal {
     if (pending.attempts > 1) this.ctx.recorder.recordRetry(this.tid, "reversal");
     const request = buildMessage(reversalRequest, pending.input);
     const frame = encodeFrame(
-      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
+      { tpdu: this.framing.tpdu, header: this.header, message: request },
       { mac, envelope: this.framing.envelope },
     );
     const reply = await this.exchange("reversal", request, frame, startedAt);
@@ -630,7 +638,7 @@ export class Terminal {
       batchNumber: this.batch,
     });
     const frame = encodeFrame(
-      { tpdu: this.framing.tpdu, header: this.framing.header, message: request },
+      { tpdu: this.framing.tpdu, header: this.header, message: request },
       { envelope: this.framing.envelope },
     );
     const reply = await this.exchange("echo", request, frame, startedAt);

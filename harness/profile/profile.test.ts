@@ -84,13 +84,15 @@ describe("profiles", () => {
     const file = profileFile(
       "bad-dialect",
       `{ name: "bad-dialect", durationS: 10,
-         terminal: { field60Parts: 4, replyField63: "yes", stanAtSignIn: "reset" },
+         terminal: { field60Parts: 4, replyField63: "yes", stanAtSignIn: "reset",
+                     software: [{ version: "1", share: 0.5 }, { version: "000002", share: 0.2 }] },
          fleet: { model: "population", terminals: 1, signIn: { curve: "uniform", windowS: 1 } } } as never`,
     );
     const problems = ((await loadProfile(file).catch((e: unknown) => e)) as ProfileError).problems;
     expect(problems).toContain("terminal.field60Parts: 4 must be 3 or 5");
     expect(problems).toContain('terminal.replyField63: "yes" must be true or false');
     expect(problems).toContain('terminal.stanAtSignIn: "reset" must be one of continue, restart');
+    expect(problems).toContain('terminal.software[0].version: "1" must be 6 digits');
   });
 
   it("refuses at load what the terminals would refuse: long links with the open model", async () => {

@@ -1,4 +1,5 @@
 import { isNetworkProfileName, NETWORK_PROFILES, validateTimeline } from "../chaos/index.ts";
+import { softwareMixProblems } from "../fleet/schedule.ts";
 import { validateSlos } from "../slo/index.ts";
 import type { Profile } from "./define.ts";
 
@@ -108,6 +109,8 @@ export function validateProfile(profile: unknown, source: string): asserts profi
     problems.push(`terminal.field60Parts: ${JSON.stringify(terminal.field60Parts)} must be 3 or 5`);
   if (terminal.stanAtSignIn !== undefined)
     check("terminal.stanAtSignIn", terminal.stanAtSignIn, oneOf("continue", "restart"));
+  if (terminal.software !== undefined)
+    problems.push(...softwareMixProblems(terminal.software, "terminal.software"));
   if (terminal.count !== undefined) check("terminal.count", terminal.count, num({ min: 1, int: true }));
   const retry = (terminal.retry ?? {}) as Record<string, unknown>;
   if (retry.policy !== undefined)

@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { INCIDENTS } from "../chaos/index.ts";
+import { DEFAULT_TERMINAL } from "../fleet/plan.ts";
 import type { OperationSample } from "../fleet/samples.ts";
+import { softwareOf, tidOf } from "../fleet/schedule.ts";
 import { readSamples } from "../fleet/testing/lab.ts";
 import { profileFile } from "../profile/testing/profile-file.ts";
 import { finalMetricsFileOf, RUN_FILES } from "../run-folder/index.ts";
@@ -81,5 +83,52 @@ describe("incidents on the real lab", () => {
     // the issuer's ledger agrees with the terminals: the one-sided SLO holds
     expect(outcome.verdict!.slos.find((s) => s.id === "one-sided")).toMatchObject({ status: "pass" });
     expect(outcome.exitCode).toBe(0);
+  });
+
+  it("interface-change: terminals on old software are refused with 40 in the window, counted apart; upgraded ones go on", async () => {
+    const chaos = INCIDENTS["interface-change"].entries(3, 4);
+    const file = profileFile(
+      "interface-change",
+      `{
+        name: "interface-change",
+        durationS: 10,
+        lab: { runtime: "local" },
+        terminal: { responseTimeoutMs: 3000, retry: { policy: "none" },
+                    software: [{ version: "000001", share: 0.75 }, { version: "000000", share: 0.25 }] },
+        fleet: { model: "population", terminals: 20, signIn: { curve: "uniform", windowS: 1 },
+                 purchases: { perTerminal: 40, thinkTimeS: { mean: 0.3, jitter: 0 } } },
+        chaos: ${JSON.stringify(chaos)},
+      }`,
+    );
+    const { outcome, run } = await runQuietly(file);
+    expect(outcome.status).toBe("completed");
+    const samples = readSamples(join(outcome.runDir, RUN_FILES.samples)).filter(
+      (s): s is OperationSample => !("ev" in s),
+    );
+    const entry = run.timeline!.entries![0]!;
+    const from = entry.appliedAt!.sinceStartS * 1000;
+    const to = entry.clearedAt!.sinceStartS * 1000;
+    const refused = samples.filter((s) => s.code === "40");
+    // Only the old quarter of the fleet (the terminals softwareOf puts on 000000), only while the new switch
+    // requires 000001
+    const mix = [
+      { version: "000001", share: 0.75 },
+      { version: "000000", share: 0.25 },
+    ];
+    const expectedOld = Array.from({ length: 20 }, (_, i) => i)
+      .filter((i) => softwareOf(mix, i) === "000000")
+      .map((i) => tidOf(DEFAULT_TERMINAL.tidPrefix, DEFAULT_TERMINAL.firstTid + i));
+    expect(expectedOld.length).toBeGreaterThanOrEqual(4);
+    const oldTids = new Set(refused.map((s) => s.tid));
+    expect([...oldTids].sort()).toEqual(expectedOld.sort());
+    expect(refused.every((s) => s.t >= from && s.t <= to + 100)).toBe(true);
+    const upgraded = samples.filter((s) => !oldTids.has(s.tid) && s.t >= from && s.t < to);
+    expect(upgraded.length).toBeGreaterThan(100);
+    expect(upgraded.every((s) => s.outcome === "approved")).toBe(true);
+    // Counted apart in the report, with its meaning
+    const summary = readFileSync(join(outcome.runDir, "summary.md"), "utf8");
+    expect(summary).toMatch(
+      /\| 40 \| function not supported: the terminal's software is older than the switch requires \| \d+/,
+    );
   });
 });

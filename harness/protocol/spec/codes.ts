@@ -14,6 +14,10 @@ export const RESPONSE_CODES: Readonly<
   "12": { meaning: "invalid transaction", systemError: false },
   "25": { meaning: "original not found", systemError: false },
   "30": { meaning: "message format error", systemError: true },
+  "40": {
+    meaning: "function not supported: the terminal's software is older than the switch requires",
+    systemError: false,
+  },
   "68": { meaning: "issuer response timed out", systemError: true },
   "77": {
     meaning: "batch number differs from the one the sign-in gave, sign in again",

@@ -1,3 +1,4 @@
+import { RESPONSE_CODES } from "../../protocol/index.ts";
 import type { Bound, SloResult, SloStatus, Unit } from "../slo.ts";
 
 // Numbers as people read them, shared by every renderer.
@@ -71,3 +72,18 @@ export function sloSentence(r: SloResult): string {
 }
 
 export const seconds = (s: number) => `${+s.toFixed(1)}`;
+
+/**
+ * The response codes of a run, one row each with its meaning (the protocol's table) and its count per
+ * operation: a code such as 40 (terminal software too old) counts apart from every other decline.
+ */
+export function codeRows(
+  codes: Record<string, Record<string, number>>,
+): { code: string; meaning: string; byOperation: Record<string, number> }[] {
+  const all = [...new Set(Object.values(codes).flatMap((c) => Object.keys(c)))].sort();
+  return all.map((code) => ({
+    code,
+    meaning: RESPONSE_CODES[code]?.meaning ?? "not in the protocol's table",
+    byOperation: Object.fromEntries(Object.entries(codes).map(([op, byCode]) => [op, byCode[code] ?? 0])),
+  }));
+}

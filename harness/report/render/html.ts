@@ -3,7 +3,15 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ReportModel } from "../model.ts";
 import type { SpanStats } from "../stats.ts";
-import { formatBound, formatMargin, formatValue, percent, STATUS_LABEL, seconds } from "./format.ts";
+import {
+  codeRows,
+  formatBound,
+  formatMargin,
+  formatValue,
+  percent,
+  STATUS_LABEL,
+  seconds,
+} from "./format.ts";
 
 // report.html: one self-contained file (no network access when opened). The charts are uPlot, inlined with its
 // CSS: canvas rendering, ~50 KB minified, and it draws 100k+ points per chart without stalling — a 10-minute
@@ -265,13 +273,15 @@ function operationTable(total: SpanStats): string {
 }
 
 function codeTable(codes: Record<string, Record<string, number>>): string {
-  const all = [...new Set(Object.values(codes).flatMap((c) => Object.keys(c)))].sort();
-  if (all.length === 0) return '<p class="muted">No replies.</p>';
-  const head = all.map((c) => `<th class="num">${escapeHtml(c)}</th>`).join("");
-  const rows = Object.entries(codes).map(
-    ([op, byCode]) => `<tr>${td(op)}${all.map((c) => num(String(byCode[c] ?? 0))).join("")}</tr>`,
+  const rows = codeRows(codes);
+  if (rows.length === 0) return '<p class="muted">No replies.</p>';
+  const ops = Object.keys(codes);
+  const head = ops.map((op) => `<th class="num">${escapeHtml(op)}</th>`).join("");
+  const body = rows.map(
+    (r) =>
+      `<tr>${td(r.code)}${td(r.meaning)}${ops.map((op) => num(String(r.byOperation[op] ?? 0))).join("")}</tr>`,
   );
-  return `<table><thead><tr><th>operation</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table><thead><tr><th>F39</th><th>meaning</th>${head}</tr></thead><tbody>${body.join("")}</tbody></table>`;
 }
 
 function reconciliationHtml(model: ReportModel): string {

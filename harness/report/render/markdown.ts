@@ -1,6 +1,7 @@
 import type { ReportModel } from "../model.ts";
 import type { SpanStats } from "../stats.ts";
 import {
+  codeRows,
   formatBound,
   formatMargin,
   formatValue,
@@ -96,6 +97,24 @@ export function renderSummaryMarkdown(model: ReportModel): string {
           formatValue("ms", o.latencyMs?.max),
         ]),
         ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+      ),
+    );
+    out.push("");
+  }
+
+  const codes = codeRows(model.codes);
+  if (codes.length > 0) {
+    const ops = Object.keys(model.codes);
+    out.push("### Response codes (whole run)", "");
+    out.push(
+      table(
+        ["F39", "meaning", ...ops],
+        codes.map((r) => [
+          r.code,
+          r.meaning,
+          ...ops.map((op) => (r.byOperation[op] ?? 0).toLocaleString("en-US")),
+        ]),
+        ["---", "---", ...ops.map(() => "---:")],
       ),
     );
     out.push("");

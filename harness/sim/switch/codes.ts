@@ -4,6 +4,7 @@ export const SWITCH_CODES = {
   invalid: "12",
   notFound: "25",
   format: "30",
+  softwareTooOld: "40",
   batchMismatch: "77",
   issuerDown: "91",
   noRoute: "92",

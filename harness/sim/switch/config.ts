@@ -92,6 +92,13 @@ export const switchSpec = {
     env: "POSSTORM_SWITCH_MAC_ALGORITHM",
     help: "F64 algorithm of terminal messages",
   },
+  minSoftwareVersion: {
+    type: "string",
+    default: "",
+    env: "POSSTORM_SWITCH_MIN_SOFTWARE_VERSION",
+    runtime: true,
+    help: "the oldest terminal software (the header's 6-digit software version) served; older is answered 40; empty = any",
+  },
   keyLayouts: {
     type: "string[]",
     default: ["001", "003", "004"],
@@ -251,6 +258,8 @@ export interface SwitchConfig {
   /** A terminal list file: TMKs from it instead of deriveTmk(labKey, TID) ("" = derive). */
   terminalKeysFile: string;
   macAlgorithm: MacAlgorithm;
+  /** The oldest terminal software version (header, 6 digits) served; "" = any. */
+  minSoftwareVersion: string;
   /** Sign-in key layouts (60.3) served; others are answered 12. */
   keyLayouts: string[];
   acquirerId: string;
@@ -426,6 +435,8 @@ export function compileConfig(config: SwitchConfig): CompiledConfig {
     problems.push("tpduAddress must be 4 digits");
   if (config.headerVersion && !/^\d{2}$/.test(config.headerVersion))
     problems.push("headerVersion must be 2 digits");
+  if (config.minSoftwareVersion && !/^\d{6}$/.test(config.minSoftwareVersion))
+    problems.push("minSoftwareVersion must be 6 digits (the header's software version)");
   for (const layout of config.keyLayouts)
     if (!["001", "003", "004"].includes(layout))
       problems.push(`keyLayouts: ${JSON.stringify(layout)} is not 001, 003 or 004`);

@@ -209,6 +209,12 @@ export class Switch {
       request = decodeFrame(body, { ...NO_PREFIX, envelope: other });
     }
     if (++conn.requests === 2) this.#markLong(conn);
+    // After an interface change: terminals on older software are refused whatever they ask (40).
+    const oldest = this.config.minSoftwareVersion;
+    if (oldest && request.header && request.header.softwareVersion < oldest) {
+      this.decline(conn, request, CODE.softwareTooOld, t0);
+      return;
+    }
     try {
       switch (request.message.mti) {
         case "0200":
