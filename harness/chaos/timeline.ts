@@ -67,8 +67,10 @@ export interface EntryRecord {
   appliedAt?: Instant;
   /** When the clear call returned. */
   clearedAt?: Instant;
-  /** Why it was cleared: its time came, or the timeline was aborted. */
-  clearedBy?: "schedule" | "abort";
+  /** Why it was cleared: its time came, the timeline was aborted, by hand, or by the emergency stop. */
+  clearedBy?: "schedule" | "abort" | "manual" | "emergency-stop";
+  /** Who put it there: the profile's timeline (absent: planned) or a person during the run (`manual`). */
+  origin?: "planned" | "manual";
   error?: string;
   clearError?: string;
   /** Measured facts of apply and clear: killed connections, dropped packets, previous settings … */

@@ -1,6 +1,7 @@
 import { timeoutKind } from "./outcome.ts";
 import { OPERATIONS, type Operation, OUTCOMES, type Outcome } from "./plan.ts";
 import type { ReversalEvent, SessionChange, SkipReason } from "./recorder.ts";
+import type { Sample } from "./samples.ts";
 
 // Counts of what a fleet did, as plain data: per second in a segment, merged per second by the coordinator,
 // and for the whole run. Counts only add up, so deltas from any segment at any time merge exactly.
@@ -164,4 +165,35 @@ export function outcomeCounts(counts: Counts): OutcomeCounts {
     unsettled: counts.unsettled,
     dropped: counts.dropped,
   };
+}
+
+/** Adds one raw record (an operation's outcome or an event) to `counts`, as runFleet's totals count it. */
+export function countSample(counts: Counts, s: Sample): void {
+  if (!("ev" in s)) {
+    countOp(counts, s.op, s.outcome, s.code ?? NO_CODE);
+    return;
+  }
+  switch (s.ev) {
+    case "session":
+      counts.sessions[s.change]++;
+      break;
+    case "reversal":
+      counts.reversals[s.event]++;
+      break;
+    case "unsettled":
+      counts.unsettled++;
+      break;
+    case "retry":
+      counts.retries[s.op] = (counts.retries[s.op] ?? 0) + 1;
+      break;
+    case "skipped": {
+      const byReason = counts.skipped[s.op] ?? {};
+      byReason[s.reason] = (byReason[s.reason] ?? 0) + 1;
+      counts.skipped[s.op] = byReason;
+      break;
+    }
+    case "dropped":
+      counts.dropped++;
+      break;
+  }
 }

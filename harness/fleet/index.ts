@@ -8,6 +8,7 @@ export { type FleetOptions, type FleetResult, runFleet } from "./coordinator.ts"
 export {
   addCounts,
   type Counts,
+  countSample,
   NO_CODE,
   newCounts,
   type OutcomeCounts,

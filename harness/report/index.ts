@@ -7,6 +7,7 @@ export {
   SERVER_SAMPLES_FILE,
   type ServerSampleLine,
 } from "./aggregate.ts";
+export { type ChartData, chartData, type FaultWindow, faultWindows } from "./charts.ts";
 export {
   type CompareRow,
   type CompareSettings,
@@ -24,6 +25,7 @@ export {
   reconcileRun,
   terminalSideOf,
 } from "./reconcile.ts";
+export { escapeHtml, scriptSafe, uplotAssets } from "./render/html.ts";
 export { REPORT_FILES, type RenderedRun, ReportError, renderRun } from "./report.ts";
 export { type Scraper, startServerScraper } from "./scrape.ts";
 export {

@@ -118,6 +118,8 @@ export interface RunJson {
   status?: string;
   startedAt?: string;
   loadStartedAt?: string;
+  /** The live view while the run went (127.0.0.1): its page, /state, /metrics and the fault API. */
+  live?: { url: string };
   endedAt?: string;
   error?: string;
   /** Runs of earlier versions kept their plan's phases, SLOs and compare settings here (now in plan.json). */

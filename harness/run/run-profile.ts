@@ -38,6 +38,8 @@ import {
 import { REPO_ROOT } from "../shared/repo.ts";
 import { onShutdown } from "../shared/shutdown.ts";
 import { descriptorWarning } from "./limits.ts";
+import { type LiveServer, LiveTotals, startLiveServer } from "./live/live-view.ts";
+import { ManualFaults } from "./live/manual-faults.ts";
 import { runStamp } from "./stamp.ts";
 import { describeEnded, watchLab } from "./watchdog.ts";
 
@@ -59,6 +61,8 @@ export interface CompiledRunOptions {
   live?: boolean;
   /** Fleet segments, one worker thread each (default: the machine's cores). */
   segments?: number;
+  /** Port of the live view on 127.0.0.1 (default 0: a free one; its address is printed and in run.json). */
+  livePort?: number;
   log?: (line: string) => void;
 }
 
@@ -127,11 +131,25 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
   let timelineResult: TimelineResult | undefined;
   const abort = new AbortController();
   let interrupted = false;
+  /** Faults applied by hand (live view, `posstorm chaos apply --run`), once the lab is up. */
+  let manual: ManualFaults | undefined;
+  let liveServer: LiveServer | undefined;
 
   const finish = async (status: RunOutcome["status"], error?: string) => {
+    await manual?.clearAll(status === "completed" ? "schedule" : "abort", true);
     timelineResult =
       timelineResult ?? (await timeline?.abort(status === "completed" ? "load ended" : status));
-    if (timelineResult) run.timeline = timelineResult;
+    const byHand = manual?.records() ?? [];
+    if (timelineResult || byHand.length > 0) {
+      const now = new Date().toISOString();
+      const base = timelineResult ?? {
+        startedAt: run.loadStartedAt ?? now,
+        endedAt: now,
+        aborted: false,
+        entries: [],
+      };
+      run.timeline = { ...base, entries: [...base.entries, ...byHand] };
+    }
     // The scraper's timer would otherwise keep the process alive after the run (runProfile as a library).
     await scraper?.stop();
     // A completed run lets the switch finish its store-and-forward first (an interrupted one does not wait).
@@ -166,6 +184,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     log("interrupted: clearing faults, stopping the lab, keeping what was collected");
     await finish("interrupted");
     await partialReport();
+    await liveServer?.close();
   };
   let unregister = onShutdown(onInterrupt);
 
@@ -219,6 +238,35 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     // Fleet-side faults (power loss) go through the same timeline to the run's own terminals.
     const fleetControl = new FleetControl();
     const chaosContext: ChaosContext = { ...chaosContextOf(lab), fleet: fleetControl };
+    manual = new ManualFaults(chaosContext, entries.length);
+    const byHand = manual;
+    const totals = new LiveTotals();
+    const labLast: Record<string, Record<string, number>> = {};
+    let fleetEnded = false;
+    liveServer = await startLiveServer(
+      {
+        runId,
+        profile: compiled.profile.name,
+        durationS,
+        loadStartMs: () => loadStartMs,
+        series: () => aggregator?.result(),
+        planned: () => timeline?.records() ?? [],
+        lab: () => labLast,
+        ended: () => fleetEnded,
+        manual: byHand,
+        // Everything off now: what the timeline has applied or has still to apply, and every fault by hand.
+        emergencyStop: async () => {
+          const active = (timeline?.records() ?? []).filter((r) => r.status === "active").map((r) => r.name);
+          if (timeline) timelineResult = await timeline.abort("emergency stop");
+          return [...active, ...(await byHand.clearAll("emergency-stop"))];
+        },
+      },
+      totals,
+      { ...(opts.livePort !== undefined ? { port: opts.livePort } : {}), log },
+    );
+    run.live = { url: liveServer.url };
+    save();
+    log(`live view: ${liveServer.url} (Prometheus text: ${liveServer.url}/metrics)`);
 
     // Load start = the moment the fleet's first arrival is due (runFleet picks it once every segment is ready):
     // the timeline, the aggregation and the scrapes start there, so faults at 0 are in place before the first
@@ -228,6 +276,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     let aggregator: Aggregator | undefined;
     const onStart = (startAtMs: number) => {
       loadStartMs = startAtMs;
+      byHand.setLoadStart(startAtMs);
       run.loadStartedAt = new Date(startAtMs).toISOString();
       save();
       let faultsDueAtStart: Promise<void> | undefined;
@@ -247,7 +296,10 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
             pages: lab.metrics,
             ...(compiled.switchMetrics?.chart ? { keep: compiled.switchMetrics.chart } : {}),
             file: join(runDir, SERVER_SAMPLES_FILE),
-            onSample: (t, role, metrics) => aggregate.addServerSample(t, role, metrics),
+            onSample: (t, role, metrics) => {
+              labLast[role] = Object.fromEntries(metrics);
+              aggregate.addServerSample(t, role, metrics);
+            },
           })
         : undefined;
       writeSeriesNow = () => writeSeries(runDir, aggregate.result());
@@ -263,6 +315,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       onStart,
       onSample: (sample) => {
         live.add(sample);
+        totals.add(sample);
         aggregator?.addSample(sample);
       },
       log: (line) => log(line),
@@ -292,6 +345,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     } catch (error) {
       throw new Error(labFailure ?? (error as Error).message, { cause: error });
     } finally {
+      fleetEnded = true;
       clearInterval(ticker);
       stopWatch();
     }
@@ -315,6 +369,8 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       log(`SLO ${r.status.toUpperCase().padEnd(7)} ${r.id}: ${r.detail}`);
     }
     log(`verdict: ${rendered.verdict.status}; reports: ${rendered.files.summary}, ${rendered.files.html}`);
+    // The live view stays up until the report is written: /metrics then holds the run's final counts.
+    await liveServer?.close();
     return {
       runId,
       runDir,
@@ -330,6 +386,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     log(`failed: ${message}`);
     await finish("failed", message).catch(() => undefined);
     if (writeSeriesNow) await partialReport(); // the load had started
+    await liveServer?.close();
     return { runId, runDir, status: "failed", exitCode: 2, error: message };
   }
 }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import {
@@ -20,7 +21,7 @@ import {
   validateFault,
 } from "../../chaos/index.ts";
 import { type ReachedLab, reachLab } from "../../lab/controls.ts";
-import { newestLabDir } from "../../run-folder/index.ts";
+import { newestLabDir, readRunJson } from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
 
 const REPORTS = join(REPO_ROOT, "reports");
@@ -167,6 +168,76 @@ export function resolveTarget(args: { lab?: string; toxiproxy?: string }): Promi
   });
 }
 
+/** A running run's live view: from its id (under reports/) or its folder; throws when it is not running. */
+export function liveUrlOf(run: string, reportsDir = REPORTS): string {
+  const dir = existsSync(join(run, "run.json")) ? run : join(reportsDir, run);
+  let facts: ReturnType<typeof readRunJson>;
+  try {
+    facts = readRunJson(dir);
+  } catch {
+    throw new Error(`--run ${run}: no run.json in ${dir}`);
+  }
+  if (facts.status !== "running" || !facts.live)
+    throw new Error(
+      `--run ${run}: the run is ${facts.status}, not running: faults by hand need a running run`,
+    );
+  return facts.live.url;
+}
+
+/** Sends one request to a run's live view; its JSON answer, or an error naming what the run said. */
+async function callRun(url: string, method: string, body?: unknown): Promise<Record<string, unknown>> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new Error(
+      `${url}: the run's live view does not answer (${(error as Error).message}); has it ended?`,
+    );
+  }
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok && response.status !== 502)
+    throw new Error(`${url}: ${String(answer.error ?? response.status)}`);
+  return answer;
+}
+
+type EntryLine = { name: string; status: string; description: string; error?: string };
+const entryLine = (e: EntryLine) =>
+  `  ${e.name}: ${e.status}, ${e.description}${e.error ? ` (${e.error})` : ""}`;
+
+/** `chaos apply --run`: the fault or incident goes to the run, which applies it and records it as manual. */
+async function applyToRun(argv: ApplyArgs): Promise<void> {
+  if (argv.preset !== undefined)
+    throw new Error("--run takes --fault or --incident (a preset is a whole-run condition)");
+  const url = liveUrlOf(argv.run!);
+  const forS = argv.for === undefined ? {} : { forS: argv.for };
+  const request =
+    argv.incident !== undefined
+      ? {
+          incident: argv.incident,
+          ...forS,
+          ...(argv.link ? { link: argv.link } : {}),
+          ...(argv.issuer
+            ? { issuer: argv.issuer.startsWith("issuer-") ? argv.issuer : `issuer-${argv.issuer}` }
+            : {}),
+        }
+      : { fault: faultFromArgs(argv), ...forS };
+  const answer = await callRun(`${url}/faults`, "POST", request);
+  const entries = (answer.entries ?? []) as EntryLine[];
+  console.log(`run ${argv.run} (${url}):`);
+  for (const e of entries) console.log(entryLine(e));
+  if (entries.some((e) => e.status !== "active")) throw new Error("not every fault could be applied");
+  console.log(
+    argv.for === undefined
+      ? `left applied; \`posstorm chaos clear --run ${argv.run} [--name <name>]\` clears it`
+      : `cleared by the run after ${argv.for} s`,
+  );
+}
+
 // ---- subcommands ----------------------------------------------------------------------------------
 
 export function listText(): string {
@@ -194,6 +265,7 @@ const list: CommandModule<object, object> = {
 };
 
 interface ApplyArgs extends FaultArgs {
+  run?: string;
   lab?: string;
   toxiproxy?: string;
   preset?: string;
@@ -253,6 +325,11 @@ const apply: CommandModule<object, ApplyArgs> = {
     "Apply a fault, a network preset or an incident to a running lab; with --for, clear it after that many seconds (Ctrl-C clears too)",
   builder: (y) =>
     y
+      .option("run", {
+        type: "string",
+        describe:
+          "a running run (its id under reports/, or its folder): the run applies the fault, records it in its timeline (manual) and clears it at --for or when it ends",
+      })
       .option("lab", {
         type: "string",
         describe: "lab folder holding lab.json (default: the newest under reports/)",
@@ -311,6 +388,7 @@ const apply: CommandModule<object, ApplyArgs> = {
         describe: "presets: include kernel packet loss",
       }),
   handler: async (argv) => {
+    if (argv.run !== undefined) return applyToRun(argv);
     const { entries, faults } = entriesOf(argv);
     const target = await resolveTarget(argv);
     if (!target.ctx) {
@@ -352,17 +430,38 @@ const apply: CommandModule<object, ApplyArgs> = {
   },
 };
 
-const clear: CommandModule<object, { lab?: string; toxiproxy?: string }> = {
+const clear: CommandModule<object, { run?: string; name?: string; lab?: string; toxiproxy?: string }> = {
   command: "clear",
-  describe: "Remove every toxic, re-enable every proxy and remove posstorm's nftables table",
+  describe:
+    "Remove every toxic, re-enable every proxy and remove posstorm's nftables table; with --run, the run's emergency stop (or one fault by hand: --name)",
   builder: (y) =>
     y
+      .option("run", {
+        type: "string",
+        describe: "a running run (id or folder): its emergency stop clears every fault, planned and by hand",
+      })
+      .option("name", { type: "string", describe: "with --run: clear only this fault applied by hand" })
       .option("lab", {
         type: "string",
         describe: "lab folder holding lab.json (default: the newest under reports/)",
       })
       .option("toxiproxy", { type: "string", describe: "Toxiproxy API URL" }),
   handler: async (argv) => {
+    if (argv.run !== undefined) {
+      const url = liveUrlOf(argv.run);
+      if (argv.name !== undefined) {
+        const answer = await callRun(`${url}/faults/${encodeURIComponent(argv.name)}`, "DELETE");
+        console.log(entryLine(answer.entry as EntryLine));
+      } else {
+        const answer = await callRun(`${url}/emergency-stop`, "POST");
+        const cleared = (answer.cleared ?? []) as string[];
+        console.log(
+          `run ${argv.run}: emergency stop, ${cleared.length ? cleared.join(", ") : "no fault was in effect"} cleared`,
+        );
+      }
+      return;
+    }
+    if (argv.name !== undefined) throw new Error("--name goes with --run");
     const target = await resolveTarget(argv);
     if (target.toxiproxy) {
       await target.toxiproxy.reset();

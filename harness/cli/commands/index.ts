@@ -5,6 +5,7 @@ import { compareCommand } from "./compare.ts";
 import { decodeCommand } from "./decode.ts";
 import { doctorCommand } from "./doctor.ts";
 import { labCommand } from "./lab.ts";
+import { rehearseCommand } from "./rehearse.ts";
 import { reportCommand } from "./report.ts";
 import { runCommand } from "./run.ts";
 import { selftestCommand } from "./selftest.ts";
@@ -20,6 +21,7 @@ export const commands: CommandModule<any, any>[] = [
   selftestCommand,
   chaosCommand,
   runCommand,
+  rehearseCommand,
   reportCommand,
   compareCommand,
   capacityCommand,

@@ -10,7 +10,7 @@ import {
   startFakeHsm,
   startFakeIssuer,
 } from "../../sim/switch/testing/backends.ts";
-import { type Counts, countOp, NO_CODE, newCounts } from "../counts.ts";
+import { type Counts, countSample, newCounts } from "../counts.ts";
 import type { RunPlanInput } from "../plan-check.ts";
 import { parseSampleLines, type Sample } from "../samples.ts";
 
@@ -85,34 +85,6 @@ export function readSamples(path: string): Sample[] {
 /** The counts the samples say, to compare with runFleet's totals. */
 export function recount(samples: readonly Sample[]): Counts {
   const counts = newCounts();
-  for (const s of samples) {
-    if (!("ev" in s)) {
-      countOp(counts, s.op, s.outcome, s.code ?? NO_CODE);
-      continue;
-    }
-    switch (s.ev) {
-      case "session":
-        counts.sessions[s.change]++;
-        break;
-      case "reversal":
-        counts.reversals[s.event]++;
-        break;
-      case "unsettled":
-        counts.unsettled++;
-        break;
-      case "retry":
-        counts.retries[s.op] = (counts.retries[s.op] ?? 0) + 1;
-        break;
-      case "skipped": {
-        const byReason = counts.skipped[s.op] ?? {};
-        byReason[s.reason] = (byReason[s.reason] ?? 0) + 1;
-        counts.skipped[s.op] = byReason;
-        break;
-      }
-      case "dropped":
-        counts.dropped++;
-        break;
-    }
-  }
+  for (const s of samples) countSample(counts, s);
   return counts;
 }

@@ -44,7 +44,8 @@ export function escapeHtml(text: string): string {
 }
 
 /** Text safe inside a <script> element. */
-const scriptSafe = (code: string) => code.replace(/<\/script/gi, "<\\/script").replace(/<!--/g, "<\\!--");
+export const scriptSafe = (code: string) =>
+  code.replace(/<\/script/gi, "<\\/script").replace(/<!--/g, "<\\!--");
 /** JSON safe inside <script type="application/json">. */
 const jsonSafe = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
