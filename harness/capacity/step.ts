@@ -52,8 +52,10 @@ export function stepRun(
   // The whole-run network preset stays (a condition of the access network), stretched over the step.
   const timeline = compiled.timeline.filter((e) => e.condition).map((e) => ({ ...e, for: durationS }));
   const { kept } = stepSlos(compiled.slos ?? []);
+  // A step judges its SLOs only: a game day's abort conditions and steady state are not its business.
+  const { gameDay: _gameDay, ...run } = compiled;
   return {
-    ...compiled,
+    ...run,
     durationS,
     terminal: { ...compiled.terminal, count: Math.max(compiled.terminal.count, terminals) },
     fleet: {

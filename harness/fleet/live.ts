@@ -4,7 +4,7 @@ import type { Sample } from "./samples.ts";
 // their end, and terminals signed in now. The report does not read these; it aggregates the samples itself.
 
 export class LiveCounts {
-  /** second since load start (of the operation's end) → outcome → operations. */
+  /** second since load start (of the operation's end) → `op outcome` → operations. */
   private readonly seconds = new Map<number, Map<string, number>>();
   /** Terminals signed in now: sessions gained minus sessions lost. */
   signedIn = 0;
@@ -26,16 +26,20 @@ export class LiveCounts {
       this.seconds.set(second, byOutcome);
       this.seconds.delete(second - 120); // the live line looks back one second; keep two minutes
     }
-    byOutcome.set(sample.outcome, (byOutcome.get(sample.outcome) ?? 0) + 1);
+    const key = `${sample.op} ${sample.outcome}`;
+    byOutcome.set(key, (byOutcome.get(key) ?? 0) + 1);
     this.total++;
   }
 
-  /** Operations that ended in [fromS, toS) seconds since load start, by outcome. */
-  window(fromS: number, toS: number): { ops: number; byOutcome: Map<string, number> } {
+  /** Operations (of `op`, or all) that ended in [fromS, toS) seconds since load start, by outcome. */
+  window(fromS: number, toS: number, op?: string): { ops: number; byOutcome: Map<string, number> } {
     const byOutcome = new Map<string, number>();
     let ops = 0;
     for (let s = fromS; s < toS; s++) {
-      for (const [outcome, n] of this.seconds.get(s) ?? []) {
+      for (const [key, n] of this.seconds.get(s) ?? []) {
+        const space = key.indexOf(" ");
+        if (op !== undefined && key.slice(0, space) !== op) continue;
+        const outcome = key.slice(space + 1);
         byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + n);
         ops += n;
       }

@@ -19,7 +19,7 @@ import { readTerminalKeys, TerminalKeysError } from "../fleet/terminal-keys.ts";
 import { DEFAULT_LAB_KEY_HEX } from "../protocol/index.ts";
 import type { PlanJson } from "../run-folder/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
-import type { CompareSettings, Slo } from "../slo/index.ts";
+import type { CompareSettings, GameDay, Slo } from "../slo/index.ts";
 import type { Profile } from "./define.ts";
 import { ProfileError, validateProfile } from "./validate.ts";
 
@@ -82,6 +82,7 @@ export interface CompiledRun {
   timeline: TimelineEntry[];
   phases: Phase[];
   slos?: Slo[];
+  gameDay?: GameDay;
   compare?: CompareSettings;
   /** SLOs judge the load from this second on (a capacity step's warm-up); default 0. */
   judgeFromS?: number;
@@ -111,6 +112,7 @@ export function compileRun(profile: Profile, file: string): CompiledRun {
     timeline,
     phases: phasesOf(timeline, profile.durationS),
     ...(profile.slos ? { slos: profile.slos } : {}),
+    ...(profile.gameDay ? { gameDay: profile.gameDay } : {}),
     ...(profile.compare ? { compare: profile.compare } : {}),
     ...(profile.lab ? { lab: profile.lab } : {}),
     ...(profile.target ? { target: profile.target } : {}),
@@ -135,6 +137,7 @@ export function runPlanOf(
     timeline: compiled.timeline,
     phases: compiled.phases,
     ...(compiled.slos ? { slos: compiled.slos } : {}),
+    ...(compiled.gameDay ? { gameDay: compiled.gameDay } : {}),
     ...(compiled.compare ? { compare: compiled.compare } : {}),
     ...(compiled.judgeFromS ? { judgeFromS: compiled.judgeFromS } : {}),
     ...(compiled.lab ? { lab: compiled.lab } : {}),

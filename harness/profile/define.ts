@@ -1,7 +1,7 @@
 import type { LinkName, NetworkProfileName, TimelineEntry } from "../chaos/index.ts";
 import type { FleetModel, RetryPolicy, TerminalSettings } from "../fleet/plan.ts";
 import type { Runtime, Settings, SwitchSource } from "../lab/lab.ts";
-import type { CompareSettings, Slo } from "../slo/index.ts";
+import type { CompareSettings, GameDay, Slo } from "../slo/index.ts";
 
 // A profile is a TypeScript file that default-exports defineProfile({...}): the lab, the terminal fleet
 // and its behaviour, the load shape, the fault timeline and (later) the SLOs. It compiles to a run plan
@@ -53,6 +53,11 @@ export interface Profile {
   chaos?: TimelineEntry[];
   /** Service level objectives the run is judged by (harness/report/README.md): exit 0 met, 1 breached. */
   slos?: Slo[];
+  /**
+   * A game day's rules: `steadyState` probes (SLOs without a phase) checked before the first fault and after
+   * the last, and `abortWhen` conditions checked every second (breach: faults cleared, load stopped, exit 1).
+   */
+  gameDay?: GameDay;
   /** Regression thresholds for `posstorm compare` against a baseline run. */
   compare?: CompareSettings;
 }

@@ -1,6 +1,6 @@
 import { isNetworkProfileName, NETWORK_PROFILES, validateTimeline } from "../chaos/index.ts";
 import { softwareMixProblems } from "../fleet/schedule.ts";
-import { validateSlos } from "../slo/index.ts";
+import { validateGameDay, validateSlos } from "../slo/index.ts";
 import type { Profile } from "./define.ts";
 
 // Profiles are TypeScript, so most mistakes are compile errors; this catches the rest at load time
@@ -139,6 +139,7 @@ export function validateProfile(profile: unknown, source: string): asserts profi
     );
   }
   if (p.slos !== undefined) problems.push(...validateSlos(p.slos));
+  problems.push(...validateGameDay(p.gameDay));
   const metrics = p.switchMetrics as Record<string, unknown> | undefined;
   if (metrics !== undefined) {
     if (typeof metrics.url !== "string" || !/^https?:\/\//.test(metrics.url))

@@ -1,6 +1,7 @@
 import { maskPan } from "../protocol/index.ts";
 import type { PlanJson, RunJson } from "../run-folder/index.ts";
 import { type ChartData, chartData, faultWindows } from "./charts.ts";
+import { buildJournal, type Journal, keepsJournal } from "./journal.ts";
 import { type PhaseWindow, phaseWindows } from "./phases.ts";
 import type { Reconciliation } from "./reconcile.ts";
 import type { RunSeries } from "./series.ts";
@@ -52,6 +53,8 @@ export interface ReportModel {
   exitCode: 0 | 1 | 2;
   /** The run failed or was interrupted. */
   incomplete: boolean;
+  /** A game day's journal (steady state, actions, verdict), when the run keeps one. */
+  journal?: Journal;
   phases: SpanStats[];
   total: SpanStats;
   phaseWindows: PhaseWindow[];
@@ -103,9 +106,14 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
     }
   }
   const incomplete = run.status === "failed" || run.status === "interrupted";
+  const journal = keepsJournal(run, plan)
+    ? buildJournal({ run, plan, series, reconciliation, endOfDataS: series.slots * series.stepS })
+    : undefined;
   const notes: string[] = [];
   if (slos.length === 0) notes.push("The profile defines no SLOs: the verdict is a pass by default.");
-  if (run.status && run.status !== "completed") {
+  if (run.abort)
+    notes.unshift(`Aborted at ${run.abort.atS.toFixed(1)} s: ${run.abort.condition} (${run.abort.detail}).`);
+  if (run.status && run.status !== "completed" && run.status !== "aborted") {
     notes.push(
       `The run did not complete (${run.status}${run.error ? `: ${run.error}` : ""}): figures cover what was collected.`,
     );
@@ -135,8 +143,10 @@ export function buildModel({ run, plan, series, reconciliation, slos }: ModelInp
       versions: run.versions ?? {},
     },
     verdict,
-    exitCode: incomplete ? 2 : verdict.exitCode,
+    // An abort condition that stopped the run fails it like a breached SLO.
+    exitCode: incomplete ? 2 : journal?.verdict === "aborted" ? 1 : verdict.exitCode,
     incomplete,
+    ...(journal ? { journal } : {}),
     phases: phaseStats,
     total,
     phaseWindows: phases,

@@ -42,6 +42,7 @@ export const REPORT_FILES = {
   summary: "summary.md",
   junit: "junit.xml",
   html: "report.html",
+  journal: "journal.json",
 } as const;
 
 /**
@@ -120,6 +121,8 @@ export async function renderRun(runDir: string, options: RenderOptions = {}): Pr
   writeFileSync(files.summary, renderSummaryMarkdown(model));
   writeFileSync(files.junit, renderJUnit(model));
   writeFileSync(files.html, renderHtml(model, uplotAssets()));
+  if (model.journal)
+    writeFileSync(join(runDir, REPORT_FILES.journal), `${JSON.stringify(model.journal, null, 2)}\n`);
   return {
     verdict: model.verdict,
     model,

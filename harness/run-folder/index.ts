@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Phase, TimelineEntry, TimelineResult } from "../chaos/index.ts";
 import type { GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
-import type { CompareSettings, Slo } from "../slo/index.ts";
+import type { CompareSettings, GameDay, Slo } from "../slo/index.ts";
 
 // The run folder: what a run leaves on disk, with its file names, shapes, reads and writes. Every other
 // module reaches a run folder's files through here; none spells a file name.
@@ -104,6 +104,8 @@ export type PlanJson = Omit<RunPlan, "target"> & {
   compare?: CompareSettings;
   /** SLOs judge the load from this second on (a capacity step's warm-up is not judged; default 0). */
   judgeFromS?: number;
+  /** A game day's steady-state hypothesis and abort conditions (the report's journal). */
+  gameDay?: GameDay;
   /** Your switch's metrics page and the metrics the report charts (a switch posstorm did not write). */
   switchMetrics?: { url: string; chart?: string[]; cores?: number };
   /** The profile's lab settings, as given (for the record). */
@@ -118,6 +120,8 @@ export interface RunJson {
   status?: string;
   startedAt?: string;
   loadStartedAt?: string;
+  /** An abort condition stopped the run: which, when (seconds since load start) and what it saw. */
+  abort?: { condition: string; atS: number; at: string; detail: string };
   /** The live view while the run went (127.0.0.1): its page, /state, /metrics and the fault API. */
   live?: { url: string };
   endedAt?: string;

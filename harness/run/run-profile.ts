@@ -37,6 +37,7 @@ import {
 } from "../run-folder/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
 import { onShutdown } from "../shared/shutdown.ts";
+import { describeAbort, rateBreach } from "../slo/index.ts";
 import { descriptorWarning } from "./limits.ts";
 import { type LiveServer, LiveTotals, startLiveServer } from "./live/live-view.ts";
 import { ManualFaults } from "./live/manual-faults.ts";
@@ -69,8 +70,8 @@ export interface CompiledRunOptions {
 export interface RunOutcome {
   runId: string;
   runDir: string;
-  status: "completed" | "failed" | "interrupted";
-  /** 0 every SLO met, 1 an SLO breached, 2 the run failed or was interrupted. */
+  status: "completed" | "aborted" | "failed" | "interrupted";
+  /** 0 every SLO met, 1 an SLO breached or an abort condition stopped it, 2 the run failed or was interrupted. */
   exitCode: 0 | 1 | 2;
   error?: string;
   /** The SLO verdict of a completed run. */
@@ -153,7 +154,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     // The scraper's timer would otherwise keep the process alive after the run (runProfile as a library).
     await scraper?.stop();
     // A completed run lets the switch finish its store-and-forward first (an interrupted one does not wait).
-    if (lab && status === "completed") await settle(lab, log);
+    if (lab && (status === "completed" || status === "aborted")) await settle(lab, log);
     if (lab) await collect(lab, runDir, log).catch((e: Error) => log(`collect: ${e.message}`));
     await lab?.stop();
     run.status = status;
@@ -329,6 +330,42 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       log(liveLine({ elapsedS, durationS, phase, live, terminals }));
     };
     const ticker = setInterval(tick, 1000);
+    // A game day's abort conditions, checked once a second over the complete seconds: the first breach clears
+    // every fault, then stops the load; the run still collects and reports (exit 1, journal: aborted).
+    const abortWhen = compiled.gameDay?.abortWhen ?? [];
+    const checkAborts = () => {
+      if (loadStartMs === undefined || run.abort || fleetEnded) return;
+      const elapsedS = (Date.now() - loadStartMs) / 1000;
+      const s = Math.floor(elapsedS);
+      for (const c of abortWhen) {
+        let detail: string | undefined;
+        if (c.kind === "reversal-abandoned") {
+          const n = totals.counts.reversals.abandoned;
+          if (n > 0) detail = `${n} reversal(s) abandoned by the terminals`;
+        } else if (s >= c.forS) {
+          const breach = rateBreach(c, live.window(s - c.forS, s, c.operation).byOutcome);
+          if (breach?.breached)
+            detail = `${breach.events} of ${breach.ops} operations ending in ${s - c.forS}–${s} s (${(breach.share * 100).toFixed(1)} %)`;
+        }
+        if (detail === undefined) continue;
+        const stop = {
+          condition: describeAbort(c),
+          atS: Math.round(elapsedS * 10) / 10,
+          at: new Date().toISOString(),
+          detail,
+        };
+        run.abort = stop;
+        save();
+        log(`abort at ${stop.atS} s: ${stop.condition}: ${detail}; clearing every fault, stopping the load`);
+        void (async () => {
+          if (timeline) timelineResult = await timeline.abort("abort condition");
+          await byHand.clearAll("abort");
+          abort.abort(new Error(`abort condition: ${stop.condition}`));
+        })();
+        return;
+      }
+    };
+    const abortTicker = abortWhen.length > 0 ? setInterval(checkAborts, 1000) : undefined;
     // A lab program that ends on its own stops the run: the fleet is stopped, the faults cleared, exit 2.
     let labFailure: string | undefined;
     const stopWatch = lab
@@ -347,10 +384,11 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     } finally {
       fleetEnded = true;
       clearInterval(ticker);
+      clearInterval(abortTicker);
       stopWatch();
     }
     if (labFailure) throw new Error(labFailure);
-    if (result.aborted) throw new Error("the fleet was stopped before the load ended");
+    if (result.aborted && !run.abort) throw new Error("the fleet was stopped before the load ended");
     if (timeline) timelineResult = await timeline.done;
     run.fleet = fleetFacts(result);
     run.outcomes = outcomeCounts(result.totals);
@@ -359,7 +397,8 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       log(`generator-limited: ${result.generatorLimited.reasons.map((r) => r.text).join("; ")}`);
     }
     unregister();
-    await finish("completed");
+    const ended = run.abort ? "aborted" : "completed";
+    await finish(ended);
     // The series the run aggregated as it went: the report need not read samples.ndjson.gz again.
     writeSeriesNow?.();
     log(`done: ${live.total} operations; run folder ${runDir}`);
@@ -371,10 +410,11 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     log(`verdict: ${rendered.verdict.status}; reports: ${rendered.files.summary}, ${rendered.files.html}`);
     // The live view stays up until the report is written: /metrics then holds the run's final counts.
     await liveServer?.close();
+    if (run.abort) log(`aborted: ${run.abort.condition} (journal: ${runDir}/journal.json)`);
     return {
       runId,
       runDir,
-      status: "completed",
+      status: ended,
       exitCode: rendered.exitCode,
       verdict: rendered.verdict,
       reconciliation: rendered.model.reconciliation,

@@ -14,3 +14,11 @@ export {
   type Unit,
   validateSlos,
 } from "./definitions.ts";
+export {
+  type AbortCondition,
+  describeAbort,
+  ERROR_OUTCOME_NAMES,
+  type GameDay,
+  rateBreach,
+  validateGameDay,
+} from "./game-day.ts";

@@ -79,8 +79,10 @@ function switchIssuerTimeoutMs(compiled: CompiledRun): number {
 /** The profile compiled with one cell's two settings. */
 export function cellRun(compiled: CompiledRun, terminalMs: number, switchMs: number): CompiledRun {
   const lab = compiled.lab ?? {};
+  // A cell is judged by its SLOs and outcomes: a game day's abort conditions would end it early.
+  const { gameDay: _gameDay, ...run } = compiled;
   return {
-    ...compiled,
+    ...run,
     terminal: { ...compiled.terminal, responseTimeoutMs: terminalMs },
     lab: { ...lab, switch: { ...(lab.switch ?? {}), issuerTimeoutMs: switchMs } },
   };

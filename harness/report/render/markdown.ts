@@ -102,6 +102,33 @@ export function renderSummaryMarkdown(model: ReportModel): string {
     out.push("");
   }
 
+  const journal = model.journal;
+  if (journal) {
+    out.push("### Journal", "", `**${journal.verdict}**: ${journal.reason}.`, "");
+    const probes = (label: string, part: (typeof journal.hypothesis)["before"]) => {
+      if (part.probes.length === 0) return;
+      const window = part.window
+        ? `${part.window.startS.toFixed(1)}–${part.window.endS.toFixed(1)} s`
+        : "no such window";
+      out.push(
+        `Steady state ${label} (${window}): ${part.probes.map((p) => `${p.id} ${p.status} (${p.detail})`).join("; ")}.`,
+        "",
+      );
+    };
+    probes("before the first fault", journal.hypothesis.before);
+    probes("after the last fault", journal.hypothesis.after);
+    if (journal.actions.length > 0) {
+      out.push(
+        table(
+          ["at (s)", "by", "action", "what"],
+          journal.actions.map((a) => [a.atS.toFixed(1), a.by, a.action, `${a.name}: ${a.description}`]),
+          ["---:", "---", "---", "---"],
+        ),
+        "",
+      );
+    }
+  }
+
   const codes = codeRows(model.codes);
   if (codes.length > 0) {
     const ops = Object.keys(model.codes);
