@@ -1,9 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { profileFile } from "../profile/testing/profile-file.ts";
 import type { Journal } from "../report/journal.ts";
+import { readRunJson } from "../run-folder/index.ts";
+import { runProfile } from "./run-profile.ts";
 import { runQuietly } from "./testing/run-quietly.ts";
 
 // Game days on the real lab: the steady-state hypothesis checked before the first fault and after the last,
@@ -91,5 +94,46 @@ describe("game days", () => {
       ["planned", "apply", "slow-edge"],
       ["planned", "clear", "slow-edge"],
     ]);
+  });
+
+  it("a lab program down, named as an abort condition, stops the run as an abort (exit 1), not a failure", async () => {
+    const reports = mkdtempSync(join(tmpdir(), "posstorm-gameday-"));
+    const file = profileFile(
+      "program-down",
+      `{
+        name: "program-down",
+        durationS: 30,
+        lab: { runtime: "local" },
+        terminal: { responseTimeoutMs: 2000 },
+        ${fleet}
+        gameDay: { abortWhen: [{ kind: "program-down" }] },
+      }`,
+    );
+    const running = runProfile({ profile: file, reportsDir: reports, live: false, log: () => undefined });
+    const runDir = () => join(reports, readdirSync(reports)[0] ?? "none");
+    const deadline = Date.now() + 30_000;
+    let pid: number | undefined;
+    while (pid === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        const run = readRunJson(runDir());
+        const issuer = run.lab?.services.find((s) => s.role === "issuer-a");
+        if (run.loadStartedAt && issuer && Date.now() - Date.parse(run.loadStartedAt) > 2_000)
+          pid = Number(issuer.id.replace("pid ", ""));
+      } catch {
+        // run.json not written yet
+      }
+    }
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, "SIGKILL");
+    const outcome = await running;
+    expect(outcome.status).toBe("aborted");
+    expect(outcome.exitCode).toBe(1);
+    const run = readRunJson(outcome.runDir);
+    expect(run.abort).toMatchObject({
+      condition: "a lab program down",
+      detail: expect.stringMatching(/issuer-a/),
+    });
+    expect(journalOf(outcome.runDir).verdict).toBe("aborted");
   });
 });

@@ -342,28 +342,29 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
         if (c.kind === "reversal-abandoned") {
           const n = totals.counts.reversals.abandoned;
           if (n > 0) detail = `${n} reversal(s) abandoned by the terminals`;
-        } else if (s >= c.forS) {
+        } else if (c.kind !== "program-down" && s >= c.forS) {
           const breach = rateBreach(c, live.window(s - c.forS, s, c.operation).byOutcome);
           if (breach?.breached)
             detail = `${breach.events} of ${breach.ops} operations ending in ${s - c.forS}–${s} s (${(breach.share * 100).toFixed(1)} %)`;
         }
         if (detail === undefined) continue;
-        const stop = {
-          condition: describeAbort(c),
-          atS: Math.round(elapsedS * 10) / 10,
-          at: new Date().toISOString(),
-          detail,
-        };
-        run.abort = stop;
-        save();
-        log(`abort at ${stop.atS} s: ${stop.condition}: ${detail}; clearing every fault, stopping the load`);
-        void (async () => {
-          if (timeline) timelineResult = await timeline.abort("abort condition");
-          await byHand.clearAll("abort");
-          abort.abort(new Error(`abort condition: ${stop.condition}`));
-        })();
+        abortRun(describeAbort(c), detail);
         return;
       }
+    };
+    /** The first abort condition breached: faults cleared, then the load stopped; the run goes on to report. */
+    const abortRun = (condition: string, detail: string) => {
+      if (run.abort) return;
+      const elapsedS = loadStartMs === undefined ? 0 : (Date.now() - loadStartMs) / 1000;
+      const stop = { condition, atS: Math.round(elapsedS * 10) / 10, at: new Date().toISOString(), detail };
+      run.abort = stop;
+      save();
+      log(`abort at ${stop.atS} s: ${condition}: ${detail}; clearing every fault, stopping the load`);
+      void (async () => {
+        if (timeline) timelineResult = await timeline.abort("abort condition");
+        await byHand.clearAll("abort");
+        abort.abort(new Error(`abort condition: ${condition}`));
+      })();
     };
     const abortTicker = abortWhen.length > 0 ? setInterval(checkAborts, 1000) : undefined;
     // A lab program that ends on its own stops the run: the fleet is stopped, the faults cleared, exit 2.
@@ -371,6 +372,11 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     const stopWatch = lab
       ? watchLab(lab, (ended) => {
           const intoS = loadStartMs === undefined ? 0 : (Date.now() - loadStartMs) / 1000;
+          // A game day that names a program down as an abort condition stops there and reports (exit 1).
+          if (abortWhen.some((c) => c.kind === "program-down") && loadStartMs !== undefined) {
+            abortRun(describeAbort({ kind: "program-down" }), describeEnded(ended));
+            return;
+          }
           labFailure = `${describeEnded(ended)}, ${intoS.toFixed(1)} s into the load`;
           log(`${labFailure}: stopping the run`);
           abort.abort(new Error(labFailure));

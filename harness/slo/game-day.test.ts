@@ -20,7 +20,7 @@ describe("game-day rules", () => {
       "gameDay.steadyState[0].scope.phase: a probe has no phase (it is checked in the baseline and the last recovery)",
       "gameDay.abortWhen[0].above: 20 must be a fraction in [0, 1) (0.2 = 20 %)",
       "gameDay.abortWhen[0].forS: 0 must be a whole number of seconds, 1 to 120",
-      'gameDay.abortWhen[1].kind: "latency" must be one of timeout-rate, error-rate, reversal-abandoned',
+      'gameDay.abortWhen[1].kind: "latency" must be one of timeout-rate, error-rate, reversal-abandoned, program-down',
       "gameDay.abortWhen[2].forS: 500 must be a whole number of seconds, 1 to 120",
       'gameDay.abortWhen[2].operation: "refund" must be signin or purchase',
     ]);

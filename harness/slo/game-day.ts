@@ -9,11 +9,13 @@ import { type Slo, validateSlos } from "./definitions.ts";
  *   seconds) as a timeout (`timeout.*`) or an error outcome (refused, reset, closed, protocol, mac) is above
  *   `above` (0.2 = 20 %), optionally for one operation;
  * - `reversal-abandoned`: a terminal gave up on a reversal (a purchase that may stay one-sided: the ledger
- *   check after the run says for sure).
+ *   check after the run says for sure);
+ * - `program-down`: a lab program ended on its own (without it a run that loses one fails, exit 2).
  */
 export type AbortCondition =
   | { kind: "timeout-rate" | "error-rate"; above: number; forS: number; operation?: "signin" | "purchase" }
-  | { kind: "reversal-abandoned" };
+  | { kind: "reversal-abandoned" }
+  | { kind: "program-down" };
 
 export interface GameDay {
   /** Probes (SLOs without a phase) that must hold in the baseline (before the first fault) and in the last recovery. */
@@ -24,6 +26,7 @@ export interface GameDay {
 
 export function describeAbort(c: AbortCondition): string {
   if (c.kind === "reversal-abandoned") return "a reversal abandoned (a possible one-sided transaction)";
+  if (c.kind === "program-down") return "a lab program down";
   const what = c.kind === "timeout-rate" ? "timeout rate" : "error rate";
   return `${what}${c.operation ? ` of ${c.operation}` : ""} above ${+(c.above * 100).toFixed(3)} % over ${c.forS} s`;
 }
@@ -50,10 +53,10 @@ export function validateGameDay(raw: unknown, path = "gameDay"): string[] {
     else
       g.abortWhen.forEach((c: Record<string, unknown>, i) => {
         const at = `${path}.abortWhen[${i}]`;
-        if (c?.kind === "reversal-abandoned") return;
+        if (c?.kind === "reversal-abandoned" || c?.kind === "program-down") return;
         if (c?.kind !== "timeout-rate" && c?.kind !== "error-rate") {
           problems.push(
-            `${at}.kind: ${JSON.stringify(c?.kind)} must be one of timeout-rate, error-rate, reversal-abandoned`,
+            `${at}.kind: ${JSON.stringify(c?.kind)} must be one of timeout-rate, error-rate, reversal-abandoned, program-down`,
           );
           return;
         }
