@@ -25,7 +25,7 @@ export {
   reconcileRun,
   terminalSideOf,
 } from "./reconcile.ts";
-export { escapeHtml, scriptSafe, uplotAssets } from "./render/html.ts";
+export { CHART_KIT, escapeHtml, scriptSafe, uplotAssets } from "./render/html.ts";
 export { REPORT_FILES, type RenderedRun, ReportError, renderRun } from "./report.ts";
 export { type Scraper, startServerScraper } from "./scrape.ts";
 export {

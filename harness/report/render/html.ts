@@ -70,20 +70,20 @@ pre { background: #f9fafb; border: 1px solid var(--line); padding: .75rem; overf
 .notes { background: #fffbeb; border-left: 3px solid var(--warn); padding: .5rem .75rem; }
 `;
 
-// Runs in the browser: reads the embedded data and draws one uPlot chart per entry.
-const CLIENT = `
-(function () {
+// Runs in the browser, before the report's and the live page's own code: series colours and the uPlot plugin
+// that shades fault windows (`faults()` gives them at each draw, so a live page can change them).
+export const CHART_KIT = `
+var posstormChart = (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("posstorm-data").textContent);
   var palette = ["#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9f1239", "#475569", "#0d9488", "#a16207"];
   var fixed = { approved: "#16a34a", declined: "#d97706", "timeout.connect": "#dc2626", "timeout.response": "#991b1b", "timeout.idle": "#f87171",
     connect: "#dc2626", response: "#991b1b", idle: "#f87171", p50: "#16a34a", p95: "#d97706", p99: "#dc2626" };
   function colour(label, i) { return fixed[label] || palette[i % palette.length]; }
-  function faultWindows(faults) {
+  function shading(faults) {
     return { hooks: { drawClear: [function (u) {
       var ctx = u.ctx, dpr = window.devicePixelRatio || 1;
       ctx.save();
-      faults.forEach(function (f) {
+      faults().forEach(function (f) {
         var x0 = u.valToPos(f.startS, "x", true), x1 = u.valToPos(f.endS, "x", true);
         var left = Math.max(u.bbox.left, Math.min(x0, x1));
         var right = Math.min(u.bbox.left + u.bbox.width, Math.max(x0, x1));
@@ -97,6 +97,16 @@ const CLIENT = `
       ctx.restore();
     }] } };
   }
+  return { colour: colour, shading: shading };
+})();
+`;
+
+// Runs in the browser: reads the embedded data and draws one uPlot chart per entry.
+const CLIENT = `
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("posstorm-data").textContent);
+  var colour = posstormChart.colour;
   var plots = [];
   data.charts.forEach(function (chart) {
     var el = document.getElementById("chart-" + chart.id);
@@ -112,7 +122,7 @@ const CLIENT = `
         return { label: line.label, stroke: colour(line.label, i), width: 1.5, dash: line.label === "p99" ? [6, 4] : undefined,
           spanGaps: !!line.spanGaps, points: { show: false } };
       })),
-      plugins: [faultWindows(data.faults)]
+      plugins: [posstormChart.shading(function () { return data.faults; })]
     };
     var rows = [data.x].concat(chart.lines.map(function (line) { return line.values; }));
     plots.push({ plot: new uPlot(opts, rows, box), box: box });
@@ -236,7 +246,7 @@ export function renderHtml(model: ReportModel, assets: HtmlAssets): string {
 ${body.join("\n")}
 <script id="posstorm-data" type="application/json">${jsonSafe(chartPayload)}</script>
 <script>${scriptSafe(assets.uplotJs)}</script>
-<script>${scriptSafe(CLIENT)}</script>
+<script>${scriptSafe(CHART_KIT + CLIENT)}</script>
 </body>
 </html>
 `;

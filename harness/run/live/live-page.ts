@@ -1,4 +1,4 @@
-import { escapeHtml, scriptSafe, uplotAssets } from "../../report/index.ts";
+import { CHART_KIT, escapeHtml, scriptSafe, uplotAssets } from "../../report/index.ts";
 
 // The live page: one self-contained HTML document (uPlot inlined, no request outside 127.0.0.1) that asks
 // /state once a second and redraws. Each chart's box carries `data-last-x`, the last second it shows, so a
@@ -19,22 +19,9 @@ table { border-collapse: collapse; } td, th { border-bottom: 1px solid #e5e7eb; 
 const CLIENT = `
 (function () {
   "use strict";
-  var palette = ["#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
-  var fixed = { approved: "#16a34a", declined: "#d97706", "timeout.connect": "#dc2626", "timeout.response": "#991b1b",
-    "timeout.idle": "#f87171", connect: "#dc2626", response: "#991b1b", idle: "#f87171", p50: "#16a34a", p95: "#d97706", p99: "#dc2626" };
-  function colour(label, i) { return fixed[label] || palette[i % palette.length]; }
+  var colour = posstormChart.colour;
   var faults = [];
-  var shading = { hooks: { drawClear: [function (u) {
-    var ctx = u.ctx; ctx.save();
-    faults.forEach(function (f) {
-      var l = Math.max(u.bbox.left, u.valToPos(f.startS, "x", true));
-      var r = Math.min(u.bbox.left + u.bbox.width, u.valToPos(f.endS, "x", true));
-      if (r < l) return;
-      ctx.fillStyle = "rgba(220, 38, 38, 0.12)"; ctx.fillRect(l, u.bbox.top, Math.max(r - l, 2), u.bbox.height);
-      ctx.fillStyle = "rgba(153, 27, 27, 0.85)"; ctx.fillText(f.name, l + 3, u.bbox.top + 12);
-    });
-    ctx.restore();
-  }] } };
+  var shading = posstormChart.shading(function () { return faults; });
   var plots = {};
   function text(id, value) { document.getElementById(id).textContent = value; }
   function esc(value) { return String(value).replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]; }); }
@@ -123,6 +110,6 @@ export function livePage(runId: string): string {
 <h2>Lab programs</h2><table><tbody id="lab"></tbody></table>
 <p class="muted">Prometheus text of these figures: <a href="/metrics">/metrics</a>.</p>
 <script>${scriptSafe(assets.uplotJs)}</script>
-<script>${scriptSafe(CLIENT)}</script>
+<script>${scriptSafe(CHART_KIT + CLIENT)}</script>
 </body></html>`;
 }
