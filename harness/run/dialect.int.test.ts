@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { profileFile } from "../profile/testing/profile-file.ts";
+import { localProfile } from "../profile/testing/profile-file.ts";
 import { runQuietly } from "./testing/run-quietly.ts";
 
 // Dialect knobs, both sides: the reference switch set to a variant (replies without the TPDU, or without the
@@ -12,18 +12,15 @@ async function run(
   terminalSettings: string,
   { durationS = 3, perTerminal = 2, more = "" } = {},
 ) {
-  const file = profileFile(
-    name,
-    `{
-      name: "${name}",
-      durationS: ${durationS},
-      lab: { runtime: "local", switch: { ${switchSettings} } },
-      terminal: { ${terminalSettings} responseTimeoutMs: 2000 },
-      fleet: { model: "population", terminals: 10, signIn: { curve: "uniform", windowS: 1 },
-               purchases: { perTerminal: ${perTerminal}, thinkTimeS: { mean: 0.5, jitter: 0 } } },
-      ${more}
-    }`,
-  );
+  const file = localProfile(name, {
+    durationS,
+    terminals: 10,
+    perTerminal,
+    thinkS: 0.5,
+    switch: switchSettings,
+    terminal: `${terminalSettings} responseTimeoutMs: 2000`,
+    more,
+  });
   const { outcome, run: facts, log } = await runQuietly(file);
   expect(outcome.status).toBe("completed");
   return { outcomes: facts.outcomes!, log };
@@ -79,16 +76,47 @@ describe("dialect knobs", () => {
     });
   }
 
-  it("F60 in purchase replies: a switch that leaves it out serves terminals of that dialect; others report protocol naming F60", async () => {
-    const same = await run("no-f60", "purchaseReplyField60: false", "replyField60: false,");
-    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
-    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
-    const other = await run("f60-expected", "purchaseReplyField60: false", "");
-    expect(other.outcomes.byOutcome.signin.approved).toBe(10);
-    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
-    expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
-    expect(other.log).toMatch(/0210.*F60|F60.*0210|field 60/);
-  });
+  // Knobs of the purchase reply: the switch of a variant approves the purchases of terminals of that variant;
+  // terminals of the other sign in, then report every purchase as protocol, naming the field.
+  const replies = [
+    {
+      knob: "F60 in purchase replies (left out)",
+      same: ["purchaseReplyField60: false", "replyField60: false,"],
+      other: ["purchaseReplyField60: false", ""],
+      named: /0210.*F60|F60.*0210|field 60/,
+    },
+    {
+      knob: "F60's parts (60.1-60.5)",
+      same: ['field60Parts: "5"', "field60Parts: 5,"],
+      other: ['field60Parts: "5"', ""],
+      named:
+        /reply F60 carries 60\.1-60\.5 \(22\d{6}00000\), expected 60\.1-60\.3 as sent \(terminal\.field60Parts\)/,
+    },
+    {
+      knob: "F63 in approved purchase replies (63.1)",
+      same: ['purchaseReplyField63: "CUP"', "replyField63: true,"],
+      other: ["", "replyField63: true,"],
+      named:
+        /reply F63 \(63\.1 card organisation\) is missing in an approved 0210, expected 3 capital letters \(terminal\.replyField63\)/,
+    },
+  ] as const;
+  for (const {
+    knob,
+    same: [sw, terminals],
+    other: [otherSw, otherTerminals],
+    named,
+  } of replies) {
+    it(`${knob}: the switch's variant serves terminals of it; the other's purchases are protocol, naming the field`, async () => {
+      const same = await run("reply-same", sw, terminals);
+      expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
+      expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+      const other = await run("reply-other", otherSw, otherTerminals);
+      expect(other.outcomes.byOutcome.signin.approved).toBe(10);
+      expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
+      expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
+      expect(other.log).toMatch(named);
+    });
+  }
 
   it("the batch across sign-ins: a switch that assigns it serves terminals that adopt it; others report protocol naming 60.2", async () => {
     const same = await run("batch-adopted", 'assignBatch: "000777"', "");
@@ -98,32 +126,6 @@ describe("dialect knobs", () => {
     expect(other.outcomes.byOutcome.signin.approved).toBeGreaterThanOrEqual(10);
     expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
     expect(other.log).toMatch(/reply 60\.2 \(batch\) is 000777, expected \d{6} \(terminal\.adoptBatch\)/);
-  });
-
-  it("F60's parts: a switch answering 60.1-60.5 serves terminals that send them; others report protocol naming F60", async () => {
-    const same = await run("f60-five", 'field60Parts: "5"', "field60Parts: 5,");
-    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
-    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
-    const other = await run("f60-three", 'field60Parts: "5"', "");
-    expect(other.outcomes.byOutcome.signin.approved).toBe(10);
-    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
-    expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
-    expect(other.log).toMatch(
-      /reply F60 carries 60\.1-60\.5 \(22\d{6}00000\), expected 60\.1-60\.3 as sent \(terminal\.field60Parts\)/,
-    );
-  });
-
-  it("F63 in purchase replies: a switch that gives 63.1 serves terminals that require it; one without, protocol naming F63", async () => {
-    const same = await run("f63-given", 'purchaseReplyField63: "CUP"', "replyField63: true,");
-    expect(same.outcomes.byOutcome.purchase.approved).toBe(same.outcomes.total.purchase);
-    expect(same.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
-    const other = await run("f63-missing", "", "replyField63: true,");
-    expect(other.outcomes.byOutcome.signin.approved).toBe(10);
-    expect(other.outcomes.byOutcome.purchase.protocol).toBe(other.outcomes.total.purchase);
-    expect(other.outcomes.total.purchase).toBeGreaterThanOrEqual(10);
-    expect(other.log).toMatch(
-      /reply F63 \(63\.1 card organisation\) is missing in an approved 0210, expected 3 capital letters \(terminal\.replyField63\)/,
-    );
   });
 
   it("the STAN across sign-ins: terminals that restart it need a switch that opens a batch per sign-in; otherwise protocol naming F11", async () => {

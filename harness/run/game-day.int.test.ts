@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { profileFile } from "../profile/testing/profile-file.ts";
+import { localProfile } from "../profile/testing/profile-file.ts";
 import type { Journal } from "../report/journal.ts";
 import { readRunJson } from "../run-folder/index.ts";
 import { runProfile } from "./run-profile.ts";
@@ -16,19 +16,17 @@ const journalOf = (runDir: string) =>
   JSON.parse(readFileSync(join(runDir, "journal.json"), "utf8")) as Journal;
 const nftTables = () => execFileSync("nft", ["list", "tables"], { encoding: "utf8" });
 
-const fleet = `fleet: { model: "population", terminals: 10, signIn: { curve: "uniform", windowS: 1 },
-                        purchases: { perTerminal: 100, thinkTimeS: { mean: 0.3, jitter: 0 } } },`;
+/** 10 terminals buying every 0.3 s on the local lab, with these terminal settings and top-level keys. */
+const gameDayProfile = (name: string, durationS: number, terminal: string, more: string) =>
+  localProfile(name, { durationS, terminals: 10, perTerminal: 100, terminal, more });
 
 describe("game days", () => {
   it("an abort condition breached by a fault stops the run early: faults cleared, exit 1, journal aborted", async () => {
-    const file = profileFile(
+    const file = gameDayProfile(
       "abort",
-      `{
-        name: "abort",
-        durationS: 30,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 1000, connectTimeoutMs: 1000, retry: { policy: "none" } },
-        ${fleet}
+      30,
+      `responseTimeoutMs: 1000, connectTimeoutMs: 1000, retry: { policy: "none" }`,
+      `
         chaos: [
           { name: "blackhole", at: 4, for: 20, fault: { kind: "timeout", link: "edge", timeoutMs: 0 } },
           { name: "loss", at: 4, for: 20, fault: { kind: "packet-loss", link: "edge", lossPercent: 5 } },
@@ -37,7 +35,7 @@ describe("game days", () => {
           steadyState: [{ id: "purchases-ok", indicator: "success-rate", scope: { operation: "purchase" }, objective: { min: 0.99 } }],
           abortWhen: [{ kind: "timeout-rate", above: 0.2, forS: 2 }],
         },
-      }`,
+    `,
     );
     const { outcome, run, log } = await runQuietly(file);
     expect(outcome.status, log).toBe("aborted");
@@ -66,20 +64,17 @@ describe("game days", () => {
   });
 
   it("a fault the switch rides out: the steady state holds before and after, the journal says passed", async () => {
-    const file = profileFile(
+    const file = gameDayProfile(
       "steady",
-      `{
-        name: "steady",
-        durationS: 9,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 3000 },
-        ${fleet}
+      9,
+      `responseTimeoutMs: 3000`,
+      `
         chaos: [{ name: "slow-edge", at: 3, for: 3, fault: { kind: "latency", link: "edge", latencyMs: 100 } }],
         gameDay: {
           steadyState: [{ id: "purchases-ok", indicator: "success-rate", scope: { operation: "purchase" }, objective: { min: 0.99 } }],
           abortWhen: [{ kind: "timeout-rate", above: 0.2, forS: 2 }],
         },
-      }`,
+    `,
     );
     const { outcome, run } = await runQuietly(file);
     expect(outcome.status).toBe("completed");
@@ -98,16 +93,13 @@ describe("game days", () => {
 
   it("a lab program down, named as an abort condition, stops the run as an abort (exit 1), not a failure", async () => {
     const reports = mkdtempSync(join(tmpdir(), "posstorm-gameday-"));
-    const file = profileFile(
+    const file = gameDayProfile(
       "program-down",
-      `{
-        name: "program-down",
-        durationS: 30,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 2000 },
-        ${fleet}
+      30,
+      `responseTimeoutMs: 2000`,
+      `
         gameDay: { abortWhen: [{ kind: "program-down" }] },
-      }`,
+    `,
     );
     const running = runProfile({ profile: file, reportsDir: reports, live: false, log: () => undefined });
     const runDir = () => join(reports, readdirSync(reports)[0] ?? "none");

@@ -6,7 +6,7 @@ import { DEFAULT_TERMINAL } from "../fleet/plan.ts";
 import type { OperationSample } from "../fleet/samples.ts";
 import { softwareOf, tidOf } from "../fleet/schedule.ts";
 import { readSamples } from "../fleet/testing/lab.ts";
-import { profileFile } from "../profile/testing/profile-file.ts";
+import { localProfile } from "../profile/testing/profile-file.ts";
 import { finalMetricsFileOf, RUN_FILES } from "../run-folder/index.ts";
 import { parsePrometheus } from "../shared/prometheus.ts";
 import { runQuietly } from "./testing/run-quietly.ts";
@@ -14,29 +14,33 @@ import { runQuietly } from "./testing/run-quietly.ts";
 // The incidents the causes list lacked, each on the real lab (local runtime: the switch, HSM and issuers as
 // processes, every link through the Toxiproxy build the project makes), asserting what a terminal sees.
 
+/** Runs a profile whose timeline has one fault: its operations' samples, and the fault's window (ms). */
+async function runWithFault(file: string) {
+  const { outcome, run } = await runQuietly(file);
+  expect(outcome.status).toBe("completed");
+  const samples = readSamples(join(outcome.runDir, RUN_FILES.samples)).filter(
+    (s): s is OperationSample => !("ev" in s),
+  );
+  const entry = run.timeline!.entries![0]!;
+  return {
+    outcome,
+    samples,
+    from: entry.appliedAt!.sinceStartS * 1000,
+    to: entry.clearedAt!.sinceStartS * 1000,
+  };
+}
+
 describe("incidents on the real lab", () => {
   it("transmission-errors: damaged frames reach terminals as protocol or mac; the switch counts them and keeps serving", async () => {
     const chaos = INCIDENTS["transmission-errors"].entries(3, 4);
-    const file = profileFile(
-      "transmission-errors",
-      `{
-        name: "transmission-errors",
-        durationS: 10,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 2000, retry: { policy: "none" } },
-        fleet: { model: "population", terminals: 30, signIn: { curve: "uniform", windowS: 1 },
-                 purchases: { perTerminal: 40, thinkTimeS: { mean: 0.3, jitter: 0 } } },
-        chaos: ${JSON.stringify(chaos)},
-      }`,
-    );
-    const { outcome, run } = await runQuietly(file);
-    expect(outcome.status).toBe("completed");
-    const samples = readSamples(join(outcome.runDir, RUN_FILES.samples)).filter(
-      (s): s is OperationSample => !("ev" in s),
-    );
-    const entry = run.timeline!.entries![0]!;
-    const from = entry.appliedAt!.sinceStartS * 1000;
-    const to = entry.clearedAt!.sinceStartS * 1000;
+    const file = localProfile("transmission-errors", {
+      durationS: 10,
+      terminals: 30,
+      perTerminal: 40,
+      terminal: 'responseTimeoutMs: 2000, retry: { policy: "none" }',
+      more: `chaos: ${JSON.stringify(chaos)},`,
+    });
+    const { outcome, samples, from, to } = await runWithFault(file);
     const during = samples.filter((s) => s.t >= from && s.t < to);
     const damaged = during.filter((s) => s.outcome === "protocol" || s.outcome === "mac");
     // 5 % of frames each way over 4 s of about 100 exchanges/s: tens of damaged frames
@@ -57,19 +61,14 @@ describe("incidents on the real lab", () => {
       ...e,
       fault: { ...e.fault, offMs: 1500 },
     }));
-    const file = profileFile(
-      "terminal-power-loss",
-      `{
-        name: "terminal-power-loss",
-        durationS: 12,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 3000 },
-        fleet: { model: "population", terminals: 20, signIn: { curve: "uniform", windowS: 1 },
-                 purchases: { perTerminal: 30, thinkTimeS: { mean: 0.3, jitter: 0 } } },
-        chaos: ${JSON.stringify(chaos)},
-        slos: [{ id: "one-sided", indicator: "one-sided", objective: { max: 0 } }],
-      }`,
-    );
+    const file = localProfile("terminal-power-loss", {
+      durationS: 12,
+      terminals: 20,
+      perTerminal: 30,
+      terminal: "responseTimeoutMs: 3000",
+      more: `chaos: ${JSON.stringify(chaos)},
+             slos: [{ id: "one-sided", indicator: "one-sided", objective: { max: 0 } }],`,
+    });
     const { outcome, run } = await runQuietly(file);
     expect(outcome.status).toBe("completed");
     const counts = run.outcomes!;
@@ -87,27 +86,15 @@ describe("incidents on the real lab", () => {
 
   it("interface-change: terminals on old software are refused with 40 in the window, counted apart; upgraded ones go on", async () => {
     const chaos = INCIDENTS["interface-change"].entries(3, 4);
-    const file = profileFile(
-      "interface-change",
-      `{
-        name: "interface-change",
-        durationS: 10,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 3000, retry: { policy: "none" },
-                    software: [{ version: "000001", share: 0.75 }, { version: "000000", share: 0.25 }] },
-        fleet: { model: "population", terminals: 20, signIn: { curve: "uniform", windowS: 1 },
-                 purchases: { perTerminal: 40, thinkTimeS: { mean: 0.3, jitter: 0 } } },
-        chaos: ${JSON.stringify(chaos)},
-      }`,
-    );
-    const { outcome, run } = await runQuietly(file);
-    expect(outcome.status).toBe("completed");
-    const samples = readSamples(join(outcome.runDir, RUN_FILES.samples)).filter(
-      (s): s is OperationSample => !("ev" in s),
-    );
-    const entry = run.timeline!.entries![0]!;
-    const from = entry.appliedAt!.sinceStartS * 1000;
-    const to = entry.clearedAt!.sinceStartS * 1000;
+    const file = localProfile("interface-change", {
+      durationS: 10,
+      terminals: 20,
+      perTerminal: 40,
+      terminal: `responseTimeoutMs: 3000, retry: { policy: "none" },
+                 software: [{ version: "000001", share: 0.75 }, { version: "000000", share: 0.25 }]`,
+      more: `chaos: ${JSON.stringify(chaos)},`,
+    });
+    const { outcome, samples, from, to } = await runWithFault(file);
     const refused = samples.filter((s) => s.code === "40");
     // Only the old quarter of the fleet (the terminals softwareOf puts on 000000), only while the new switch
     // requires 000001

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { connectToxiproxy } from "../../chaos/index.ts";
 import { NFT_TABLE } from "../../chaos/kernel.ts";
-import { profileFile } from "../../profile/testing/profile-file.ts";
+import { localProfile } from "../../profile/testing/profile-file.ts";
 import { CHROMIUM_ARGS, findChromium } from "../../report/browser.ts";
 import { readRunJson } from "../../run-folder/index.ts";
 import { parsePrometheus } from "../../shared/prometheus.ts";
@@ -30,17 +30,12 @@ afterAll(() => {
 describe("a rehearsal with its live view", () => {
   it("live page, faults by hand from other processes, the emergency stop, /metrics and the report's timeline", async () => {
     const reports = mkdtempSync(join(tmpdir(), "posstorm-rehearse-"));
-    const file = profileFile(
-      "rehearsal",
-      `{
-        name: "rehearsal",
-        durationS: 5,
-        lab: { runtime: "local" },
-        terminal: { responseTimeoutMs: 3000 },
-        fleet: { model: "population", terminals: 10, signIn: { curve: "uniform", windowS: 1 },
-                 purchases: { perTerminal: 1, thinkTimeS: { mean: 0.3, jitter: 0 } } },
-      }`,
-    );
+    const file = localProfile("rehearsal", {
+      durationS: 5,
+      terminals: 10,
+      perTerminal: 1,
+      terminal: "responseTimeoutMs: 3000",
+    });
     child = spawn(
       process.execPath,
       [MAIN, "rehearse", file, "--max-s", "25", "--quiet", "--reports-dir", reports],
