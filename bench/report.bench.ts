@@ -38,6 +38,7 @@ import { type Slo, validateSlos } from "../harness/report/slo.ts";
 import { writeRunFrame } from "../harness/report/testing/run-frame.ts";
 import { COLLECTED_DIR, readPlanJson, readRunJson } from "../harness/run-folder/index.ts";
 import { seededRandom } from "../harness/sim/issuer/model.ts";
+import { slo } from "../harness/slo/index.ts";
 
 // `posstorm report` on a whole synthetic run folder (`npm run bench -- report`): the folder as `posstorm run`
 // leaves it (the fleet engine's raw samples in samples.ndjson.gz, fed to the streaming aggregator as they are
@@ -93,18 +94,8 @@ const REVERSAL_ATTEMPTS = 3;
 const FAULT_NAME = "issuer-a-late";
 
 export const REPORT_SLOS: Slo[] = [
-  {
-    id: "purchase-timeouts",
-    indicator: "timeout-rate",
-    scope: { operation: "purchase" },
-    objective: { max: 0.01 },
-  },
-  {
-    id: "baseline-purchase-timeouts",
-    indicator: "timeout-rate",
-    scope: { operation: "purchase", phase: "baseline" },
-    objective: { max: 0.002 },
-  },
+  slo.timeouts("purchase", 0.01),
+  slo.timeouts("purchase", 0.002, { id: "baseline-purchase-timeouts", phase: "baseline" }),
   {
     id: "worst-10s-response-timeouts",
     indicator: "timeout-rate",
@@ -113,13 +104,7 @@ export const REPORT_SLOS: Slo[] = [
     objective: { max: 0.05 },
     warn: { max: 0.02 },
   },
-  {
-    id: "baseline-purchase-p99",
-    indicator: "latency",
-    percentile: "p99",
-    scope: { operation: "purchase", phase: "baseline" },
-    objective: { max: 1000 },
-  },
+  slo.p99("purchase", 1000, { id: "baseline-purchase-p99", phase: "baseline" }),
   {
     id: "worst-30s-p99",
     indicator: "latency",
@@ -128,13 +113,8 @@ export const REPORT_SLOS: Slo[] = [
     objective: { max: 35_000 },
   },
   { id: "issuer-a-errors", indicator: "error-rate", scope: { link: "issuer-a" }, objective: { max: 0.5 } },
-  {
-    id: "signin-success",
-    indicator: "success-rate",
-    scope: { operation: "signin" },
-    objective: { min: 0.99 },
-  },
-  { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+  slo.success("signin", 0.99),
+  slo.oneSided(),
   { id: "recovery", indicator: "recovery-time", objective: { max: 30 } },
 ];
 

@@ -1,4 +1,4 @@
-import { defineProfile } from "../harness/profile/define.ts";
+import { defineProfile, slo } from "../harness/profile/define.ts";
 
 // Lunch: purchases ramp from 50/s to 400/s over 2 minutes and hold for 5, from 5,000 terminals (a purchase signs
 // its terminal in first when it has no session). Issuer a (3 cards in 4) browns out for a minute at the top of
@@ -35,41 +35,16 @@ export default defineProfile({
     },
   ],
   slos: [
-    {
-      id: "purchase-timeouts",
-      indicator: "timeout-rate",
-      scope: { operation: "purchase" },
-      objective: { max: 0.005 },
-    },
-    {
-      id: "purchase-errors",
-      indicator: "error-rate",
-      scope: { operation: "purchase" },
-      objective: { max: 0.001 },
-    },
-    {
-      id: "baseline-purchase-p99",
-      indicator: "latency",
-      percentile: "p99",
-      scope: { operation: "purchase", phase: "baseline" },
-      objective: { max: 1_000 },
-      warn: { max: 500 },
-    },
-    {
-      // The brownout may slow purchases down, not past the terminals' 30 s timer.
+    slo.timeouts("purchase", 0.005),
+    slo.errors("purchase", 0.001),
+    slo.p99("purchase", 1_000, { id: "baseline-purchase-p99", phase: "baseline", warn: 500 }),
+    // The brownout may slow purchases down, not past the terminals' 30 s timer.
+    slo.p99("purchase", 20_000, {
       id: "brownout-purchase-p99",
-      indicator: "latency",
-      percentile: "p99",
-      scope: { operation: "purchase", phase: "fault:issuer-a-brownout" },
-      objective: { max: 20_000 },
-      warn: { max: 10_000 },
-    },
-    {
-      id: "worst-minute-success",
-      indicator: "success-rate",
-      scope: { operation: "purchase", window: { worstOfS: 60, minAttempts: 100 } },
-      objective: { min: 0.99 },
-    },
-    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+      phase: "fault:issuer-a-brownout",
+      warn: 10_000,
+    }),
+    slo.success("purchase", 0.99, { id: "worst-minute-success", window: { worstOfS: 60, minAttempts: 100 } }),
+    slo.oneSided(),
   ],
 });

@@ -1,4 +1,4 @@
-import { defineProfile } from "../harness/profile/define.ts";
+import { defineProfile, slo } from "../harness/profile/define.ts";
 
 // How many sign-ins per second does the switch take within its SLOs when its HSM is licensed for 250 calls/s?
 // Made for `posstorm capacity signin-capacity`: the search drives sign-ins at rising rates (open model) and
@@ -18,25 +18,5 @@ export default defineProfile({
     maxVUs: 2_000,
     terminals: 2_000,
   },
-  slos: [
-    {
-      id: "signin-p99",
-      indicator: "latency",
-      percentile: "p99",
-      scope: { operation: "signin" },
-      objective: { max: 500 },
-    },
-    {
-      id: "signin-timeouts",
-      indicator: "timeout-rate",
-      scope: { operation: "signin" },
-      objective: { max: 0.001 },
-    },
-    {
-      id: "signin-success",
-      indicator: "success-rate",
-      scope: { operation: "signin" },
-      objective: { min: 0.999 },
-    },
-  ],
+  slos: [slo.p99("signin", 500), slo.timeouts("signin", 0.001), slo.success("signin", 0.999)],
 });

@@ -1,4 +1,4 @@
-import { defineProfile } from "../harness/profile/define.ts";
+import { defineProfile, slo } from "../harness/profile/define.ts";
 
 // The CI profile: a small fleet signs in and buys through the reference lab while the edge link slows
 // down for 10 s; finishes in well under 2 minutes.
@@ -18,27 +18,10 @@ export default defineProfile({
     { name: "edge-latency", at: 10, for: 10, fault: { kind: "latency", link: "edge", latencyMs: 200 } },
   ],
   slos: [
-    {
-      id: "purchase-timeouts",
-      indicator: "timeout-rate",
-      scope: { operation: "purchase" },
-      objective: { max: 0.01 },
-    },
-    {
-      id: "signin-success",
-      indicator: "success-rate",
-      scope: { operation: "signin" },
-      objective: { min: 0.99 },
-    },
-    {
-      id: "baseline-purchase-p99",
-      indicator: "latency",
-      percentile: "p99",
-      scope: { operation: "purchase", phase: "baseline" },
-      objective: { max: 1_000 },
-      warn: { max: 500 },
-    },
-    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+    slo.timeouts("purchase", 0.01),
+    slo.success("signin", 0.99),
+    slo.p99("purchase", 1_000, { id: "baseline-purchase-p99", phase: "baseline", warn: 500 }),
+    slo.oneSided(),
     { id: "recovery", indicator: "recovery-time", objective: { max: 10 } },
   ],
 });

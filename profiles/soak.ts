@@ -1,4 +1,4 @@
-import { defineProfile } from "../harness/profile/define.ts";
+import { defineProfile, slo } from "../harness/profile/define.ts";
 
 // Soak: 30 minutes at a steady 50 purchases/s over long connections (echo heartbeat after 60 s idle) on a 4G
 // access network, to find leaks, slow drifts and connections that die quietly.
@@ -17,27 +17,14 @@ export default defineProfile({
     purchases: { perTerminal: 45, thinkTimeS: { mean: 40, jitter: 30 } },
   },
   slos: [
-    {
-      id: "purchase-timeouts",
-      indicator: "timeout-rate",
-      scope: { operation: "purchase" },
-      objective: { max: 0.001 },
-    },
-    {
-      // A slow drift shows as one bad stretch late in the run, not in the whole-run figure.
+    slo.timeouts("purchase", 0.001),
+    // A slow drift shows as one bad stretch late in the run, not in the whole-run figure.
+    slo.p99("purchase", 3_000, {
       id: "worst-5min-purchase-p99",
-      indicator: "latency",
-      percentile: "p99",
-      scope: { operation: "purchase", window: { worstOfS: 300, minAttempts: 1_000 } },
-      objective: { max: 3_000 },
-      warn: { max: 2_000 },
-    },
-    {
-      id: "idle-timeouts",
-      indicator: "timeout-rate",
-      kind: "idle",
-      objective: { max: 0 },
-    },
-    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
+      window: { worstOfS: 300, minAttempts: 1_000 },
+      warn: 2_000,
+    }),
+    { id: "idle-timeouts", indicator: "timeout-rate", kind: "idle", objective: { max: 0 } },
+    slo.oneSided(),
   ],
 });

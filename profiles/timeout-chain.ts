@@ -1,4 +1,4 @@
-import { defineProfile } from "../harness/profile/define.ts";
+import { defineProfile, slo } from "../harness/profile/define.ts";
 
 // A timeout chain set the wrong way round, for `posstorm timeouts timeout-chain`: the terminals give up after
 // 2 s while the switch waits 5 s for an issuer whose p99 is 3 s. An approval that comes after the terminal gave
@@ -30,13 +30,5 @@ export default defineProfile({
       fault: { kind: "slow_close", link: "edge", delayMs: 60_000, direction: "upstream" },
     },
   ],
-  slos: [
-    { id: "one-sided", indicator: "one-sided", objective: { max: 0 } },
-    {
-      id: "purchase-success",
-      indicator: "success-rate",
-      scope: { operation: "purchase" },
-      objective: { min: 0.95 },
-    },
-  ],
+  slos: [slo.oneSided(), slo.success("purchase", 0.95)],
 });

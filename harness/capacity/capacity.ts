@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
-import { finishedRun, manyRuns, manyRunsFolder } from "../run/many-runs.ts";
+import { finishedRun, manyRuns, manyRunsFolder, unfinished } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { renderCapacity } from "./render.ts";
 import { type FirstSaturation, firstSaturated, type ResourceReading, readResources } from "./saturation.ts";
@@ -237,12 +237,9 @@ function stepOf(
   if ("error" in finished) {
     return {
       ...base,
-      ...NO_FIGURES,
-      status: "error",
-      failing: [],
+      ...unfinished(finished.error),
       generator: [],
       resources: [],
-      error: finished.error,
     };
   }
   const { run, series, failing } = finished;

@@ -64,3 +64,4 @@ export interface Profile {
 
 /** Identity at run time; at compile time it keeps the literal types, so a typo is an error in the profile. */
 export const defineProfile = <const P extends Profile>(profile: P): P => profile;
+export { slo } from "../slo/index.ts";

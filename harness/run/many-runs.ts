@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type RunSeries, readSeries } from "../report/index.ts";
 import { type RunJson, readRunJson } from "../run-folder/index.ts";
 import { isInterrupted, onShutdown } from "../shared/shutdown.ts";
+import { NO_FIGURES } from "./figures.ts";
 import type { RunOutcome } from "./run-profile.ts";
 import { runStamp } from "./stamp.ts";
 
@@ -79,6 +80,11 @@ export function writeReports(
   };
   for (const key of Object.keys(files) as (keyof typeof files)[]) writeFileSync(files[key], rendered[key]);
   return files;
+}
+
+/** The figures of a run that did not complete: none, no SLO judged, and why. */
+export function unfinished(error: string) {
+  return { ...NO_FIGURES, status: "error" as const, failing: [] as string[], error };
 }
 
 /**

@@ -1,3 +1,4 @@
+export { type SloOptions, slo } from "./builders.ts";
 export {
   type Bound,
   type CompareSettings,

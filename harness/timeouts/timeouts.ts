@@ -2,7 +2,7 @@ import { join, relative } from "node:path";
 import { type CompiledRun, loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
 import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
-import { finishedRun, manyRuns, manyRunsFolder } from "../run/many-runs.ts";
+import { finishedRun, manyRuns, manyRunsFolder, unfinished } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { type ChainFinding, chainInputOf, checkTimeoutChain, switchBudgetsMs } from "./chain.ts";
 import { renderTimeouts } from "./render.ts";
@@ -182,13 +182,10 @@ async function runCell(
   if ("error" in finished) {
     return {
       ...base,
-      ...NO_FIGURES,
-      status: "error",
-      failing: [],
+      ...unfinished(finished.error),
       oneSided: null,
       reversals: 0,
       switchTimeouts: 0,
-      error: finished.error,
     };
   }
   const { run: facts, series, failing } = finished;

@@ -1,26 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useMain } from "../common/testing/run-main.ts";
 
-const MAIN = join(import.meta.dirname, "main.ts");
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-});
-
-function run(env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
+const start = useMain(join(import.meta.dirname, "main.ts"));
+const run = (env: Record<string, string> = {}) => start([], env);
 
 describe("posstorm-issuer main", () => {
   it("prints the ready line, serves its admin API and exits 0 on SIGTERM", async () => {
