@@ -48,6 +48,7 @@ export async function reportRun(options: ReportCommandOptions): Promise<0 | 1 | 
     out(
       `${Object.values(REPORT_FILES)
         .map((f) => join(options.runDir, f))
+        .filter(existsSync)
         .join(
           "\n",
         )}\nverdict ${rendered.verdict.status} (SLOs from ${rendered.slosFrom}), exit ${rendered.exitCode}\n`,
