@@ -38,6 +38,7 @@ export function keepsJournal(run: RunJson, plan: PlanJson | undefined): boolean 
   return (
     plan?.gameDay !== undefined ||
     run.abort !== undefined ||
+    run.endedByHand !== undefined ||
     (run.timeline?.entries ?? []).some((e) => e.origin === "manual")
   );
 }
@@ -45,7 +46,7 @@ export function keepsJournal(run: RunJson, plan: PlanJson | undefined): boolean 
 function whoCleared(e: EntryRecord, run: RunJson): JournalAction["by"] {
   if (e.clearedBy === "manual") return "manual";
   if (e.clearedBy === "emergency-stop") return "emergency-stop";
-  if (e.clearedBy === "abort") return run.abort ? "abort" : "end of load";
+  if (e.clearedBy === "abort") return run.abort ? "abort" : run.endedByHand ? "manual" : "end of load";
   return e.origin === "manual" ? "manual" : "planned";
 }
 
@@ -89,6 +90,15 @@ export function buildJournal(input: {
         description: e.description,
       });
   }
+  if (run.endedByHand)
+    actions.push({
+      atS: run.endedByHand.atS,
+      at: run.endedByHand.at,
+      by: "manual",
+      action: "stop the run",
+      name: "end of rehearsal",
+      description: `ended by hand (${run.endedByHand.by})`,
+    });
   if (run.abort)
     actions.push({
       atS: run.abort.atS,
@@ -107,7 +117,7 @@ export function buildJournal(input: {
   const lastS = applied.length ? Math.max(...cleared) : null;
   const from = plan?.judgeFromS ?? 0;
   const before = firstS !== null && firstS > from ? { startS: from, endS: firstS } : null;
-  const afterEnd = run.abort ? run.abort.atS : input.endOfDataS;
+  const afterEnd = run.abort?.atS ?? run.endedByHand?.atS ?? input.endOfDataS;
   const after = lastS !== null && afterEnd > lastS ? { startS: lastS, endS: afterEnd } : null;
   const probes = plan?.gameDay?.steadyState ?? [];
   const check = (name: string, window: { startS: number; endS: number } | null): SloResult[] => {

@@ -122,6 +122,8 @@ export interface RunJson {
   loadStartedAt?: string;
   /** An abort condition stopped the run: which, when (seconds since load start) and what it saw. */
   abort?: { condition: string; atS: number; at: string; detail: string };
+  /** A rehearsal ended by hand before its --max-s: how (Ctrl-C, the live page) and when. */
+  endedByHand?: { by: string; atS: number; at: string };
   /** The live view while the run went (127.0.0.1): its page, /state, /metrics and the fault API. */
   live?: { url: string };
   endedAt?: string;

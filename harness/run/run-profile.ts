@@ -36,7 +36,7 @@ import {
   writeRunJson,
 } from "../run-folder/index.ts";
 import { REPO_ROOT } from "../shared/repo.ts";
-import { onShutdown } from "../shared/shutdown.ts";
+import { onShutdown, onSoftStop } from "../shared/shutdown.ts";
 import { describeAbort, rateBreach } from "../slo/index.ts";
 import { descriptorWarning } from "./limits.ts";
 import { type LiveServer, LiveTotals, startLiveServer } from "./live/live-view.ts";
@@ -64,6 +64,11 @@ export interface CompiledRunOptions {
   segments?: number;
   /** Port of the live view on 127.0.0.1 (default 0: a free one; its address is printed and in run.json). */
   livePort?: number;
+  /**
+   * A rehearsal: the first Ctrl-C (or the live page's "End rehearsal") ends the load by hand, faults cleared,
+   * and the run reports as completed; a second Ctrl-C interrupts.
+   */
+  endByHand?: boolean;
   log?: (line: string) => void;
 }
 
@@ -255,6 +260,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
         lab: () => labLast,
         ended: () => fleetEnded,
         manual: byHand,
+        end: opts.endByHand ? () => endByHand("the live page") : undefined,
         // Everything off now: what the timeline has applied or has still to apply, and every fault by hand.
         emergencyStop: async () => {
           const active = (timeline?.records() ?? []).filter((r) => r.status === "active").map((r) => r.name);
@@ -352,6 +358,22 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
         return;
       }
     };
+    /** A rehearsal ended by hand: faults cleared, then the load stopped; the run reports as completed. */
+    const endByHand = (by: string) => {
+      if (run.abort || run.endedByHand || fleetEnded) return;
+      const atS = loadStartMs === undefined ? 0 : Math.round(((Date.now() - loadStartMs) / 1000) * 10) / 10;
+      run.endedByHand = { by, atS, at: new Date().toISOString() };
+      save();
+      log(
+        `rehearsal ended by hand (${by}) at ${atS} s: clearing every fault, stopping the load, then the report`,
+      );
+      void (async () => {
+        if (timeline) timelineResult = await timeline.abort("ended by hand");
+        await byHand.clearAll("manual");
+        abort.abort(new Error("ended by hand"));
+      })();
+    };
+    const stopSoftStop = opts.endByHand ? onSoftStop(() => endByHand("Ctrl-C")) : () => undefined;
     /** The first abort condition breached: faults cleared, then the load stopped; the run goes on to report. */
     const abortRun = (condition: string, detail: string) => {
       if (run.abort) return;
@@ -389,12 +411,14 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       throw new Error(labFailure ?? (error as Error).message, { cause: error });
     } finally {
       fleetEnded = true;
+      stopSoftStop();
       clearInterval(ticker);
       clearInterval(abortTicker);
       stopWatch();
     }
     if (labFailure) throw new Error(labFailure);
-    if (result.aborted && !run.abort) throw new Error("the fleet was stopped before the load ended");
+    if (result.aborted && !run.abort && !run.endedByHand)
+      throw new Error("the fleet was stopped before the load ended");
     if (timeline) timelineResult = await timeline.done;
     run.fleet = fleetFacts(result);
     run.outcomes = outcomeCounts(result.totals);

@@ -8,6 +8,8 @@ const cleanups = new Set<Cleanup>();
 let installed = false;
 let interrupted = false;
 let exitCode = 2;
+/** A run that ends by hand (a rehearsal): the first SIGINT calls it instead of the cleanups. */
+let softStop: (() => void) | undefined;
 
 /** True once SIGINT/SIGTERM arrived: failures after that are the interrupt's, and it sets the exit. */
 export function isInterrupted(): boolean {
@@ -19,6 +21,18 @@ export function onShutdown(cleanup: Cleanup): () => void {
   install();
   cleanups.add(cleanup);
   return () => cleanups.delete(cleanup);
+}
+
+/**
+ * The first Ctrl-C (SIGINT) calls `stop` instead of interrupting: a rehearsal ends by hand and still reports.
+ * A second Ctrl-C, or SIGTERM, interrupts as usual. Returns a function that takes it back.
+ */
+export function onSoftStop(stop: () => void): () => void {
+  install();
+  softStop = stop;
+  return () => {
+    if (softStop === stop) softStop = undefined;
+  };
 }
 
 /** Exit code after an interrupt; posstorm's contract: 2 (the run did not finish). */
@@ -42,6 +56,13 @@ function install(): void {
   if (installed) return;
   installed = true;
   const handler = (signal: NodeJS.Signals) => {
+    const stop = softStop;
+    if (stop && signal === "SIGINT" && !interrupted) {
+      softStop = undefined;
+      console.error(`[posstorm] ${signal}: ending the rehearsal and reporting (Ctrl-C again to interrupt)`);
+      stop();
+      return;
+    }
     if (interrupted) {
       console.error(`[posstorm] second ${signal}: exiting without cleanup`);
       process.exit(exitCode);

@@ -13,7 +13,7 @@ interface RehearseArgs extends LabRunArgs {
 export const rehearseCommand: CommandModule<object, RehearseArgs> = {
   command: "rehearse <profile>",
   describe:
-    "A game day: the profile's load kept up until Ctrl-C or --max-s, its planned faults, and faults by hand from the live page or `posstorm chaos apply --run <id>`",
+    "A game day: the profile's load kept up until you end it (Ctrl-C or the live page's End rehearsal: faults cleared, then the report) or --max-s, its planned faults, and faults by hand from the live page or `posstorm chaos apply --run <id>`; a second Ctrl-C interrupts",
   builder: (y) =>
     withLabRunOptions(y)
       .option("max-s", {
@@ -33,6 +33,7 @@ export const rehearseCommand: CommandModule<object, RehearseArgs> = {
       ...labRunOptionsOf(argv),
       ...(argv["live-port"] !== undefined ? { livePort: argv["live-port"] } : {}),
       live: !argv.quiet,
+      endByHand: true,
     });
     process.exitCode = outcome.exitCode;
   },

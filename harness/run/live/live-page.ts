@@ -31,8 +31,10 @@ const CLIENT = `
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) text("message", j.error || JSON.stringify(j)); else text("message", ""); }); });
   }
   document.getElementById("emergency").addEventListener("click", function () { post("/emergency-stop", "POST"); });
+  document.getElementById("end").addEventListener("click", function () { post("/end", "POST"); });
   function draw(state) {
     text("elapsed", state.elapsedS.toFixed(0) + " / " + state.durationS + " s" + (state.ended ? " (load ended)" : ""));
+    document.getElementById("end").hidden = !state.endable;
     text("signedIn", String(state.signedIn)); text("owed", String(state.reversalsOwed)); text("dropped", String(state.dropped));
     var box = document.getElementById("incidents");
     if (!box.dataset.filled) {
@@ -102,7 +104,8 @@ export function livePage(runId: string): string {
 <h1>${title}</h1>
 <p class="figures"><span>load <b id="elapsed">–</b></span><span>signed in <b id="signedIn">–</b></span>
 <span>reversals owed <b id="owed">–</b></span><span>dropped arrivals <b id="dropped">–</b></span>
-<button id="emergency" title="clear every fault, planned and by hand, now; the load goes on">Emergency stop: clear every fault</button></p>
+<button id="emergency" title="clear every fault, planned and by hand, now; the load goes on">Emergency stop: clear every fault</button>
+<button id="end" hidden title="clear every fault, stop the load and write the report">End rehearsal</button></p>
 <p id="message"></p>
 <h2>Incidents (30 s each)</h2><div id="incidents"></div>
 <h2>Fault timeline</h2><table><tbody id="timeline"></tbody></table>

@@ -16,6 +16,7 @@ import { ManualFaultError, type ManualFaults, type ManualRequest } from "./manua
 //   POST /faults           {"incident": id, "forS"?: s} or {"fault": {...}, "name"?, "forS"?}: applied now
 //   DELETE /faults/<name>  clears one fault applied by hand
 //   POST /emergency-stop   clears every fault, planned and manual, now (the load goes on)
+//   POST /end              a rehearsal only: ends the load by hand (faults cleared), then the run reports
 
 /** What the live view reads from the run that serves it. */
 export interface LiveSource {
@@ -33,6 +34,8 @@ export interface LiveSource {
   /** True once the fleet ended. */
   ended(): boolean;
   manual: ManualFaults;
+  /** A rehearsal's end by hand (faults cleared, load stopped, then the report); absent for other runs. */
+  end: (() => void) | undefined;
   /** Clears every fault now; the names cleared. */
   emergencyStop(): Promise<string[]>;
 }
@@ -93,6 +96,7 @@ export function liveState(source: LiveSource, totals: LiveTotals) {
     charts: series ? chartData(series, windows) : { x: [], faults: windows, charts: [] },
     timeline,
     activeManual: source.manual.activeNames(),
+    endable: source.end !== undefined && !source.ended(),
     lab,
     incidents: Object.values(INCIDENTS)
       .filter((i) => i.loadChanges(0, 1).length === 0)
@@ -220,6 +224,12 @@ export async function startLiveServer(
         if (!cleared) return json(res, 404, { error: `no fault applied by hand named ${name}` });
         log(`fault cleared by hand: ${name}`);
         return json(res, 200, { entry: cleared });
+      }
+      if (route === "POST /end") {
+        if (!source.end)
+          return json(res, 409, { error: "only a rehearsal ends by hand; Ctrl-C interrupts a run" });
+        source.end();
+        return json(res, 202, { ending: true });
       }
       if (route === "POST /emergency-stop") {
         const cleared = await source.emergencyStop();

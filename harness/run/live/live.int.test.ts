@@ -38,7 +38,7 @@ describe("a rehearsal with its live view", () => {
     });
     child = spawn(
       process.execPath,
-      [MAIN, "rehearse", file, "--max-s", "25", "--quiet", "--reports-dir", reports],
+      [MAIN, "rehearse", file, "--max-s", "300", "--quiet", "--reports-dir", reports],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
@@ -124,6 +124,8 @@ describe("a rehearsal with its live view", () => {
     expect(cli("chaos", "clear", "--run", runDir, "--name", "manual:latency@edge")).toMatch(/cleared/);
     expect(await toxiproxy.listToxics("edge")).toEqual([]);
 
+    // Ctrl-C ends the rehearsal by hand (the first one: faults cleared, load stopped, then the full report).
+    child.kill("SIGINT");
     // /metrics until the load has ended: then its figures are the run's own.
     let last = new Map<string, number>();
     await until(
@@ -140,6 +142,10 @@ describe("a rehearsal with its live view", () => {
     );
     expect(await exited).toBe(0);
     const run = readRunJson(runDir);
+    expect(run.status).toBe("completed");
+    expect(run.endedByHand).toMatchObject({ by: "Ctrl-C" });
+    expect(run.endedByHand!.atS).toBeLessThan(120);
+    expect(output).toMatch(/ending the rehearsal and reporting/);
     const id = run.runId;
     const approved = run.outcomes!.byOutcome.purchase.approved;
     expect(approved).toBeGreaterThan(100);
