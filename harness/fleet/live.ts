@@ -1,24 +1,31 @@
+import { type Counts, countSample, newCounts } from "./counts.ts";
 import type { Sample } from "./samples.ts";
 
-// The live line's figures, from the fleet's raw samples as they arrive: operations by outcome per second of
-// their end, and terminals signed in now. The report does not read these; it aggregates the samples itself.
+// The live figures (the live line, the live view, abort conditions), from the fleet's raw samples as they
+// arrive: the run's counts so far, as runFleet's totals count them, and operations by outcome per second of
+// their end. The report does not read these; it aggregates the samples itself.
 
 export class LiveCounts {
+  /** Everything counted so far: the same figures run.json ends with. */
+  readonly counts: Counts = newCounts();
   /** second since load start (of the operation's end) → `op outcome` → operations. */
   private readonly seconds = new Map<number, Map<string, number>>();
-  /** Terminals signed in now: sessions gained minus sessions lost. */
-  signedIn = 0;
   /** Operations ended so far. */
   total = 0;
+
+  /** Terminals signed in now: sessions gained minus sessions lost. */
+  get signedIn(): number {
+    return this.counts.sessions["signed-in"] - this.counts.sessions["signed-out"];
+  }
+
   /** Open-model arrivals dropped so far. */
-  dropped = 0;
+  get dropped(): number {
+    return this.counts.dropped;
+  }
 
   add(sample: Sample): void {
-    if ("ev" in sample) {
-      if (sample.ev === "session") this.signedIn += sample.change === "signed-in" ? 1 : -1;
-      else if (sample.ev === "dropped") this.dropped++;
-      return;
-    }
+    countSample(this.counts, sample);
+    if ("ev" in sample) return;
     const second = Math.floor((sample.t + sample.ms) / 1000);
     let byOutcome = this.seconds.get(second);
     if (!byOutcome) {

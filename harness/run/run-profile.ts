@@ -39,7 +39,7 @@ import { REPO_ROOT } from "../shared/repo.ts";
 import { onShutdown, onSoftStop } from "../shared/shutdown.ts";
 import { describeAbort, rateBreach } from "../slo/index.ts";
 import { descriptorWarning } from "./limits.ts";
-import { type LiveServer, LiveTotals, startLiveServer } from "./live/live-view.ts";
+import { type LiveServer, startLiveServer } from "./live/live-view.ts";
 import { ManualFaults } from "./live/manual-faults.ts";
 import { runStamp } from "./stamp.ts";
 import { describeEnded, watchLab } from "./watchdog.ts";
@@ -246,9 +246,28 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     const chaosContext: ChaosContext = { ...chaosContextOf(lab), fleet: fleetControl };
     manual = new ManualFaults(chaosContext, entries.length);
     const byHand = manual;
-    const totals = new LiveTotals();
+    const live = new LiveCounts();
     const labLast: Record<string, Record<string, number>> = {};
     let fleetEnded = false;
+    /** Seconds since load start, to a tenth (0 before it). */
+    const sinceStartS = () =>
+      loadStartMs === undefined ? 0 : Math.round((Date.now() - loadStartMs) / 100) / 10;
+    /**
+     * Every fault off now: the planned timeline aborted (what it applied cleared, what it had still to apply
+     * skipped) and every fault by hand cleared. The names of those that were in effect.
+     */
+    const clearEveryFault = async (
+      reason: string,
+      by: "emergency-stop" | "abort" | "manual",
+    ): Promise<string[]> => {
+      const active = (timeline?.records() ?? []).filter((r) => r.status === "active").map((r) => r.name);
+      if (timeline) timelineResult = await timeline.abort(reason);
+      return [...active, ...(await byHand.clearAll(by))];
+    };
+    /** Ends the load early once every fault is off; the run then settles, collects and reports as usual. */
+    const stopLoad = (reason: string, by: "abort" | "manual") => {
+      void clearEveryFault(reason, by).finally(() => abort.abort(new Error(reason)));
+    };
     liveServer = await startLiveServer(
       {
         runId,
@@ -261,14 +280,9 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
         ended: () => fleetEnded,
         manual: byHand,
         end: opts.endByHand ? () => endByHand("the live page") : undefined,
-        // Everything off now: what the timeline has applied or has still to apply, and every fault by hand.
-        emergencyStop: async () => {
-          const active = (timeline?.records() ?? []).filter((r) => r.status === "active").map((r) => r.name);
-          if (timeline) timelineResult = await timeline.abort("emergency stop");
-          return [...active, ...(await byHand.clearAll("emergency-stop"))];
-        },
+        emergencyStop: () => clearEveryFault("emergency stop", "emergency-stop"),
       },
-      totals,
+      live,
       { ...(opts.livePort !== undefined ? { port: opts.livePort } : {}), log },
     );
     run.live = { url: liveServer.url };
@@ -278,7 +292,6 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     // Load start = the moment the fleet's first arrival is due (runFleet picks it once every segment is ready):
     // the timeline, the aggregation and the scrapes start there, so faults at 0 are in place before the first
     // terminal connects. The fleet's samples stream in as the segments send them (kept in samples.ndjson.gz).
-    const live = new LiveCounts();
     let loadStartMs: number | undefined;
     let aggregator: Aggregator | undefined;
     const onStart = (startAtMs: number) => {
@@ -322,7 +335,6 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       onStart,
       onSample: (sample) => {
         live.add(sample);
-        totals.add(sample);
         aggregator?.addSample(sample);
       },
       log: (line) => log(line),
@@ -346,7 +358,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       for (const c of abortWhen) {
         let detail: string | undefined;
         if (c.kind === "reversal-abandoned") {
-          const n = totals.counts.reversals.abandoned;
+          const n = live.counts.reversals.abandoned;
           if (n > 0) detail = `${n} reversal(s) abandoned by the terminals`;
         } else if (c.kind !== "program-down" && s >= c.forS) {
           const breach = rateBreach(c, live.window(s - c.forS, s, c.operation).byOutcome);
@@ -361,32 +373,21 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     /** A rehearsal ended by hand: faults cleared, then the load stopped; the run reports as completed. */
     const endByHand = (by: string) => {
       if (run.abort || run.endedByHand || fleetEnded) return;
-      const atS = loadStartMs === undefined ? 0 : Math.round(((Date.now() - loadStartMs) / 1000) * 10) / 10;
-      run.endedByHand = { by, atS, at: new Date().toISOString() };
+      run.endedByHand = { by, atS: sinceStartS(), at: new Date().toISOString() };
       save();
       log(
-        `rehearsal ended by hand (${by}) at ${atS} s: clearing every fault, stopping the load, then the report`,
+        `rehearsal ended by hand (${by}) at ${run.endedByHand.atS} s: clearing every fault, stopping the load, then the report`,
       );
-      void (async () => {
-        if (timeline) timelineResult = await timeline.abort("ended by hand");
-        await byHand.clearAll("manual");
-        abort.abort(new Error("ended by hand"));
-      })();
+      stopLoad("ended by hand", "manual");
     };
     const stopSoftStop = opts.endByHand ? onSoftStop(() => endByHand("Ctrl-C")) : () => undefined;
     /** The first abort condition breached: faults cleared, then the load stopped; the run goes on to report. */
     const abortRun = (condition: string, detail: string) => {
       if (run.abort) return;
-      const elapsedS = loadStartMs === undefined ? 0 : (Date.now() - loadStartMs) / 1000;
-      const stop = { condition, atS: Math.round(elapsedS * 10) / 10, at: new Date().toISOString(), detail };
-      run.abort = stop;
+      run.abort = { condition, atS: sinceStartS(), at: new Date().toISOString(), detail };
       save();
-      log(`abort at ${stop.atS} s: ${condition}: ${detail}; clearing every fault, stopping the load`);
-      void (async () => {
-        if (timeline) timelineResult = await timeline.abort("abort condition");
-        await byHand.clearAll("abort");
-        abort.abort(new Error(`abort condition: ${condition}`));
-      })();
+      log(`abort at ${run.abort.atS} s: ${condition}: ${detail}; clearing every fault, stopping the load`);
+      stopLoad(`abort condition: ${condition}`, "abort");
     };
     const abortTicker = abortWhen.length > 0 ? setInterval(checkAborts, 1000) : undefined;
     // A lab program that ends on its own stops the run: the fleet is stopped, the faults cleared, exit 2.

@@ -86,6 +86,10 @@ const FLAGS: Record<string, keyof FaultArgs> = {
   downMs: "down-ms",
 };
 
+/** `--issuer a` or `--issuer issuer-a` → `issuer-a`. */
+const issuerRole = (text: string) =>
+  (text.startsWith("issuer-") ? text : `issuer-${text}`) as `issuer-${string}`;
+
 const takesLink = (kind: FaultKind) => ["toxiproxy", "kernel"].includes(FAULT_KINDS[kind].layer);
 
 function parseValue(text: string): unknown {
@@ -141,7 +145,7 @@ export function faultFromArgs(args: FaultArgs): Fault {
     if (field === "link") continue;
     const value = args[flag];
     if (value === undefined) continue;
-    if (field === "issuer") raw.issuer = String(value).startsWith("issuer-") ? value : `issuer-${value}`;
+    if (field === "issuer") raw.issuer = issuerRole(String(value));
     else if (field === "responseMix") raw.responseMix = parseResponseMix(String(value));
     else if (field === "settings") raw.settings = parseSettings(value as string[]);
     else raw[field] = value;
@@ -221,9 +225,7 @@ async function applyToRun(argv: ApplyArgs): Promise<void> {
           incident: argv.incident,
           ...forS,
           ...(argv.link ? { link: argv.link } : {}),
-          ...(argv.issuer
-            ? { issuer: argv.issuer.startsWith("issuer-") ? argv.issuer : `issuer-${argv.issuer}` }
-            : {}),
+          ...(argv.issuer ? { issuer: issuerRole(argv.issuer) } : {}),
         }
       : { fault: faultFromArgs(argv), ...forS };
   const answer = await callRun(`${url}/faults`, "POST", request);
@@ -291,13 +293,7 @@ function entriesOf(args: ApplyArgs): { entries: TimelineEntry[]; faults: Fault[]
     }
     const opts = {
       ...(args.link ? { link } : {}),
-      ...(args.issuer
-        ? {
-            issuer: (args.issuer.startsWith("issuer-")
-              ? args.issuer
-              : `issuer-${args.issuer}`) as `issuer-${string}`,
-          }
-        : {}),
+      ...(args.issuer ? { issuer: issuerRole(args.issuer) } : {}),
     };
     const entries = incident.entries(0, args.for, opts);
     return { entries, faults: entries.map((e) => e.fault) };

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type EntryRecord, INCIDENTS } from "../../chaos/index.ts";
-import { type Counts, countSample, newCounts, type Sample, timeoutsOf } from "../../fleet/index.ts";
+import { timeoutsOf } from "../../fleet/index.ts";
+import type { LiveCounts } from "../../fleet/live.ts";
 import { chartData, faultWindows, type RunSeries } from "../../report/index.ts";
 import { livePage } from "./live-page.ts";
 import { ManualFaultError, type ManualFaults, type ManualRequest } from "./manual-faults.ts";
@@ -40,14 +41,6 @@ export interface LiveSource {
   emergencyStop(): Promise<string[]>;
 }
 
-/** The run's own counts as the samples arrive: the same figures run.json ends with. */
-export class LiveTotals {
-  readonly counts: Counts = newCounts();
-  add(sample: Sample): void {
-    countSample(this.counts, sample);
-  }
-}
-
 /** Lab metrics shown on the page and exported again, by role. */
 const LAB_KEYS = [
   "switch_in_flight",
@@ -62,7 +55,7 @@ const LAB_KEYS = [
   "process_resident_memory_bytes",
 ];
 
-export function liveState(source: LiveSource, totals: LiveTotals) {
+export function liveState(source: LiveSource, live: LiveCounts) {
   const start = source.loadStartMs();
   const elapsedS = start === undefined ? 0 : Math.max(0, (Date.now() - start) / 1000);
   const timeline = [...source.planned(), ...source.manual.records()];
@@ -74,7 +67,7 @@ export function liveState(source: LiveSource, totals: LiveTotals) {
     [],
   );
   const series = source.series();
-  const c = totals.counts;
+  const c = live.counts;
   const lab: Record<string, Record<string, number>> = {};
   for (const [role, metrics] of Object.entries(source.lab())) {
     lab[role] = Object.fromEntries(
@@ -88,7 +81,7 @@ export function liveState(source: LiveSource, totals: LiveTotals) {
     elapsedS: Math.round(elapsedS * 10) / 10,
     started: start !== undefined,
     ended: source.ended(),
-    signedIn: c.sessions["signed-in"] - c.sessions["signed-out"],
+    signedIn: live.signedIn,
     reversalsOwed: c.reversals.queued - c.reversals.settled - c.reversals.abandoned,
     operations: c.ops,
     timeouts: timeoutsOf(c),
@@ -107,8 +100,8 @@ export function liveState(source: LiveSource, totals: LiveTotals) {
 const label = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 /** The live figures as Prometheus text (exposition format 0.0.4). */
-export function liveMetrics(source: LiveSource, totals: LiveTotals): string {
-  const c = totals.counts;
+export function liveMetrics(source: LiveSource, live: LiveCounts): string {
+  const c = live.counts;
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, rows: [Record<string, string>, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -130,9 +123,7 @@ export function liveMetrics(source: LiveSource, totals: LiveTotals): string {
     [run, start === undefined ? 0 : Math.max(0, (Date.now() - start) / 1000)],
   ]);
   metric("posstorm_load_ended", "gauge", "1 once the fleet has ended", [[run, source.ended() ? 1 : 0]]);
-  metric("posstorm_terminals_signed_in", "gauge", "terminals with a session now", [
-    [run, c.sessions["signed-in"] - c.sessions["signed-out"]],
-  ]);
+  metric("posstorm_terminals_signed_in", "gauge", "terminals with a session now", [[run, live.signedIn]]);
   metric("posstorm_reversals_total", "counter", "reversals queued, settled and abandoned", [
     [{ ...run, event: "queued" }, c.reversals.queued],
     [{ ...run, event: "settled" }, c.reversals.settled],
@@ -197,7 +188,7 @@ const json = (res: ServerResponse, status: number, value: unknown) =>
 /** Serves the live view on 127.0.0.1 (`port` 0: a free one). */
 export async function startLiveServer(
   source: LiveSource,
-  totals: LiveTotals,
+  live: LiveCounts,
   opts: { port?: number; log?: (line: string) => void } = {},
 ): Promise<LiveServer> {
   const log = opts.log ?? (() => undefined);
@@ -208,9 +199,9 @@ export async function startLiveServer(
     const handle = async () => {
       if (route === "GET /") return send(res, 200, "text/html; charset=utf-8", page);
       if (route === "GET /favicon.ico") return send(res, 204, "image/x-icon", "");
-      if (route === "GET /state") return json(res, 200, liveState(source, totals));
+      if (route === "GET /state") return json(res, 200, liveState(source, live));
       if (route === "GET /metrics")
-        return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", liveMetrics(source, totals));
+        return send(res, 200, "text/plain; version=0.0.4; charset=utf-8", liveMetrics(source, live));
       if (route === "POST /faults") {
         const request = (await body(req)) as ManualRequest;
         const entries = await source.manual.apply(request);

@@ -13,7 +13,8 @@ const ECHOED: Readonly<Record<string, readonly number[]>> = {
 const FALLBACK_ECHOED = [3, 4, 11, 41, 42];
 /** Fields the terminal checks in every reply (matchReply): always the request's values. */
 const MATCHED = [3, 4, 11, 41];
-const FINANCIAL = new Set(["0210", "0410"]);
+/** Financial replies: they carry F15, and F60 in the switch's `field60Parts` layout. */
+export const FINANCIAL_REPLIES: ReadonlySet<string> = new Set(["0210", "0410"]);
 
 let clockSecond = -1;
 let localTime = "000000";
@@ -52,7 +53,7 @@ export function switchReply(replyMti: string, request: Fields, code: string, acq
   out[13] = localDate;
   out[32] = acquirerId;
   out[37] = retrievalReference();
-  if (FINANCIAL.has(replyMti)) out[15] = localDate;
+  if (FINANCIAL_REPLIES.has(replyMti)) out[15] = localDate;
   return out;
 }
 
@@ -89,9 +90,6 @@ export function reversalFields(purchase: Fields, reason: string): Fields {
   out[39] = reason;
   return out;
 }
-
-/** Requests answered with a financial reply (0210, 0410), whose F60 follows the switch's `field60Parts`. */
-export const FINANCIAL_REQUESTS = new Set(["0200", "0400"]);
 
 /**
  * F60 in the switch's layout: `3` cuts it after 60.3; `5` carries 60.4 (read capability) and 60.5 (IC

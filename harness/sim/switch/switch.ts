@@ -42,7 +42,7 @@ import { Issuers } from "./issuers.ts";
 import type { PersistentLink } from "./link.ts";
 import { SwitchMetrics } from "./metrics.ts";
 import { issuerReply, purchase, reversal, type Transaction } from "./purchases.ts";
-import { FINANCIAL_REQUESTS, field60Layout, switchReply } from "./replies.ts";
+import { FINANCIAL_REPLIES, field60Layout, switchReply } from "./replies.ts";
 import { StoreAndForward } from "./saf.ts";
 import { type SignIn, signIn } from "./signin.ts";
 
@@ -261,9 +261,10 @@ export class Switch {
     const own = version ? { ...received, version } : received;
     const header = signInAgain ? withProcessingRequirement(own, SIGN_IN_AGAIN) : own;
     const mti = request.message.mti;
+    const answer = replyMti(mti);
     if (mti === "0200" && !this.config.purchaseReplyField60) fields[60] = undefined;
     const f60 = fields[60];
-    if (FINANCIAL_REQUESTS.has(mti) && typeof f60 === "string" && this.config.field60Parts)
+    if (FINANCIAL_REPLIES.has(answer) && typeof f60 === "string" && this.config.field60Parts)
       fields[60] = field60Layout(f60, this.config.field60Parts);
     if (mti === "0200" && code === CODE.approved && this.config.purchaseReplyField63)
       fields[63] = this.config.purchaseReplyField63;
@@ -273,7 +274,7 @@ export class Switch {
       {
         tpdu: nii ? { ...swapped, source: nii } : swapped,
         header,
-        message: { mti: replyMti(mti), fields },
+        message: { mti: answer, fields },
       },
       { envelope: this.#envelope(), ...(mac ? { mac } : NO_MAC) },
     );
