@@ -2,7 +2,7 @@ import { cpus } from "node:os";
 import { join, relative } from "node:path";
 import { loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
-import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
+import { type OperationFigures, operationFigures } from "../run/figures.ts";
 import { finishedRun, manyRuns, manyRunsFolder, unfinished } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { renderCapacity } from "./render.ts";

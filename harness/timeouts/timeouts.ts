@@ -1,7 +1,7 @@
 import { join, relative } from "node:path";
 import { type CompiledRun, loadProfile } from "../profile/compile.ts";
 import { ProfileError } from "../profile/validate.ts";
-import { NO_FIGURES, type OperationFigures, operationFigures } from "../run/figures.ts";
+import { type OperationFigures, operationFigures } from "../run/figures.ts";
 import { finishedRun, manyRuns, manyRunsFolder, unfinished } from "../run/many-runs.ts";
 import { runCompiled } from "../run/run-profile.ts";
 import { type ChainFinding, chainInputOf, checkTimeoutChain, switchBudgetsMs } from "./chain.ts";

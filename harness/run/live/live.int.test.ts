@@ -136,7 +136,7 @@ describe("a rehearsal with its live view", () => {
           () => "",
         );
         if (text) last = parsePrometheus(text);
-        return (last.get('posstorm_load_ended{run="' + readRunJson(runDir).runId + '"}') ?? 0) === 1;
+        return (last.get(`posstorm_load_ended{run="${readRunJson(runDir).runId}"}`) ?? 0) === 1;
       },
       60_000,
     );
