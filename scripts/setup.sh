@@ -18,6 +18,7 @@ else
 fi
 
 bash "$scripts/build-toxiproxy.sh"
+bash "$scripts/build-k8s-check.sh"
 bash "$scripts/build-mini-switch.sh"
 bash "$scripts/system.sh"
 bash "$scripts/engine.sh"

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { type AgentConnection, type AgentFacts, assignSegments } from "./agents/remote.ts";
 import { maxSegments } from "./arrivals.ts";
 import type { FleetControl } from "./conditions.ts";
 import { type Counts, type TimeoutCounts, timeoutsOf } from "./counts.ts";
@@ -63,6 +64,11 @@ export interface FleetOptions {
   control?: FleetControl;
   /** Worker entry (tests only; default ./worker.ts). */
   workerEntry?: URL;
+  /**
+   * Agents already connected (agents/remote.ts): the segments run on them instead of this process's threads,
+   * as many as they offer (`segments` is then ignored). runFleet closes them when it ends.
+   */
+  agents?: AgentConnection[];
 }
 
 export interface FleetResult {
@@ -88,13 +94,33 @@ export interface FleetResult {
   socketsOpened: number;
   /** CPU of the whole process from load start to the end, ms (workers, coordinator and anything else in it). */
   processCpuMs: { user: number; system: number };
+  /** The agents that ran the segments, when there were agents. */
+  agents?: AgentFacts[];
 }
 
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
+  try {
+    return await fleetRun(options);
+  } finally {
+    // The agents are let go however the run ends (their segments stop when their coordinator goes).
+    for (const agent of options.agents ?? []) agent.close();
+  }
+}
+
+async function fleetRun(options: FleetOptions): Promise<FleetResult> {
   const plan = resolvePlan(options.plan);
   const fleet = plan.fleet;
   const limit = maxSegments(fleet, plan.terminal.count);
-  const requested = options.segments ?? availableParallelism();
+  const agents = options.agents ?? [];
+  if (agents.length > limit) {
+    throw new Error(
+      `runFleet: ${agents.length} agents, but this plan splits into at most ${limit} segment(s)`,
+    );
+  }
+  const requested =
+    agents.length > 0
+      ? agents.reduce((n, a) => n + a.offered, 0)
+      : (options.segments ?? availableParallelism());
   if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(`runFleet: segments must be a whole number >= 1, got ${requested}`);
   }
@@ -154,10 +180,19 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   let samples: SamplesFileStats | undefined;
   let unsubscribe: (() => void) | undefined;
   try {
-    for (let i = 0; i < count; i++) {
-      hosts.push(
-        inProcess ? inProcessHost(i, count, events) : workerHost(i, count, events, options.workerEntry),
+    if (agents.length > 0) {
+      const shares = assignSegments(
+        agents.map((a) => a.offered),
+        count,
       );
+      for (const [a, agent] of agents.entries())
+        hosts.push(...agent.hostsFor(plan, shares[a]!, count, events));
+    } else {
+      for (let i = 0; i < count; i++) {
+        hosts.push(
+          inProcess ? inProcessHost(i, count, events) : workerHost(i, count, events, options.workerEntry),
+        );
+      }
     }
     await Promise.race([allReady(hosts), finished]);
     // Fleet-side faults reach every segment from here on (those due at 0 before the start message).
@@ -228,6 +263,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     segmentReports: reports.sort((a, b) => a.segment - b.segment),
     socketsOpened: reports.reduce((sum, r) => sum + r.socketsOpened, 0),
     processCpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) },
+    ...(agents.length > 0 ? { agents: agents.map((a) => a.facts()) } : {}),
   };
 }
 

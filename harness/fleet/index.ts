@@ -2,6 +2,11 @@
 // the population and open load models, segments in worker threads, merged per-second histograms, raw samples
 // as gzipped NDJSON, and the generator's self-watch.
 
+export { type AgentOptions, type AgentServer, serveAgent } from "./agents/agent.ts";
+export { planFingerprint } from "./agents/fingerprint.ts";
+export { AGENT_PORT, parseHostPort } from "./agents/protocol.ts";
+export { AgentConnection, type AgentFacts, connectAgents } from "./agents/remote.ts";
+export { TEST_HOST_LINK_PREFIX, targetAllowance } from "./agents/test-hosts.ts";
 export { ArrivalSchedule, arrivalTimesMs, stripeShare } from "./arrivals.ts";
 export { type FleetConditions, FleetControl, NO_CONDITIONS } from "./conditions.ts";
 export { type FleetOptions, type FleetResult, runFleet } from "./coordinator.ts";

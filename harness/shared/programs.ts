@@ -18,6 +18,7 @@ export interface ExternalProgram {
           | "scripts/browser.sh"
           | "scripts/build-toxiproxy.sh"
           | "scripts/build-mini-switch.sh"
+          | "scripts/build-k8s-check.sh"
           | "scripts/setup-node.sh";
       };
   /** The `posstorm doctor` check (its `name`) that finds it and tells the fix; none for essential packages. */
@@ -56,6 +57,12 @@ export const EXTERNAL_PROGRAMS: readonly ExternalProgram[] = [
     provided: { script: "scripts/build-mini-switch.sh" },
     usedFor:
       "the tests of a switch posstorm did not write (switches/mini-switch; no doctor check: users need it not)",
+  },
+  {
+    program: "k8s-check",
+    provided: { script: "scripts/build-k8s-check.sh" },
+    usedFor:
+      "the tests of `posstorm export k8s`: its manifests decoded strictly into the Kubernetes API's types (scripts/k8s-check; no doctor check: users need it not)",
   },
   {
     program: "chromium",

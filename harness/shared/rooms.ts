@@ -23,6 +23,7 @@ export const ROOMS = [
   "run", // one run: plan → lab up → fleet and timeline → collect → report
   "timeouts", // the timeout chain: its static check and the matrix of runs
   "capacity", // the capacity search: steps of runs up to the rate where an SLO breaks
+  "export", // a profile's fleet for other engines: Kubernetes manifests of agent pods
   "cli", // commands
 ] as const;
 

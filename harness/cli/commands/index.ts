@@ -1,9 +1,11 @@
 import type { CommandModule } from "yargs";
+import { agentCommand } from "./agent.ts";
 import { capacityCommand } from "./capacity.ts";
 import { chaosCommand } from "./chaos.ts";
 import { compareCommand } from "./compare.ts";
 import { decodeCommand } from "./decode.ts";
 import { doctorCommand } from "./doctor.ts";
+import { exportCommand } from "./export.ts";
 import { labCommand } from "./lab.ts";
 import { rehearseCommand } from "./rehearse.ts";
 import { reportCommand } from "./report.ts";
@@ -27,4 +29,6 @@ export const commands: CommandModule<any, any>[] = [
   capacityCommand,
   timeoutsCommand,
   terminalsCommand,
+  agentCommand,
+  exportCommand,
 ];
