@@ -4,7 +4,7 @@
 // that come from JSON or the command line.
 
 /** A link of the lab: Toxiproxy in front of the switch (`edge`) and in front of each backend. */
-export type LinkName = "edge" | "hsm" | `issuer-${string}`;
+export type LinkName = "edge" | "hsm" | `issuer-${string}` | `agent-${string}`;
 
 /** An issuer by its lab role and link name: `issuer-a`, `issuer-b`, … */
 export type IssuerRole = `issuer-${string}`;
@@ -384,11 +384,11 @@ const oneOf =
       ? undefined
       : `${show(v)} must be one of ${values.join(", ")}`;
 
-const LINK_PATTERN = /^(edge|hsm|issuer-[a-z0-9][a-z0-9-]*)$/;
+const LINK_PATTERN = /^(edge|hsm|(issuer|agent)-[a-z0-9][a-z0-9-]*)$/;
 const link: Check = (v) =>
   typeof v === "string" && LINK_PATTERN.test(v)
     ? undefined
-    : `${show(v)} is not a link (edge, hsm or issuer-<name>)`;
+    : `${show(v)} is not a link (edge, hsm, issuer-<name> or agent-<name>)`;
 const issuer: Check = (v) =>
   typeof v === "string" && /^issuer-[a-z0-9][a-z0-9-]*$/.test(v)
     ? undefined

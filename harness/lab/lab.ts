@@ -89,6 +89,11 @@ export interface StartedLab extends AsyncDisposable {
   readonly metrics: Record<string, string>;
   readonly toxiproxy: ToxiproxyControl;
   readonly services: readonly StartedService[];
+  /**
+   * A link of its own for a fleet agent: a proxy `agent-<name>` to the switch (as edge's upstream), listening
+   * on `host` (an address of this machine the agent reaches), so faults can single out one agent's traffic.
+   */
+  addAgentLink(agent: string, host: string): Promise<Endpoint>;
   /** Stops a program (`switch`, `hsm`, `issuer-a`), keeps it down `downMs`, starts it again on the same ports. */
   restart(role: string, opts?: { downMs?: number }): Promise<void>;
   /** The programs that ended on their own (crashed, killed from outside), not stopped or restarting: role → how. */
@@ -378,8 +383,25 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       );
       return states.filter((s): s is { role: string; how: string } => s.how !== undefined);
     };
+    const addAgentLink = async (agent: string, host: string): Promise<Endpoint> => {
+      const name: LinkName = `agent-${agent.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`;
+      if (links[name]) throw new Error(`lab: a link ${name} exists already (two agents named ${agent}?)`);
+      for (let attempt = 1; ; attempt++) {
+        const listen = { host, port: await freePort() };
+        try {
+          await toxiproxy.createProxy({ name, listen: address(listen), upstream: address(switchAt) });
+          links[name] = { listen, upstream: switchAt };
+          writeLabJson(opts.runDir, labJsonOf(lab));
+          return listen;
+        } catch (error) {
+          if (attempt >= 5)
+            throw new Error(`lab: cannot open link ${name} on ${host}: ${(error as Error).message}`);
+        }
+      }
+    };
     const lab: StartedLab = {
       runtime: opts.runtime,
+      addAgentLink,
       restart,
       ended,
       session,

@@ -186,7 +186,7 @@ function targetProblems(p: Record<string, unknown>): string[] {
     const fault = entry?.fault;
     if (!fault || typeof fault !== "object") return;
     const on = typeof fault.link === "string" ? fault.link : undefined;
-    if (on !== undefined && on !== "edge")
+    if (on !== undefined && on !== "edge" && !on.startsWith("agent-"))
       problems.push(
         `chaos[${i}].fault.link: ${on} is not proxied with \`target\`: posstorm proxies only edge (terminals → your switch). For backend faults, start your switch with lab.switchSource and map its backends to {{link.${on}}} (docs/your-switch.md)`,
       );

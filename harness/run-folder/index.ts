@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Phase, TimelineEntry, TimelineResult } from "../chaos/index.ts";
-import type { GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
+import type { AgentFacts, GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
 import type { CompareSettings, GameDay, Slo } from "../slo/index.ts";
 
@@ -124,6 +124,11 @@ export interface RunJson {
   abort?: { condition: string; atS: number; at: string; detail: string };
   /** A rehearsal ended by hand before its --max-s: how (Ctrl-C, the live page) and when. */
   endedByHand?: { by: string; atS: number; at: string };
+  /**
+   * The agents that ran the fleet's segments (`posstorm run --agents`): name, address, segments, clock offset
+   * (agent − coordinator, ms; the seconds are on the coordinator's clock) and the link their load went through.
+   */
+  agents?: AgentFacts[];
   /** The live view while the run went (127.0.0.1): its page, /state, /metrics and the fault API. */
   live?: { url: string };
   endedAt?: string;

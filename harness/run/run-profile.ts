@@ -8,7 +8,14 @@ import {
   startTimeline,
   type TimelineResult,
 } from "../chaos/index.ts";
-import { FleetControl, type FleetResult, outcomeCounts, runFleet } from "../fleet/index.ts";
+import {
+  type AgentConnection,
+  connectAgents,
+  FleetControl,
+  type FleetResult,
+  outcomeCounts,
+  runFleet,
+} from "../fleet/index.ts";
 import { LiveCounts, liveLine } from "../fleet/live.ts";
 import { graceS } from "../fleet/plan.ts";
 import { collect, settle } from "../lab/collect.ts";
@@ -62,6 +69,11 @@ export interface CompiledRunOptions {
   live?: boolean;
   /** Fleet segments, one worker thread each (default: the machine's cores). */
   segments?: number;
+  /**
+   * Agents (`host:port` of each `posstorm agent`) that run the fleet's segments instead of this process: each
+   * gets a link of its own to the switch (`agent-<name>`), on the address it reached this coordinator from.
+   */
+  agents?: string[];
   /** Port of the live view on 127.0.0.1 (default 0: a free one; its address is printed and in run.json). */
   livePort?: number;
   /**
@@ -129,6 +141,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
   log(`run ${runId} → ${runDir}`);
 
   let lab: StartedLab | undefined;
+  let agents: AgentConnection[] | undefined;
   let scraper: Scraper | undefined;
   let writeSeriesNow: (() => void) | undefined;
   /** Settles once the fleet has ended and its raw samples are written whole (samples.ndjson.gz closed). */
@@ -162,6 +175,11 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
     if (lab && (status === "completed" || status === "aborted")) await settle(lab, log);
     if (lab) await collect(lab, runDir, log).catch((e: Error) => log(`collect: ${e.message}`));
     await lab?.stop();
+    if (agents) {
+      // However the run ended, the agents are let go (their segments stop) and run.json names them.
+      for (const agent of agents) agent.close();
+      run.agents = agents.map((a) => a.facts());
+    }
     run.status = status;
     run.endedAt = new Date().toISOString();
     if (error) run.error = error;
@@ -230,6 +248,17 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       });
     }
     const target = lab.edge;
+    if (opts.agents !== undefined && opts.agents.length > 0) {
+      log(`connecting to ${opts.agents.length} agent(s): ${opts.agents.join(", ")} …`);
+      agents = await connectAgents(opts.agents, runId);
+      for (const agent of agents) {
+        agent.target = await lab.addAgentLink(agent.name, agent.localAddress);
+        log(
+          `agent ${agent.name} (${agent.address}, ${agent.host} pid ${agent.pid}): ${agent.offered} segment(s), clock offset ${agent.clockOffsetMs} ms (round trip ${agent.rttMs} ms), load through link agent-${agent.name} at ${agent.target.host}:${agent.target.port}`,
+        );
+      }
+      run.agents = agents.map((a) => a.facts());
+    }
     unregister();
     unregister = onShutdown(onInterrupt);
     run.lab = labJsonOf(lab);
@@ -331,6 +360,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       control: fleetControl,
       samplesFile: runFile(runDir, "samples"),
       ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
+      ...(agents ? { agents } : {}),
       signal: abort.signal,
       onStart,
       onSample: (sample) => {
@@ -422,6 +452,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       throw new Error("the fleet was stopped before the load ended");
     if (timeline) timelineResult = await timeline.done;
     run.fleet = fleetFacts(result);
+    if (result.agents) run.agents = result.agents;
     run.outcomes = outcomeCounts(result.totals);
     writeFileSync(runFile(runDir, "fleetWatch"), `${JSON.stringify(result.selfWatch)}\n`);
     if (result.generatorLimited.limited) {

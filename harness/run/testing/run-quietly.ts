@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunJson } from "../../run-folder/index.ts";
-import { type RunOutcome, runProfile } from "../run-profile.ts";
+import { type RunOptions, type RunOutcome, runProfile } from "../run-profile.ts";
 
 // `posstorm run` of a profile file for a test: no live line, its log kept, its run.json and verdict.json read.
 
@@ -15,9 +15,10 @@ export interface QuietRun {
   log: string;
 }
 
-export async function runQuietly(profile: string): Promise<QuietRun> {
+export async function runQuietly(profile: string, options: Partial<RunOptions> = {}): Promise<QuietRun> {
   const lines: string[] = [];
   const outcome = await runProfile({
+    ...options,
     profile,
     reportsDir: mkdtempSync(join(tmpdir(), "posstorm-test-run-")),
     live: false,
