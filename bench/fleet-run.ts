@@ -6,7 +6,7 @@ import { createGunzip } from "node:zlib";
 import type { OutcomeCounts } from "../harness/fleet/index.ts";
 import type { Operation } from "../harness/fleet/plan.ts";
 import { SAMPLES_FILE } from "../harness/report/index.ts";
-import { runProfile } from "../harness/run/run-profile.ts";
+import { type RunOptions, runProfile } from "../harness/run/run-profile.ts";
 import { type FleetFacts, type RunJson, runFile } from "../harness/run-folder/index.ts";
 import { REPO_ROOT } from "../harness/shared/repo.ts";
 import { type FleetThreadFigures, FleetThreads } from "./fleet-threads.ts";
@@ -110,7 +110,13 @@ const rssMiB = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readText("/proc/self/stat
 
 export async function runWatched(
   profile: string,
-  opts: { durationS: number; progress?: (line: string) => void; progressEvery?: number },
+  opts: {
+    durationS: number;
+    progress?: (line: string) => void;
+    progressEvery?: number;
+    /** More of runProfile's options (agents …). */
+    run?: Partial<RunOptions>;
+  },
 ): Promise<WatchedRun> {
   const reportsDir = mkdtempSync(join(tmpdir(), "posstorm-bench-run-"));
   const loadAverageBefore = loadavg()[0]!;
@@ -124,6 +130,7 @@ export async function runWatched(
   let threads: FleetThreadFigures;
   try {
     outcome = await runProfile({
+      ...opts.run,
       profile,
       reportsDir,
       live: true,

@@ -39,7 +39,7 @@ export interface ClosedStep {
 }
 
 /** Sign-ins ending in [fromMs, toMs) of a run's samples: how many, how many approved, their latency. */
-async function closedWindow(runDir: string, fromMs: number, toMs: number) {
+export async function closedWindow(runDir: string, fromMs: number, toMs: number) {
   const ms: number[] = [];
   let approved = 0;
   const lines = createInterface({ input: createReadStream(join(runDir, SAMPLES_FILE)).pipe(createGunzip()) });

@@ -61,7 +61,7 @@ export const readText = (path: string) => {
   }
 };
 
-function readStat(pid: number): { cpuS: number; rssKib: number } | undefined {
+export function readStat(pid: number): { cpuS: number; rssKib: number } | undefined {
   const stat = readText(`/proc/${pid}/stat`);
   if (!stat) return undefined;
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { agentsSection, benchAgents } from "../bench/agents.bench.ts";
 import { benchCodec } from "../bench/codec.bench.ts";
 import { benchFleetRate, benchOpen, benchStorm, type RateFigure } from "../bench/fleet.bench.ts";
 import { ceilingSection, openSection, rateSection, stormSection } from "../bench/fleet-sections.ts";
@@ -165,6 +166,12 @@ export const suites: BenchSuite[] = [
     name: "node-open",
     async run() {
       return nodeOpenSection(await benchNodeOpen({ progress }), fleetRate);
+    },
+  },
+  {
+    name: "agents",
+    async run() {
+      return agentsSection(await benchAgents({ progress }));
     },
   },
   {
