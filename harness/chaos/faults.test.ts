@@ -55,7 +55,7 @@ describe("validateFault", () => {
       /^f\.kind: "jitter" is not a fault kind \(latency, /,
     );
     expect(validateFault({ kind: "down", link: "edg" }, "f")).toEqual([
-      'f.link: "edg" is not a link (edge, hsm or issuer-<name>)',
+      'f.link: "edg" is not a link (edge, hsm, issuer-<name> or agent-<name>)',
     ]);
     expect(validateFault({ kind: "issuer-slow", issuer: "a", medianMs: 1, p99Ms: 2 }, "f")).toEqual([
       'f.issuer: "a" is not an issuer (issuer-<name>, e.g. issuer-a)',

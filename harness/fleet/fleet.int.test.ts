@@ -71,6 +71,10 @@ describe("population model against the reference switch", () => {
       expect(new Set(signIns.map((s) => s.tid)).size).toBe(40);
       for (const s of signIns) expect(s.segment).toBe((Number(s.tid.slice(3)) - 1) % 2);
       expect(result.segmentReports.map((r) => r.terminals)).toEqual([20, 20]);
+      // worker threads raise their own priority (the tests run as root); the coordinator's thread keeps its own
+      expect(result.segmentReports.map((r) => r.nice)).toEqual(
+        inProcess ? [undefined, undefined] : [-10, -10],
+      );
       // onSecond deltas add up to the totals
       const summed = newCounts();
       for (const s of seconds) addCounts(summed, s.counts);

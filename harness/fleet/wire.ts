@@ -68,6 +68,8 @@ export interface SegmentReport {
   /** CPU time of the segment's thread (process.threadCpuUsage), ms. */
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** The worker thread's nice value (thread-priority.ts: raised to -10 where permitted); absent in-process. */
+  nice?: number;
   /** Largest V8 heap in use in the segment's thread, sampled once a second, bytes. */
   heapUsedMaxBytes: number;
   /** With POSSTORM_FLEET_LIVE_HEAP=1 (benchmarks): the heap after a full collection, at the most terminals alive. */

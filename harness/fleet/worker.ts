@@ -2,6 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { type FleetConditions, NO_CONDITIONS } from "./conditions.ts";
 import { errorMessage } from "./outcome.ts";
 import { runSegment } from "./segment.ts";
+import { raiseThreadPriority } from "./thread-priority.ts";
 import type { CoordinatorMessage, SegmentMessage } from "./wire.ts";
 
 // Worker-thread entry of one segment (Node runs this .ts file by type stripping). Protocol: post `ready`;
@@ -14,6 +15,7 @@ if (port === null)
   throw new Error("harness/fleet/worker.ts runs as a worker thread (new Worker), not as a script");
 const segment = (workerData as { segment: number }).segment;
 const post = (message: SegmentMessage) => port.postMessage(message);
+const nice = raiseThreadPriority();
 const controller = new AbortController();
 const conditions: { current: FleetConditions } = { current: NO_CONDITIONS };
 
@@ -27,7 +29,7 @@ port.on("message", (message: CoordinatorMessage) => {
     return;
   }
   runSegment(message.input, post, controller.signal, conditions).then(
-    (report) => post({ type: "done", segment, report }),
+    (report) => post({ type: "done", segment, report: { ...report, nice } }),
     (error: unknown) =>
       post({
         type: "error",

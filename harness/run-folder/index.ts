@@ -62,6 +62,8 @@ export interface FleetFacts {
   segments: number;
   socketsOpened: number;
   threads: string;
+  /** Each segment's thread's nice value (raised to -10 where permitted: harness/fleet/thread-priority.ts). */
+  threadNice?: number[];
   graceS: number;
   generator: GeneratorVerdict;
   watch: {

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from "yargs";
 import { clearFaultLeftovers } from "../../chaos/index.ts";
 import { address, type Runtime, startLab } from "../../lab/lab.ts";
 import { listManaged, removeManaged } from "../../lab/runtime/containers.ts";
+import { removeTestHosts } from "../../lab/test-hosts.ts";
 import { runStamp } from "../../run/stamp.ts";
 import { type LabJson, newestLabDir, readLabJson } from "../../run-folder/index.ts";
 import { REPO_ROOT } from "../../shared/repo.ts";
@@ -79,7 +80,8 @@ const down: CommandModule<object, { stale: boolean }> = {
   command: "down",
   describe:
     "Remove what posstorm left running: its containers, its nftables table, the toxics and disabled proxies " +
-    "of processes that died (all, or --stale: only what no live posstorm process owns)",
+    "of processes that died, the test hosts' network namespaces (all, or --stale: only what no live posstorm " +
+    "process owns; test hosts stay)",
   builder: (y) =>
     y.option("stale", {
       type: "boolean",
@@ -95,6 +97,10 @@ const down: CommandModule<object, { stale: boolean }> = {
     const faults = await clearFaultLeftovers({ all: !argv.stale });
     for (const line of faults) console.log(line);
     if (faults.length === 0) console.log("no faults left over");
+    if (!argv.stale) {
+      const hosts = await removeTestHosts();
+      if (hosts.length > 0) console.log(`removed ${hosts.length} test host(s): ${hosts.join(", ")}`);
+    }
   },
 };
 

@@ -259,6 +259,8 @@ function readPlanFile(file: string): string {
   let plan: RunPlan;
   try {
     plan = JSON.parse(readFileSync(file, "utf8")) as RunPlan;
+    // Resolved as the coordinator resolves its plan (defaults filled in), so equal loads have equal prints.
+    plan = resolvePlan({ ...plan, target: { ...plan.target, allowRemote: true } });
   } catch (error) {
     throw new Error(`agent: --plan ${file}: ${errorMessage(error)}`);
   }
