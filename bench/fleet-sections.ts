@@ -128,7 +128,8 @@ export function rateSection(f: RateFigure): FleetSection {
       `p99 over every start of the run above ${GENERATOR_BOUNDS.scheduleLagP99Ms} ms, or an event-loop delay p99 ` +
       `above ${GENERATOR_BOUNDS.loopDelayP99Ms} ms in any second). Latency from samples.ndjson.gz (intended ` +
       "start → outcome, every outcome); schedule lag: p99 of every start, and the worst per-second p99 of any " +
-      `segment (run.json). ${HOW_CPU}`,
+      `segment (run.json). Fleet worker threads' nice value (run.json \`fleet.threadNice\`, ` +
+      `harness/fleet/thread-priority.ts): ${[...new Set(f.steps.flatMap((s) => s.threadNice ?? []))].join(", ") || "not recorded"}. ${HOW_CPU}`,
     columns: rateColumns,
     rows: f.steps.map(rateRow),
     notes: [

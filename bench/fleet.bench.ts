@@ -71,6 +71,8 @@ export interface RateStep {
   /** Schedule lag p99 of every start, and the worst per-second p99 of any segment (run.json). */
   lagP99Ms: number;
   lagP99WorstSecondMs?: number;
+  /** The fleet's worker threads' nice values (run.json fleet.threadNice). */
+  threadNice?: number[];
   cpu: CpuBreakdown;
   /** The harness process's peak resident set (VmHWM), MiB. */
   harnessPeakRssMiB: number;
@@ -158,6 +160,7 @@ export async function benchRateStep(
     p99Ms: latency?.p99,
     lagP99Ms: run.samples.lagMs.p99,
     lagP99WorstSecondMs: run.fleet?.watch.scheduleLagP99MaxMs,
+    ...(run.fleet?.threadNice ? { threadNice: run.fleet.threadNice } : {}),
     cpu: cpuBreakdown(run),
     harnessPeakRssMiB: run.processes.find((p) => p.role === "harness")?.peakRssMiB ?? 0,
     passed: failures.length === 0,

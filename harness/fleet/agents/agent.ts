@@ -168,6 +168,7 @@ export async function serveAgent(options: AgentOptions): Promise<AgentServer> {
           for (const host of mine.hosts.values()) host.setConditions(message.conditions);
           return;
         case "bye":
+          end("said bye");
           socket.end();
           return;
       }
@@ -179,14 +180,16 @@ export async function serveAgent(options: AgentOptions): Promise<AgentServer> {
       ended = true;
       clearInterval(beat);
       for (const host of mine.hosts.values()) host.abort();
+      // Free for the next coordinator at once; this one's worker threads end meanwhile.
+      if (session === mine) session = undefined;
       void Promise.all([...mine.hosts.values()].map((h) => h.terminate())).then(() => {
         log(`coordinator ${mine.coordinator} ${why}: ${mine.hosts.size} segment(s) stopped; free again`);
-        session = undefined;
         served++;
         if (options.once) stop(mine.failed ? 1 : 0);
         else armIdle();
       });
     };
+    socket.on("end", () => end("gone"));
     socket.on("close", () => end("gone"));
     socket.on("error", (error) => {
       mine.failed = true;
