@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createTestHosts, removeTestHosts, type TestHost } from "../harness/lab/test-hosts.ts";
-import { REPO_ROOT } from "../harness/shared/repo.ts";
+import { createTestHosts, removeTestHosts } from "../harness/lab/test-hosts.ts";
+import { startAgentProcess } from "../harness/lab/testing/agent-process.ts";
 import { per1000, rateProfile } from "./fleet.bench.ts";
 import { harnessSplit, runWatched, writeTempProfile } from "./fleet-run.ts";
 import { type FleetSection, fixed, int } from "./fleet-sections.ts";
@@ -37,33 +36,6 @@ const CONCURRENCY = 64;
 /** CPU seconds a process has used (/proc/<pid>/stat; 0 once it is gone). */
 const cpuSeconds = (pid: number) => readStat(pid)?.cpuS ?? 0;
 
-async function startAgent(
-  host: TestHost,
-  segments: number,
-): Promise<{ child: ChildProcess; address: string }> {
-  const args = host.command([
-    process.execPath,
-    join(REPO_ROOT, "harness/cli/main.ts"),
-    "agent",
-    "--listen",
-    `${host.address}:7070`,
-    "--name",
-    `h${host.index}`,
-    "--segments",
-    String(segments),
-  ]);
-  const child = spawn("ip", args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
-  let said = "";
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-      said += text;
-      if (said.includes("listening on")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`agent h${host.index} exited ${code}: ${said}`)));
-  });
-  return { child, address: `${host.address}:7070` };
-}
-
 export async function benchAgents(
   opts: { progress?: (line: string) => void; seconds?: number } = {},
 ): Promise<AgentsStep[]> {
@@ -80,7 +52,9 @@ export async function benchAgents(
     ]) {
       await waitForQuiet({ progress: opts.progress, timeoutMs: 60_000 });
       const started = await Promise.all(
-        hosts.slice(0, setup.agents).map((h) => startAgent(h, setup.segments)),
+        hosts
+          .slice(0, setup.agents)
+          .map((host) => startAgentProcess({ name: `h${host.index}`, segments: setup.segments, host })),
       );
       const pids = started.map((a) => a.child.pid!);
       try {

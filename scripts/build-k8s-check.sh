@@ -15,10 +15,7 @@ command -v go >/dev/null || die "go not found: k8s-check is built from Go module
 
 log "building k8s-check from Go modules"
 start=$SECONDS
-mkdir -p "$POSSTORM_TOOLS/bin"
 # Its own test first: a checker that passes broken manifests must not vouch for the export.
-(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go test -count=1 .) || die "k8s-check's test failed"
-(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" -o "$out.tmp" .)
-mv "$out.tmp" "$out"
+go_build_tested "$src" "$out" "k8s-check's test failed" -ldflags "-s -w"
 stamp_set k8s-check "$inputs"
 log "k8s-check built in $((SECONDS - start))s"

@@ -14,12 +14,8 @@ command -v go >/dev/null || die "go not found: Toxiproxy is built from Go module
 
 log "building toxiproxy-server $TOXIPROXY_VERSION from Go modules"
 start=$SECONDS
-mkdir -p "$POSSTORM_TOOLS/bin"
 # The corrupt toxic's own test first: a toxic that damages frames wrongly must not reach the lab.
-(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go test -count=1 .) || die "the corrupt toxic's test failed"
-(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
-  -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
-  -o "$out.tmp" .)
-mv "$out.tmp" "$out"
+go_build_tested "$src" "$out" "the corrupt toxic's test failed" \
+  -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}"
 stamp_set toxiproxy "$inputs"
 log "toxiproxy-server $("$out" -version | awk '{print $NF}') built in $((SECONDS - start))s"

@@ -23,3 +23,14 @@ stamp_set() { mkdir -p "$POSSTORM_TOOLS/stamps"; printf '%s' "$2" >"$POSSTORM_TO
 
 # hash_files FILE...: one digest of the files' contents (the inputs of a build).
 hash_files() { cat "$@" | sha256sum | cut -c1-16; }
+
+# go_build_tested <src dir> <out> <what failed> [go build args…]: the Go module's own tests, then a static build
+# (CGO off, go.sum as committed) into <out>, replaced only once the build succeeded.
+go_build_tested() {
+  local src=$1 out=$2 failed=$3
+  shift 3
+  mkdir -p "$(dirname "$out")"
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go test -count=1 .) || die "$failed"
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath "$@" -o "$out.tmp" .)
+  mv "$out.tmp" "$out"
+}

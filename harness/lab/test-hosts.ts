@@ -19,8 +19,6 @@ export interface TestHost {
   gateway: string;
   /** The host's own address. */
   address: string;
-  /** `command` run inside the host's namespace (`ip netns exec <netns> …`). */
-  command(command: string[]): string[];
 }
 
 async function ip(args: string[]): Promise<string> {
@@ -61,7 +59,6 @@ export async function createTestHosts(count: number): Promise<TestHost[]> {
         netns,
         gateway: `${SUBNET(k)}.1`,
         address: `${SUBNET(k)}.2`,
-        command: (command) => ["ip", "netns", "exec", netns, ...command],
       });
     }
   } catch (error) {

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type OperationSample, parseSampleLines } from "../fleet/index.ts";
 import { createTestHosts, removeTestHosts, type TestHost } from "../lab/test-hosts.ts";
+import { type AgentProcess, killAgentProcess, startAgentProcess } from "../lab/testing/agent-process.ts";
 import { profileFile } from "../profile/testing/profile-file.ts";
-import { REPO_ROOT } from "../shared/repo.ts";
 import { runQuietly } from "./testing/run-quietly.ts";
 
 // A distributed run on this machine: two agents, each in a network namespace of its own (the project's test
@@ -15,54 +14,23 @@ import { runQuietly } from "./testing/run-quietly.ts";
 // a latency fault on one agent's own link pulls apart — and an agent killed mid-run fails the run naming it.
 
 let hosts: TestHost[] = [];
-const agents: ChildProcess[] = [];
+const agents: AgentProcess[] = [];
 
 beforeAll(async () => {
   hosts = await createTestHosts(2);
 });
 afterEach(async () => {
-  await Promise.all(
-    agents.splice(0).map(
-      (agent) =>
-        new Promise((resolve) => {
-          if (agent.exitCode !== null || agent.signalCode !== null) resolve(undefined);
-          else {
-            agent.once("exit", resolve);
-            agent.kill("SIGKILL");
-          }
-        }),
-    ),
-  );
+  await Promise.all(agents.splice(0).map(killAgentProcess));
 });
 afterAll(async () => {
   await removeTestHosts();
 });
 
-/** `posstorm agent` in a test host's namespace, named h<k>, listening on its own address; resolves once it listens. */
-async function startAgent(host: TestHost): Promise<{ child: ChildProcess; address: string; log: string[] }> {
-  const args = host.command([
-    process.execPath,
-    join(REPO_ROOT, "harness/cli/main.ts"),
-    "agent",
-    "--listen",
-    `${host.address}:7070`,
-    "--name",
-    `h${host.index}`,
-    "--segments",
-    "1",
-  ]);
-  const child = spawn("ip", args.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
-  agents.push(child);
-  const log: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-      log.push(text);
-      if (text.includes("listening on")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`agent h${host.index} exited ${code}: ${log.join("")}`)));
-  });
-  return { child, address: `${host.address}:7070`, log };
-}
+const startAgent = async (host: TestHost) => {
+  const agent = await startAgentProcess({ name: `h${host.index}`, segments: 1, host });
+  agents.push(agent);
+  return agent;
+};
 
 const signInProfile = (name: string, durationS: number, ratePerS: number, chaos: string) =>
   profileFile(

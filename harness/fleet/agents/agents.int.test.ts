@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../shared/repo.ts";
+import { startAgentProcess } from "../../lab/testing/agent-process.ts";
 import { runFleet } from "../coordinator.ts";
 import { resolvePlan } from "../plan-check.ts";
 import type { OperationSample, Sample } from "../samples.ts";
@@ -51,31 +51,9 @@ async function agent(
 }
 /** `posstorm agent` as a process of its own on a free loopback port. */
 async function agentProcess(name: string): Promise<{ child: ChildProcess; port: number }> {
-  const lines: string[] = [];
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, "harness/cli/main.ts"),
-      "agent",
-      "--listen",
-      "127.0.0.1:0",
-      "--name",
-      name,
-      "--segments",
-      "1",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  children.push(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-      lines.push(text);
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`agent exited ${code}: ${lines.join("")}`)));
-  });
-  return { child, port };
+  const agent = await startAgentProcess({ name, segments: 1 });
+  children.push(agent.child);
+  return { child: agent.child, port: Number(agent.address.split(":").pop()) };
 }
 
 const at = (a: AgentServer) => `127.0.0.1:${a.address.port}`;
