@@ -121,7 +121,7 @@ export function agentsSection(steps: AgentsStep[]): FleetSection {
       "(bench/agents.bench.ts `benchAgents`): the coordinator's own worker threads (2 segments); one agent " +
       "offering 2 segments; two agents offering 1 each. The agents run in network namespaces of their own " +
       "(harness/lab/test-hosts.ts: posstorm-h1, posstorm-h2, veth links 10.77.k.0/30) and their load goes " +
-      "through their own Toxiproxy links (agent-h1, agent-h2). Sign-ins ending in the 10 s after 1 s of warm-up; " +
+      "through their own Toxiproxy links (agent-h1, agent-h2), each in front of `edge` (two proxy hops). Sign-ins ending in the 10 s after 1 s of warm-up; " +
       "latency from each sign-in's start. Coordinator CPU: the `posstorm run` process over the load (run.json " +
       "`fleet.cpu`: with agents it runs no fleet thread — what is left is receiving and merging the agents' data, " +
       "parsing and aggregating their samples, the lab's log streams and scrapes); agent CPU: the agent processes " +
@@ -155,7 +155,7 @@ export function agentsSection(steps: AgentsStep[]): FleetSection {
     notes: [
       ...(local
         ? [
-            `**No real gain is possible on 2 cores**: ${withAgents.map((s) => `${s.setup} ${int(s.perSecond)} sign-ins/s (${fixed(s.perSecond / Math.max(1, local.perSecond))}× the coordinator's own threads)`).join(", ")}, against ${int(local.perSecond)} with the coordinator's own threads, each measured once. The agents share the same 2 cores with the lab and the coordinator: they move the fleet's CPU into other processes and add the cost of relaying its data (each agent's main thread takes its workers' messages and writes them to the coordinator's connection: compare the agent columns with the fleet's own threads in the fleet-closed section). Past one machine the agents add cores; here they can only cost.`,
+            `**No real gain is possible on 2 cores**: ${withAgents.map((s) => `${s.setup} ${int(s.perSecond)} sign-ins/s (${fixed(s.perSecond / Math.max(1, local.perSecond))}× the coordinator's own threads)`).join(", ")}, against ${int(local.perSecond)} with the coordinator's own threads, each measured once. The agents share the same 2 cores with the lab and the coordinator: they move the fleet's CPU into other processes, add the cost of relaying its data, and send every sign-in through two proxies (the agent's link, then edge) (each agent's main thread takes its workers' messages and writes them to the coordinator's connection: compare the agent columns with the fleet's own threads in the fleet-closed section). Past one machine the agents add cores; here they can only cost.`,
           ]
         : []),
       ...(withAgents.length > 0 && Number.isFinite(worstCoordinator) && worstCoordinator > 0

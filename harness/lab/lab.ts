@@ -90,8 +90,9 @@ export interface StartedLab extends AsyncDisposable {
   readonly toxiproxy: ToxiproxyControl;
   readonly services: readonly StartedService[];
   /**
-   * A link of its own for a fleet agent: a proxy `agent-<name>` to the switch (as edge's upstream), listening
-   * on `host` (an address of this machine the agent reaches), so faults can single out one agent's traffic.
+   * A link of its own for a fleet agent: a proxy `agent-<name>` listening on `host` (an address of this machine
+   * the agent reaches) in front of `edge`, so the terminals' traffic still crosses edge and its faults, and a
+   * fault on the agent's link singles out that agent's traffic.
    */
   addAgentLink(agent: string, host: string): Promise<Endpoint>;
   /** Stops a program (`switch`, `hsm`, `issuer-a`), keeps it down `downMs`, starts it again on the same ports. */
@@ -389,8 +390,8 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       for (let attempt = 1; ; attempt++) {
         const listen = { host, port: await freePort() };
         try {
-          await toxiproxy.createProxy({ name, listen: address(listen), upstream: address(switchAt) });
-          links[name] = { listen, upstream: switchAt };
+          await toxiproxy.createProxy({ name, listen: address(listen), upstream: address(edge) });
+          links[name] = { listen, upstream: edge };
           writeLabJson(opts.runDir, labJsonOf(lab));
           return listen;
         } catch (error) {

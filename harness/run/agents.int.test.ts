@@ -75,6 +75,7 @@ describe("a run on two agents in two network namespaces", () => {
     ]);
     for (const a of run.agents ?? []) expect(Math.abs(a.clockOffsetMs)).toBeLessThanOrEqual(a.rttMs + 2);
     expect(run.lab?.links["agent-h1"]?.listen.host).toBe(hosts[0]!.gateway);
+    expect(run.lab?.links["agent-h1"]?.upstream).toEqual(run.lab?.edge);
     expect(h1.log.join("")).toMatch(/load to 10\.77\.1\.1:\d+ \(test host on pst1a\)/);
 
     const samples = signInSamples(outcome.runDir);
@@ -102,7 +103,7 @@ describe("a run on two agents in two network namespaces", () => {
       "agent-killed",
       20,
       20,
-      `{ name: "slow-edge", at: 0, for: 20, fault: { kind: "latency", link: "agent-h1", latencyMs: 20 } }`,
+      `{ name: "slow-edge", at: 0, for: 20, fault: { kind: "latency", link: "edge", latencyMs: 30 } }`,
     );
     setTimeout(() => h2.child.kill("SIGKILL"), 6_000);
     const { outcome, run, log } = await runQuietly(file, { agents: [h1.address, h2.address] });
@@ -114,7 +115,12 @@ describe("a run on two agents in two network namespaces", () => {
     expect(run.timeline?.entries?.map((e) => e.status)).toEqual(["cleared"]);
     const summary = readFileSync(join(outcome.runDir, "summary.md"), "utf8");
     expect(summary).toMatch(/agent h2/);
-    expect(signInSamples(outcome.runDir).length).toBeGreaterThan(50);
+    const samples = signInSamples(outcome.runDir);
+    expect(samples.length).toBeGreaterThan(50);
+    // the agents' links run in front of edge: its fault reached every agent's sign-ins
+    const approved = samples.filter((s) => s.outcome === "approved");
+    expect(approved.length).toBeGreaterThan(50);
+    for (const s of approved) expect(s.ms).toBeGreaterThanOrEqual(30);
     // the other agent let go of its segment and is free for the next coordinator
     await new Promise((r) => setTimeout(r, 500));
     expect(h1.log.join("")).toMatch(/segment\(s\) stopped; free again/);
