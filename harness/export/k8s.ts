@@ -1,7 +1,7 @@
 import { maxSegments } from "../fleet/arrivals.ts";
 import { AGENT_PORT, parseHostPort } from "../fleet/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
-import { checkPlan } from "../fleet/plan-check.ts";
+import { isLoopback, resolvePlan } from "../fleet/plan-check.ts";
 import { type CompiledRun, fleetPlanOf, runPlanOf } from "../profile/compile.ts";
 
 // `posstorm export k8s`: a profile's fleet as Kubernetes objects, one agent pod per segment. Pure: a compiled
@@ -275,8 +275,6 @@ function targetOf(compiled: CompiledRun, target: string | undefined): { host: st
   );
 }
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
-
 /** The fleet's run plan for the agents, checked as the fleet checks it before any terminal starts. */
 function planOf(
   compiled: CompiledRun,
@@ -289,7 +287,7 @@ function planOf(
       `export k8s: the profile's terminal.keysFile (${compiled.terminal.keysFile}) is a file on this machine, which the agents' pods cannot read; export a profile whose terminals use the lab key`,
     );
   }
-  if (!LOOPBACK.test(target.host) && !allowRemote) {
+  if (!isLoopback(target.host) && !allowRemote) {
     throw new Error(
       `target ${target.host}:${target.port} is outside 127.0.0.0/8; posstorm loads loopback only unless --allow-remote`,
     );
@@ -299,14 +297,13 @@ function planOf(
     ...base,
     target: { ...target, ...(allowRemote ? { allowRemote: true } : {}) },
   };
-  const { problems } = checkPlan(plan);
-  if (problems.length > 0) throw new Error(`run plan rejected:\n  ${problems.join("\n  ")}`);
+  resolvePlan(plan); // throws what the fleet would refuse; the plan goes out as compiled
   return plan;
 }
 
 function warningsOf(plan: RunPlan): string[] {
   const { host, port } = plan.target;
-  if (!LOOPBACK.test(host)) return [];
+  if (!isLoopback(host)) return [];
   return [
     `target ${formatHost(host)}:${port} is loopback: in a pod that is the pod itself, so the agents reach a switch there only if it runs in each agent's pod; a switch elsewhere needs its cluster address and --allow-remote`,
   ];

@@ -18,6 +18,9 @@ export type RunPlanInput = Omit<RunPlan, "terminal"> & {
 };
 
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
+
+/** True for 127.0.0.0/8, ::1 and localhost: where posstorm sends load without --allow-remote. */
+export const isLoopback = (host: string): boolean => LOOPBACK.test(host);
 const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number =>
   typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 const isNum = (v: unknown, min: number): v is number =>
@@ -44,7 +47,7 @@ export function checkPlan(input: RunPlanInput): { plan: RunPlan; problems: strin
     bad("runId", input?.runId, "a non-empty string");
   const target = input?.target;
   if (typeof target?.host !== "string" || target.host === "") bad("target.host", target?.host, "a host");
-  else if (!LOOPBACK.test(target.host) && target.allowRemote !== true) {
+  else if (!isLoopback(target.host) && target.allowRemote !== true) {
     bad("target.host", target.host, "a loopback address (set target.allowRemote to load a remote switch)");
   }
   if (!isInt(target?.port, 1, 65535)) bad("target.port", target?.port, "a port (1-65535)");

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { isLoopback } from "../fleet/plan-check.ts";
 
 export const LOOPBACK = "127.0.0.1";
 
@@ -58,8 +59,7 @@ export async function waitForPort(port: number, timeoutMs: number, host = LOOPBA
 /** Refuses any address outside 127.0.0.0/8 (and ::1) unless remote targets were allowed on purpose. */
 export function assertLoopback(host: string, allowRemote = false): void {
   if (allowRemote) return;
-  const loopback = host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-  if (!loopback) {
+  if (!isLoopback(host)) {
     throw new Error(
       `target ${host} is outside 127.0.0.0/8; posstorm loads loopback only unless --allow-remote`,
     );

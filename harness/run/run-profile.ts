@@ -452,7 +452,6 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       throw new Error("the fleet was stopped before the load ended");
     if (timeline) timelineResult = await timeline.done;
     run.fleet = fleetFacts(result);
-    if (result.agents) run.agents = result.agents;
     run.outcomes = outcomeCounts(result.totals);
     writeFileSync(runFile(runDir, "fleetWatch"), `${JSON.stringify(result.selfWatch)}\n`);
     if (result.generatorLimited.limited) {

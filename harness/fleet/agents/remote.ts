@@ -51,7 +51,8 @@ export class AgentConnection {
   target?: { host: string; port: number };
   segments: number[] = [];
   private readonly socket: net.Socket;
-  private readonly pending = new Map<string, (message: FromAgent) => void>();
+  /** The handshake's one question in flight (`ask`): its answer, a refusal, or undefined when the connection closed. */
+  private waiting: ((reply: FromAgent | undefined) => void) | undefined;
   private readonly hosts = new Map<number, { events: HostEvents; ready: () => void; done: boolean }>();
   private lastWordMs = Date.now();
   private watchdog: NodeJS.Timeout | undefined;
@@ -176,20 +177,18 @@ export class AgentConnection {
 
   private ask(message: ToAgent, answer: "welcome" | "pong"): Promise<FromAgent> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${this.label}: no ${answer} within ${CONNECT_TIMEOUT_MS} ms`)),
-        CONNECT_TIMEOUT_MS,
-      );
-      this.pending.set(answer, (reply) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        reject(new Error(`${this.label}: no ${answer} within ${CONNECT_TIMEOUT_MS} ms`));
+      }, CONNECT_TIMEOUT_MS);
+      this.waiting = (reply) => {
         clearTimeout(timer);
-        if (reply.type === "refused") reject(new Error(`${this.label} refused: ${reply.reason}`));
+        this.waiting = undefined;
+        if (reply === undefined)
+          reject(new Error(`${this.label} closed the connection before its ${answer}`));
+        else if (reply.type === "refused") reject(new Error(`${this.label} refused: ${reply.reason}`));
         else resolve(reply);
-      });
-      this.pending.set("refused", this.pending.get(answer)!);
-      this.pending.set("closed", () => {
-        clearTimeout(timer);
-        reject(new Error(`${this.label} closed the connection before its ${answer}`));
-      });
+      };
       this.post(message);
     });
   }
@@ -201,7 +200,7 @@ export class AgentConnection {
       (problem) => this.fail(`sent ${problem}`),
     );
     this.socket.on("close", () => {
-      this.pending.get("closed")?.(undefined as never);
+      this.waiting?.(undefined);
       if (!this.closed) this.fail(`disconnected${this.intoLoad()}`);
     });
     this.socket.on("error", (error) => {
@@ -225,14 +224,12 @@ export class AgentConnection {
     switch (message.type) {
       case "welcome":
       case "pong":
-        this.pending.get(message.type)?.(message);
+        this.waiting?.(message);
         return;
-      case "refused": {
-        const waiting = this.pending.get("refused");
-        if (waiting && this.hosts.size === 0) waiting(message);
+      case "refused":
+        if (this.waiting) this.waiting(message);
         else this.fail(`refused: ${message.reason}`);
         return;
-      }
       case "beat":
         return;
       case "segment":

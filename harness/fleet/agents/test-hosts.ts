@@ -1,4 +1,5 @@
 import { networkInterfaces } from "node:os";
+import { isLoopback } from "../plan-check.ts";
 
 // Where an agent may send load: loopback, or one of the project's own test hosts — the far end of a veth link
 // posstorm made itself (harness/lab/test-hosts.ts names them TEST_HOST_LINK_PREFIX…) — or anywhere when remote
@@ -7,11 +8,9 @@ import { networkInterfaces } from "node:os";
 /** Interfaces of the project's test-host links start with this (≤ 15 characters in all, a Linux limit). */
 export const TEST_HOST_LINK_PREFIX = "pst";
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
-
 /** Why `host` may be loaded from this machine (`loopback`, `test host on <interface>`, `allowed`), or null. */
 export function targetAllowance(host: string, allowRemote: boolean): string | null {
-  if (LOOPBACK.test(host)) return "loopback";
+  if (isLoopback(host)) return "loopback";
   const link = testHostLinkOf(host);
   if (link !== undefined) return `test host on ${link}`;
   return allowRemote ? "allowed (--allow-remote)" : null;
