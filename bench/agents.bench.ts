@@ -67,7 +67,7 @@ export async function benchAgents(
         // The agent processes' CPU: `ip netns exec` execs node, so the child's pid is the agent's.
         const agentCpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
         const run = await runWatched(writeTempProfile(`agents-${setup.agents}`, profile), {
-          durationS,
+          window: { fromS: 0, toS: durationS },
           ...(setup.agents > 0 ? { run: { agents: started.map((a) => a.address) } } : {}),
         });
         const agentCpu = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - agentCpuBefore;

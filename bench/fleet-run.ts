@@ -33,7 +33,7 @@ export interface SampleFigures {
   latencyMs: Partial<Record<Operation, Spread>>;
   /** Lag of scheduled starts (operations with lag > 0 or a start of their own: every operation sample). */
   lagMs: Spread;
-  /** Operation samples whose intended start falls in [0, durationS). */
+  /** Operation samples whose intended start falls in the window [fromS, toS). */
   startedInWindow: Partial<Record<Operation, number>>;
 }
 
@@ -72,8 +72,14 @@ const spread = (values: number[]): Spread => {
   };
 };
 
+/** Seconds since load start: the intended starts a rate is counted over. */
+export interface StartWindow {
+  fromS: number;
+  toS: number;
+}
+
 /** Streams a run's samples.ndjson.gz into latency and lag spreads. */
-export async function readSamples(runDir: string, durationS: number): Promise<SampleFigures> {
+export async function readSamples(runDir: string, window: StartWindow): Promise<SampleFigures> {
   const latency = new Map<Operation, number[]>();
   const lag: number[] = [];
   const started: Partial<Record<Operation, number>> = {};
@@ -85,7 +91,7 @@ export async function readSamples(runDir: string, durationS: number): Promise<Sa
     list.push(s.ms);
     latency.set(s.op, list);
     lag.push(s.lag);
-    if (s.t < durationS * 1000) started[s.op] = (started[s.op] ?? 0) + 1;
+    if (s.t >= window.fromS * 1000 && s.t < window.toS * 1000) started[s.op] = (started[s.op] ?? 0) + 1;
   }
   return {
     latencyMs: Object.fromEntries([...latency].map(([op, list]) => [op, spread(list)])),
@@ -111,7 +117,8 @@ const rssMiB = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readText("/proc/self/stat
 export async function runWatched(
   profile: string,
   opts: {
-    durationS: number;
+    /** Where the achieved rate is counted (SampleFigures.startedInWindow). */
+    window: StartWindow;
     progress?: (line: string) => void;
     progressEvery?: number;
     /** More of runProfile's options (agents …). */
@@ -162,7 +169,7 @@ export async function runWatched(
     outcomes: run.outcomes,
     fleet: run.fleet,
     threads,
-    samples: await readSamples(outcome.runDir, opts.durationS),
+    samples: await readSamples(outcome.runDir, opts.window),
     runSeconds,
     loadSeconds: (loadEnd - loadStart) / 1000,
     processes: watch.figures(window),

@@ -1,4 +1,4 @@
-import { GENERATOR_BOUNDS } from "../harness/fleet/index.ts";
+import { describePriority, GENERATOR_BOUNDS, type ThreadPriority } from "../harness/fleet/index.ts";
 import type { Operation } from "../harness/fleet/plan.ts";
 import {
   type CpuBreakdown,
@@ -34,6 +34,10 @@ export const outcomeList = (counts: Record<string, number>) =>
     .map(([name, n]) => `${name} ${n.toLocaleString("en-US")}`)
     .join(", ") || "none";
 const LAB_LABELS = LAB_GROUPS.map((g) => g.label);
+
+/** The distinct schedulings of some threads, as a sentence part ("fifo 1"). */
+export const prioritiesText = (list: (ThreadPriority | undefined)[]) =>
+  [...new Set(list.flatMap((p) => (p ? [describePriority(p)] : [])))].join("; ") || "not recorded";
 
 /** "harness X (fleet workers Y)" then each lab group: cores per 1,000 operations/s. */
 const per1000Cells = (cpu: CpuBreakdown, ops: number) => [
@@ -128,8 +132,8 @@ export function rateSection(f: RateFigure): FleetSection {
       `p99 over every start of the run above ${GENERATOR_BOUNDS.scheduleLagP99Ms} ms, or an event-loop delay p99 ` +
       `above ${GENERATOR_BOUNDS.loopDelayP99Ms} ms in any second). Latency from samples.ndjson.gz (intended ` +
       "start → outcome, every outcome); schedule lag: p99 of every start, and the worst per-second p99 of any " +
-      `segment (run.json). Fleet worker threads' nice value (run.json \`fleet.threadNice\`, ` +
-      `harness/fleet/thread-priority.ts): ${[...new Set(f.steps.flatMap((s) => s.threadNice ?? []))].join(", ") || "not recorded"}. ${HOW_CPU}`,
+      `segment (run.json). Fleet worker threads' scheduling (run.json \`fleet.threadPriority\`, ` +
+      `harness/fleet/thread-priority.ts): ${[...new Set(f.steps.flatMap((s) => s.threadPriority ?? []))].join("; ") || "not recorded"}. ${HOW_CPU}`,
     columns: rateColumns,
     rows: f.steps.map(rateRow),
     notes: [
@@ -193,7 +197,8 @@ export function ceilingSection(f: NodeFigure, fleetRate: RateFigure | undefined)
       "1 s of warm-up (bench/node-ceiling.ts `benchNodeCeiling`). Client CPU from its process.cpuUsage; the " +
       "others from /proc once a second as in the fleet-rate section (the harness process only holds the lab here: " +
       "it reads the containers' log streams). Cores per 1,000 sign-ins/s = CPU seconds per 1,000 sign-ins. Each " +
-      "level first waits (up to 1 min) for the machine to be busy less than 0.3 cores over 2 s, the lab idle.",
+      "level first waits (up to 1 min) for the machine to be busy less than 0.3 cores over 2 s, the lab idle. " +
+      `The client's thread asks for the fleet's threads' priority (harness/fleet/thread-priority.ts): ${prioritiesText(f.steps.map((s) => s.priority))}.`,
     columns: [
       "concurrency",
       "sign-ins/s",

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bytesPerTerminalSlope } from "../harness/fleet/live-heap.ts";
 import type { Outcome } from "../harness/fleet/plan.ts";
+import { describePriority } from "../harness/fleet/thread-priority.ts";
 import { runFile } from "../harness/run-folder/index.ts";
 import { harnessSplit, runWatched, type WatchedRun, writeTempProfile } from "./fleet-run.ts";
 import { rateRuleFailures } from "./pass-rule.ts";
@@ -71,8 +72,8 @@ export interface RateStep {
   /** Schedule lag p99 of every start, and the worst per-second p99 of any segment (run.json). */
   lagP99Ms: number;
   lagP99WorstSecondMs?: number;
-  /** The fleet's worker threads' nice values (run.json fleet.threadNice). */
-  threadNice?: number[];
+  /** The fleet's worker threads' scheduling, "fifo 1" (run.json fleet.threadPriority). */
+  threadPriority?: string[];
   cpu: CpuBreakdown;
   /** The harness process's peak resident set (VmHWM), MiB. */
   harnessPeakRssMiB: number;
@@ -89,12 +90,28 @@ export interface RateStep {
   runDir: string;
 }
 
-/** Open-model sign-in profile at one constant rate; the concurrency cap is one second's worth of arrivals. */
-export function rateProfile(ratePerS: number, durationS: number): Record<string, unknown> {
+/** The ramp before a rate step's constant stage, s: a fresh lab warms up (JIT) at a lower rate first. */
+export const RAMP_S = 10;
+
+/**
+ * Open-model sign-in profile at one constant rate for `durationS`, after `rampS` of a ramp from a tenth of the
+ * rate (k6's ramping-arrival-rate with a ramp-up stage); the concurrency cap is one second's worth of arrivals.
+ */
+export function rateProfile(ratePerS: number, durationS: number, rampS = 0): Record<string, unknown> {
+  const hold = { durationS, ratePerS };
+  const stages =
+    rampS > 0
+      ? [
+          { durationS: 1, ratePerS: Math.max(1, Math.round(ratePerS / 10)) },
+          { durationS: rampS - 1, ratePerS },
+          hold,
+        ]
+      : [hold];
   return {
     name: `bench-signin-${ratePerS}`,
-    description: `open model, ${ratePerS} sign-ins/s for ${durationS} s`,
-    durationS,
+    description:
+      `open model, ${ratePerS} sign-ins/s for ${durationS} s` + (rampS > 0 ? ` after a ${rampS} s ramp` : ""),
+    durationS: rampS + durationS,
     lab: { runtime: "containers" },
     terminal: {
       connectTimeoutMs: 5_000,
@@ -105,7 +122,7 @@ export function rateProfile(ratePerS: number, durationS: number): Record<string,
     fleet: {
       model: "open",
       operation: "signin",
-      stages: [{ durationS, ratePerS }],
+      stages,
       maxVUs: Math.max(50, ratePerS),
       terminals: 10_000,
     },
@@ -117,8 +134,12 @@ export async function benchRateStep(
   durationS: number,
   progress?: (line: string) => void,
 ): Promise<RateStep> {
-  const file = writeTempProfile(`signin-${ratePerS}`, rateProfile(ratePerS, durationS));
-  const run = await runWatched(file, { durationS, progress, progressEvery: 10 });
+  const file = writeTempProfile(`signin-${ratePerS}`, rateProfile(ratePerS, durationS, RAMP_S));
+  const run = await runWatched(file, {
+    window: { fromS: RAMP_S, toS: RAMP_S + durationS },
+    progress,
+    progressEvery: 10,
+  });
   const o = run.outcomes;
   const signIns = o?.total.signin ?? 0;
   const approved = o?.byOutcome.signin.approved ?? 0;
@@ -160,7 +181,9 @@ export async function benchRateStep(
     p99Ms: latency?.p99,
     lagP99Ms: run.samples.lagMs.p99,
     lagP99WorstSecondMs: run.fleet?.watch.scheduleLagP99MaxMs,
-    ...(run.fleet?.threadNice ? { threadNice: run.fleet.threadNice } : {}),
+    ...(run.fleet?.threadPriority
+      ? { threadPriority: run.fleet.threadPriority.map((p) => (p ? describePriority(p) : "in-process")) }
+      : {}),
     cpu: cpuBreakdown(run),
     harnessPeakRssMiB: run.processes.find((p) => p.role === "harness")?.peakRssMiB ?? 0,
     passed: failures.length === 0,
@@ -334,9 +357,9 @@ export async function benchStorm(
 ): Promise<StormFigure> {
   const profile = opts.profile ?? "morning-signin-storm";
   // Every operation counts as started (a population run has no arrival window to cut at).
-  const durationS = Number.POSITIVE_INFINITY;
+  const window = { fromS: 0, toS: Number.POSITIVE_INFINITY };
   process.env.POSSTORM_FLEET_LIVE_HEAP = "1";
-  const run = await runWatched(profile, { durationS, progress: opts.progress, progressEvery: 30 }).finally(
+  const run = await runWatched(profile, { window, progress: opts.progress, progressEvery: 30 }).finally(
     () => {
       delete process.env.POSSTORM_FLEET_LIVE_HEAP;
     },

@@ -1,5 +1,5 @@
 import type { RateFigure } from "./fleet.bench.ts";
-import { type FleetSection, fixed, int, outcomeList } from "./fleet-sections.ts";
+import { type FleetSection, fixed, int, outcomeList, prioritiesText } from "./fleet-sections.ts";
 import type { ClosedStep, NodeOpenFigure } from "./like-for-like.ts";
 import type { NodeFigure } from "./node-ceiling.ts";
 
@@ -85,7 +85,9 @@ export function nodeOpenSection(f: NodeOpenFigure, fleetRate: RateFigure | undef
       "and the second attempt decides) with the same pass rule: 0 dropped, ≥ 99.9% approved, the achieved rate " +
       "within 1% of the target, schedule-lag p99 ≤ 10 ms and event-loop delay p99 ≤ 100 ms in every second. One " +
       "containers lab for every step (fleet-rate starts one per run). Client CPU from its process.cpuUsage from " +
-      "the first intended start to the last reply; cores per 1,000/s = CPU seconds per 1,000 sign-ins.",
+      "the first intended start to the last reply; cores per 1,000/s = CPU seconds per 1,000 sign-ins. The " +
+      "client's thread asks for the fleet's threads' priority (harness/fleet/thread-priority.ts): " +
+      `${prioritiesText(f.steps.map((s) => s.result.priority))}.`,
     columns: [
       "target sign-ins/s",
       "achieved/s",

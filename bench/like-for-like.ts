@@ -68,7 +68,9 @@ export async function benchFleetClosed(opts: ClosedStepsOptions = {}): Promise<C
       description: `closed model, ${concurrency} loops of sign-ins for ${durationS} s`,
       fleet: { model: "closed", operation: "signin", vus: concurrency, terminals: 10_000 },
     };
-    const run = await runWatched(writeTempProfile(`closed-${concurrency}`, profile), { durationS });
+    const run = await runWatched(writeTempProfile(`closed-${concurrency}`, profile), {
+      window: { fromS: 0, toS: durationS },
+    });
     const w = await closedWindow(run.runDir, warmupS * 1000, durationS * 1000);
     const all = run.outcomes?.total.signin ?? 0;
     const split = harnessSplit(run);

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { raiseThreadPriority, type ThreadPriority } from "../harness/fleet/thread-priority.ts";
 import { startLab } from "../harness/lab/lab.ts";
 import { toxiproxyLogLevel } from "../harness/lab/toxiproxy.ts";
 import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
@@ -34,6 +35,8 @@ export interface NodeStep {
   machine: { busyCores: number; otherCores: number };
   /** The machine's busy cores just before the step (the lab idle): other people's work. */
   othersBefore: number;
+  /** The client thread's scheduling. */
+  priority?: ThreadPriority;
   passed: boolean;
 }
 
@@ -71,6 +74,8 @@ export interface ClientResult {
   startMs: number;
   endMs: number;
   cpuSeconds: number;
+  /** The client thread's scheduling (set by the child's entry, as the fleet's threads set theirs). */
+  priority?: ThreadPriority;
 }
 
 /**
@@ -227,6 +232,7 @@ export async function benchNodeCeiling(opts: ClosedStepsOptions = {}): Promise<N
         cpuSeconds,
         machine: watch.machine({ startMs: r.startMs, endMs: r.endMs }),
         othersBefore,
+        ...(r.priority ? { priority: r.priority } : {}),
         passed: approvedRatio >= PASS_APPROVED_RATIO,
       };
       steps.push(step);
@@ -262,8 +268,10 @@ export async function benchNodeCeiling(opts: ClosedStepsOptions = {}): Promise<N
 
 if (process.argv[1] === THIS_FILE) {
   if (process.argv[2] === "client") {
+    // the client's thread at the fleet's threads' priority (like with like: harness/fleet/thread-priority.ts)
+    const priority = raiseThreadPriority();
     const result = await nodeClient(JSON.parse(process.argv[3]!) as ClientOptions);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, priority })}\n`);
   } else {
     const figure = await benchNodeCeiling({ progress: (line) => console.error(line) });
     console.log(JSON.stringify(figure, null, 2));

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { GENERATOR_BOUNDS } from "../harness/fleet/generator-limits.ts";
+import { raiseThreadPriority, type ThreadPriority } from "../harness/fleet/thread-priority.ts";
 import { TestTerminal } from "../harness/sim/switch/testing/terminal.ts";
 import { rateRuleFailures } from "./pass-rule.ts";
 import { percentile } from "./stats.ts";
@@ -39,6 +40,8 @@ export interface OpenClientResult {
   lagMaxMs: number;
   /** The worst second's event-loop delay p99, ms. */
   loopDelayP99MaxMs: number;
+  /** The client thread's scheduling (set by the entry below, as the fleet's threads set theirs). */
+  priority?: ThreadPriority;
   /** Load window (epoch ms: first intended start → last reply) and this process's CPU seconds in it. */
   startMs: number;
   endMs: number;
@@ -164,6 +167,8 @@ export function openClientFailures(r: OpenClientResult, ratePerS: number, second
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // the client's thread at the fleet's threads' priority (like with like: harness/fleet/thread-priority.ts)
+  const priority = raiseThreadPriority();
   const result = await nodeOpenClient(JSON.parse(process.argv[2]!) as OpenClientOptions);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...result, priority })}\n`);
 }

@@ -7,6 +7,7 @@ import { addCounts, newCounts, opsCounted } from "./counts.ts";
 import { type FleetResult, type MergedSecond, runFleet } from "./index.ts";
 import type { OperationSample, Sample } from "./samples.ts";
 import { planFor, readSamples, recount, type SwitchLab, startSwitchLab } from "./testing/lab.ts";
+import { threadPriority } from "./thread-priority.ts";
 
 // The fleet engine against the real reference switch (in-process, scriptable backends), in worker threads
 // and in-process: totals recounted from the samples file, the open model's schedule and drops, long links with
@@ -71,10 +72,12 @@ describe("population model against the reference switch", () => {
       expect(new Set(signIns.map((s) => s.tid)).size).toBe(40);
       for (const s of signIns) expect(s.segment).toBe((Number(s.tid.slice(3)) - 1) % 2);
       expect(result.segmentReports.map((r) => r.terminals)).toEqual([20, 20]);
-      // worker threads raise their own priority (the tests run as root); the coordinator's thread keeps its own
-      expect(result.segmentReports.map((r) => r.nice)).toEqual(
-        inProcess ? [undefined, undefined] : [-10, -10],
+      // worker threads raise their own priority (the tests run as root: SCHED_FIFO 1, read back from /proc);
+      // the coordinator's thread keeps its own
+      expect(result.segmentReports.map((r) => r.priority)).toEqual(
+        inProcess ? [undefined, undefined] : [0, 1].map(() => ({ policy: "fifo", rtPriority: 1, nice: -10 })),
       );
+      if (!inProcess) expect(threadPriority()?.policy).toBe("normal");
       // onSecond deltas add up to the totals
       const summed = newCounts();
       for (const s of seconds) addCounts(summed, s.counts);

@@ -48,4 +48,5 @@ export {
 } from "./samples.ts";
 export type { SamplesFileStats } from "./samples-file.ts";
 export { runSegment, SAMPLE_BATCH_MS } from "./segment.ts";
+export { describePriority, raiseThreadPriority, type ThreadPriority } from "./thread-priority.ts";
 export type { SegmentInput, SegmentReport, SegmentSlice, WatchSecond, WireSecond } from "./wire.ts";

@@ -2,6 +2,7 @@ import type { FleetConditions } from "./conditions.ts";
 import type { Counts } from "./counts.ts";
 import type { LiveHeap } from "./live-heap.ts";
 import type { Operation, Outcome, RunPlan } from "./plan.ts";
+import type { ThreadPriority } from "./thread-priority.ts";
 
 // What a segment and the coordinator say to each other: plain data (structured-clonable), the same whether
 // the segment runs in a worker thread, in the coordinator's thread, or (later) on another host.
@@ -68,8 +69,8 @@ export interface SegmentReport {
   /** CPU time of the segment's thread (process.threadCpuUsage), ms. */
   cpuUserMs: number;
   cpuSystemMs: number;
-  /** The worker thread's nice value (thread-priority.ts: raised to -10 where permitted); absent in-process. */
-  nice?: number;
+  /** The worker thread's scheduling (thread-priority.ts: SCHED_FIFO 1 where permitted); absent in-process. */
+  priority?: ThreadPriority;
   /** Largest V8 heap in use in the segment's thread, sampled once a second, bytes. */
   heapUsedMaxBytes: number;
   /** With POSSTORM_FLEET_LIVE_HEAP=1 (benchmarks): the heap after a full collection, at the most terminals alive. */

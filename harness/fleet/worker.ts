@@ -15,7 +15,7 @@ if (port === null)
   throw new Error("harness/fleet/worker.ts runs as a worker thread (new Worker), not as a script");
 const segment = (workerData as { segment: number }).segment;
 const post = (message: SegmentMessage) => port.postMessage(message);
-const nice = raiseThreadPriority();
+const priority = raiseThreadPriority();
 const controller = new AbortController();
 const conditions: { current: FleetConditions } = { current: NO_CONDITIONS };
 
@@ -29,7 +29,7 @@ port.on("message", (message: CoordinatorMessage) => {
     return;
   }
   runSegment(message.input, post, controller.signal, conditions).then(
-    (report) => post({ type: "done", segment, report: { ...report, nice } }),
+    (report) => post({ type: "done", segment, report: { ...report, priority } }),
     (error: unknown) =>
       post({
         type: "error",

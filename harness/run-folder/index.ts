@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Phase, TimelineEntry, TimelineResult } from "../chaos/index.ts";
-import type { AgentFacts, GeneratorVerdict, OutcomeCounts } from "../fleet/index.ts";
+import type { AgentFacts, GeneratorVerdict, OutcomeCounts, ThreadPriority } from "../fleet/index.ts";
 import type { RunPlan } from "../fleet/plan.ts";
 import type { CompareSettings, GameDay, Slo } from "../slo/index.ts";
 
@@ -62,8 +62,8 @@ export interface FleetFacts {
   segments: number;
   socketsOpened: number;
   threads: string;
-  /** Each segment's thread's nice value (raised to -10 where permitted: harness/fleet/thread-priority.ts). */
-  threadNice?: number[];
+  /** Each segment's thread's scheduling (SCHED_FIFO 1 where permitted: harness/fleet/thread-priority.ts). */
+  threadPriority?: (ThreadPriority | null)[];
   graceS: number;
   generator: GeneratorVerdict;
   watch: {

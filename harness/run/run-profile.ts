@@ -510,7 +510,7 @@ function fleetFacts(result: FleetResult): FleetFacts {
     segments: result.segments,
     socketsOpened: result.socketsOpened,
     threads: result.inProcess ? "in-process" : "worker",
-    threadNice: result.segmentReports.map((r) => r.nice ?? 0),
+    threadPriority: result.segmentReports.map((r) => r.priority ?? null),
     graceS: graceS(result.plan.terminal, result.plan.fleet.model),
     generator: result.generatorLimited,
     watch: {

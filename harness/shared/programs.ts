@@ -47,6 +47,12 @@ export const EXTERNAL_PROGRAMS: readonly ExternalProgram[] = [
       "the project's test hosts, network namespaces with veth links for agents in the tests of distributed runs (harness/lab/test-hosts.ts; no doctor check: users need it not)",
   },
   {
+    program: "chrt",
+    provided: { debian: "util-linux", essential: true },
+    usedFor:
+      "the fleet's worker threads asking for real-time scheduling, SCHED_FIFO (harness/fleet/thread-priority.ts; without it they keep a nice value)",
+  },
+  {
     program: "docker",
     provided: { script: "scripts/engine.sh" },
     doctor: "docker engine",
