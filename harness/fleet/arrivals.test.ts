@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ArrivalSchedule, arrivalTimesMs, maxSegments, stripeShare } from "./arrivals.ts";
+import {
+  ArrivalSchedule,
+  arrivalTimesMs,
+  defaultSegments,
+  maxSegments,
+  plannedPeakPerS,
+  stripeShare,
+} from "./arrivals.ts";
 
 /** The integral of the rate curve (first stage at its own rate, then linear ramps) from 0 to `tS`. */
 function integral(stages: { durationS: number; ratePerS: number }[], tS: number): number {
@@ -117,5 +124,36 @@ describe("striping of terminals and caps", () => {
     expect(maxSegments({ model: "open", ...open, maxVUs: 50 }, 4)).toBe(4);
     expect(maxSegments({ model: "closed", operation: "signin", vus: 3 }, 10)).toBe(3);
     expect(maxSegments({ model: "closed", operation: "signin", vus: 30, terminals: 5 }, 10)).toBe(5);
+  });
+
+  it("defaultSegments: one per 3,000 operations/s of the planned peak, at least 1, at most the cores", () => {
+    const open = (...rates: number[]) => ({
+      model: "open" as const,
+      operation: "signin" as const,
+      stages: rates.map((ratePerS) => ({ durationS: 10, ratePerS })),
+      maxVUs: 1000,
+    });
+    expect(plannedPeakPerS(open(100, 2250, 50))).toBe(2250);
+    expect(defaultSegments(open(2250), 2)).toBe(1);
+    expect(defaultSegments(open(3000), 8)).toBe(1);
+    expect(defaultSegments(open(3001), 8)).toBe(2);
+    expect(defaultSegments(open(20_000), 4)).toBe(4);
+    expect(defaultSegments(open(0), 4)).toBe(1);
+    // population: 10,000 terminals on a normal curve (σ 60 s) peak at 10,000 / (60 √(2π)) ≈ 66.5 sign-ins/s,
+    // doubled by one purchase each
+    const storm = {
+      model: "population" as const,
+      terminals: 10_000,
+      signIn: { curve: "normal" as const, windowS: 300, sigmaS: 60 },
+      purchases: { perTerminal: 1, thinkTimeS: { mean: 30, jitter: 25 } },
+    };
+    expect(plannedPeakPerS(storm)).toBeCloseTo(133.0, 0);
+    expect(defaultSegments(storm, 2)).toBe(1);
+    const burst = { ...storm, terminals: 100_000, signIn: { curve: "uniform" as const, windowS: 10 } };
+    expect(plannedPeakPerS(burst)).toBe(20_000);
+    expect(defaultSegments(burst, 4)).toBe(4);
+    // closed: its rate is the switch's, not planned: every core
+    expect(plannedPeakPerS({ model: "closed", operation: "signin", vus: 4 })).toBeUndefined();
+    expect(defaultSegments({ model: "closed", operation: "signin", vus: 4 }, 2)).toBe(2);
   });
 });

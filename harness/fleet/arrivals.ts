@@ -113,3 +113,38 @@ export function maxSegments(fleet: FleetModel, terminalCount: number): number {
   const terminals = fleet.terminals ?? terminalCount;
   return Math.max(1, Math.min(terminals, fleet.model === "closed" ? fleet.vus : fleet.maxVUs));
 }
+
+/**
+ * Operations a second one segment is planned for. Measured on 2 cores through the containers lab
+ * (docs/benchmarks.md): one segment at 2,250 sign-ins/s kept its thread 0.32 busy (event-loop utilisation) at
+ * 0.17 ms of CPU per sign-in, while two segments sharing that rate cost 0.26 ms per sign-in each — every extra
+ * thread wakes for its own share of the events, and the cores it takes are the lab's.
+ */
+export const SEGMENT_OPS_PER_S = 3_000;
+
+/**
+ * The most operations a second a plan asks for, where the plan says: the open model's highest stage rate; the
+ * population model's sign-in curve at its peak (uniform: terminals / window; normal: terminals / (σ √(2π))),
+ * times one plus the purchases per terminal. The closed model runs as fast as the switch answers: undefined.
+ */
+export function plannedPeakPerS(fleet: FleetModel): number | undefined {
+  if (fleet.model === "open") return Math.max(0, ...fleet.stages.map((s) => s.ratePerS));
+  if (fleet.model === "closed") return undefined;
+  const { curve, windowS } = fleet.signIn;
+  const sigmaS = fleet.signIn.sigmaS ?? windowS / 6;
+  const signInsPerS =
+    curve === "uniform" || sigmaS <= 0
+      ? fleet.terminals / Math.max(windowS, 1)
+      : fleet.terminals / (sigmaS * Math.sqrt(2 * Math.PI));
+  return signInsPerS * (1 + fleet.purchases.perTerminal);
+}
+
+/**
+ * Segments when the run does not say: one per SEGMENT_OPS_PER_S of the plan's peak, at least one, at most one per
+ * core; every core for the closed model (its rate is not planned).
+ */
+export function defaultSegments(fleet: FleetModel, cores: number): number {
+  const peak = plannedPeakPerS(fleet);
+  if (peak === undefined) return Math.max(1, cores);
+  return Math.max(1, Math.min(cores, Math.ceil(peak / SEGMENT_OPS_PER_S)));
+}

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { type AgentConnection, type AgentFacts, assignSegments } from "./agents/remote.ts";
-import { maxSegments } from "./arrivals.ts";
+import { defaultSegments, maxSegments } from "./arrivals.ts";
 import type { FleetControl } from "./conditions.ts";
 import { type Counts, type TimeoutCounts, timeoutsOf } from "./counts.ts";
 import {
@@ -39,7 +39,10 @@ export interface FleetOptions {
   plan: RunPlanInput;
   /** Where the raw samples go: gzipped NDJSON (e.g. `<run dir>/samples.ndjson.gz`), created or truncated. */
   samplesFile: string;
-  /** Segments (default os.availableParallelism()), at most one per terminal and per maxVUs. */
+  /**
+   * Segments, at most one per terminal and per maxVUs (default: one per 3,000 operations/s of the plan's peak,
+   * at most os.availableParallelism(); every core for the closed model: arrivals.ts defaultSegments).
+   */
   segments?: number;
   /** Run the segments in this thread instead of worker threads (tests, tiny runs). */
   inProcess?: boolean;
@@ -120,7 +123,7 @@ async function fleetRun(options: FleetOptions): Promise<FleetResult> {
   const requested =
     agents.length > 0
       ? agents.reduce((n, a) => n + a.offered, 0)
-      : (options.segments ?? availableParallelism());
+      : (options.segments ?? defaultSegments(fleet, availableParallelism()));
   if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(`runFleet: segments must be a whole number >= 1, got ${requested}`);
   }

@@ -67,7 +67,7 @@ export interface CompiledRunOptions {
   allowRemote?: boolean;
   /** Live line every second (default true). */
   live?: boolean;
-  /** Fleet segments, one worker thread each (default: the machine's cores). */
+  /** Fleet segments, one worker thread each (default: fleet/arrivals.ts defaultSegments). */
   segments?: number;
   /**
    * Agents (`host:port` of each `posstorm agent`) that run the fleet's segments instead of this process: each

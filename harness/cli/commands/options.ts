@@ -26,7 +26,8 @@ export const withLabRunOptions = <T>(y: Argv<T>): Argv<T & LabRunArgs> =>
     })
     .option("segments", {
       type: "number",
-      describe: "fleet segments, one worker thread each (default: one per core)",
+      describe:
+        "fleet segments, one worker thread each (default: one per 3,000 operations/s of the profile's peak, at most one per core; one per core for the closed model)",
     })
     .option("allow-remote", {
       type: "boolean",
