@@ -2,7 +2,9 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { promisify } from "node:util";
+import { Worker } from "node:worker_threads";
 import { describeFaultLeftovers, findFaultLeftovers, probeNftables, probeSs } from "../chaos/index.ts";
+import { describePriority, type ThreadPriority } from "../fleet/index.ts";
 import { labInputsDigest } from "../lab/images.ts";
 import { ownerIsDead } from "../lab/labels.ts";
 import { canBind, LOOPBACK } from "../lab/ports.ts";
@@ -211,6 +213,47 @@ export async function checkSs(ctx: DoctorContext): Promise<CheckResult> {
   return { name, status: "ok", version: probe.version, detail: `${probe.path} (probe connection killed)` };
 }
 
+const PRIORITY_MODULE = new URL("../fleet/thread-priority.ts", import.meta.url).href;
+
+/** What a fresh worker thread gets when it raises its priority as a fleet segment's thread does. */
+function probeFleetPriority(env: NodeJS.ProcessEnv): Promise<ThreadPriority | undefined> {
+  const code = `import(${JSON.stringify(PRIORITY_MODULE)}).then((m) => require("node:worker_threads").parentPort.postMessage(m.raiseThreadPriority()));`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, env });
+    worker.once("message", (priority: ThreadPriority | undefined) => {
+      resolve(priority);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+  });
+}
+
+/** Whether the fleet's threads get real-time scheduling here (harness/fleet/thread-priority.ts). */
+export async function checkFleetPriority(ctx: DoctorContext): Promise<CheckResult> {
+  const name = "fleet thread priority";
+  const got = await probeFleetPriority(ctx.env).catch((error: unknown) => error as Error);
+  if (got instanceof Error || got === undefined) {
+    return {
+      name,
+      status: "warn",
+      version: "-",
+      detail:
+        got instanceof Error ? `probe failed: ${got.message}` : "no /proc/thread-self: priority unknown",
+    };
+  }
+  const wanted = Number(ctx.env.POSSTORM_FLEET_RT_PRIORITY || 1);
+  if (got.policy === "fifo" || wanted === 0) {
+    return { name, status: "ok", version: "-", detail: `segment threads run at ${describePriority(got)}` };
+  }
+  return {
+    name,
+    status: "warn",
+    version: "-",
+    detail: `segment threads run at ${describePriority(got)}: real-time scheduling refused, so schedule lag grows when the lab shares the cores`,
+    fix: "run as root or with CAP_SYS_NICE (chrt from util-linux on the PATH)",
+  };
+}
+
 /** What a crashed or killed run left behind: containers of dead owners, the nftables table, toxics. */
 export async function checkLeftovers(ctx: DoctorContext): Promise<CheckResult> {
   const name = "leftovers";
@@ -268,7 +311,7 @@ export async function checkPorts(ctx: DoctorContext): Promise<CheckResult> {
 
 export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<CheckResult[]> {
   const ctx: DoctorContext = { env, versions: pinnedVersions() };
-  const [node, toxiproxy, engine, images, nft, ss, ports, leftovers] = await Promise.all([
+  const [node, toxiproxy, engine, images, nft, ss, ports, priority, leftovers] = await Promise.all([
     checkNode(ctx),
     checkToxiproxy(ctx),
     checkEngine(ctx),
@@ -276,9 +319,10 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<C
     checkNftables(ctx),
     checkSs(ctx),
     checkPorts(ctx),
+    checkFleetPriority(ctx),
     checkLeftovers(ctx),
   ]);
-  return [node, toxiproxy, engine, ...images, nft, ss, ports, leftovers];
+  return [node, toxiproxy, engine, ...images, nft, ss, ports, priority, leftovers];
 }
 
 export function formatChecks(results: CheckResult[]): string {

@@ -84,6 +84,14 @@ describe("posstorm doctor", () => {
       root ? /^ss \(iproute2\) not found/ : /CAP_NET_ADMIN/,
     );
     expect(byName(lines, "free ports").detail).toBe(`127.0.0.1:${heldPort} in use`);
+    // no chrt on this PATH: the fleet's threads keep the normal policy (nice -10 still, as root)
+    expect(byName(lines, "fleet thread priority")).toMatchObject({
+      status: "warn",
+      detail: expect.stringMatching(
+        /^segment threads run at normal, nice (-10|0): real-time scheduling refused/,
+      ),
+      fix: expect.stringMatching(/CAP_SYS_NICE/),
+    });
     const fixes = lines.filter((l) => l.status === "missing").map((l) => l.fix);
     expect(fixes.every((f) => typeof f === "string" && f.length > 0)).toBe(true);
   });
@@ -106,6 +114,21 @@ describe("posstorm doctor", () => {
     const { lines } = await doctor(bareEnv(tools));
     expect(byName(lines, "node").status).toBe("ok");
     expect(byName(lines, "toxiproxy").status).toBe("ok");
+  });
+
+  it("says whether the fleet's threads get real-time scheduling, as a segment's thread asks for it", async () => {
+    const env = { ...bareEnv(join(base, "bare")), PATH: process.env.PATH };
+    const root = process.getuid?.() === 0;
+    const { lines } = await doctor(env);
+    expect(byName(lines, "fleet thread priority")).toMatchObject(
+      root ? { status: "ok", detail: "segment threads run at fifo 1" } : { status: "warn" },
+    );
+    // asked for none: the nice value alone, and nothing to warn of
+    const without = await doctor({ ...env, POSSTORM_FLEET_RT_PRIORITY: "0" });
+    expect(byName(without.lines, "fleet thread priority")).toMatchObject({
+      status: "ok",
+      detail: `segment threads run at normal, nice ${root ? -10 : 0}`,
+    });
   });
 
   it("finds a tool on PATH when the tools folder lacks it", async () => {
