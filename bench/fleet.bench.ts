@@ -72,6 +72,8 @@ export interface RateStep {
   /** Schedule lag p99 of every start, and the worst per-second p99 of any segment (run.json). */
   lagP99Ms: number;
   lagP99WorstSecondMs?: number;
+  /** Fleet segments (run.json fleet.segments). */
+  segments?: number;
   /** The fleet's worker threads' scheduling, "fifo 1" (run.json fleet.threadPriority). */
   threadPriority?: string[];
   cpu: CpuBreakdown;
@@ -181,6 +183,7 @@ export async function benchRateStep(
     p99Ms: latency?.p99,
     lagP99Ms: run.samples.lagMs.p99,
     lagP99WorstSecondMs: run.fleet?.watch.scheduleLagP99MaxMs,
+    ...(run.fleet ? { segments: run.fleet.segments } : {}),
     ...(run.fleet?.threadPriority
       ? { threadPriority: run.fleet.threadPriority.map((p) => (p ? describePriority(p) : "in-process")) }
       : {}),
