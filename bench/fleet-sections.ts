@@ -37,7 +37,7 @@ export const outcomeList = (counts: Record<string, number>) =>
 const LAB_LABELS = LAB_GROUPS.map((g) => g.label);
 
 /** The distinct schedulings of some threads, as a sentence part ("fifo 1"). */
-export const prioritiesText = (list: (ThreadPriority | undefined)[]) =>
+export const prioritiesText = (list: (ThreadPriority | null | undefined)[]) =>
   [...new Set(list.flatMap((p) => (p ? [describePriority(p)] : [])))].join("; ") || "not recorded";
 
 /** "harness X (fleet workers Y)" then each lab group: cores per 1,000 operations/s. */
@@ -152,7 +152,7 @@ export function rateSection(f: RateFigure): FleetSection {
       `segment (run.json). Fleet segments as \`posstorm run\` picks them (one per 3,000 operations/s of the peak, ` +
       `at most one per core; run.json \`fleet.segments\`): ${segmentsText(f.steps)}. Fleet worker threads' ` +
       `scheduling (run.json \`fleet.threadPriority\`, harness/fleet/thread-priority.ts): ` +
-      `${[...new Set(f.steps.flatMap((s) => s.threadPriority ?? []))].join("; ") || "not recorded"}. ${HOW_CPU}`,
+      `${prioritiesText(f.steps.flatMap((s) => s.threadPriority ?? []))}. ${HOW_CPU}`,
     columns: rateColumns,
     rows: f.steps.map(rateRow),
     notes: [

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bytesPerTerminalSlope } from "../harness/fleet/live-heap.ts";
 import type { Outcome } from "../harness/fleet/plan.ts";
-import { describePriority } from "../harness/fleet/thread-priority.ts";
+import type { ThreadPriority } from "../harness/fleet/thread-priority.ts";
 import { runFile } from "../harness/run-folder/index.ts";
 import { harnessSplit, runWatched, type WatchedRun, writeTempProfile } from "./fleet-run.ts";
 import { rateRuleFailures } from "./pass-rule.ts";
@@ -74,8 +74,8 @@ export interface RateStep {
   lagP99WorstSecondMs?: number;
   /** Fleet segments (run.json fleet.segments). */
   segments?: number;
-  /** The fleet's worker threads' scheduling, "fifo 1" (run.json fleet.threadPriority). */
-  threadPriority?: string[];
+  /** The fleet's worker threads' scheduling (run.json fleet.threadPriority; null in-process). */
+  threadPriority?: (ThreadPriority | null)[];
   cpu: CpuBreakdown;
   /** The harness process's peak resident set (VmHWM), MiB. */
   harnessPeakRssMiB: number;
@@ -184,9 +184,7 @@ export async function benchRateStep(
     lagP99Ms: run.samples.lagMs.p99,
     lagP99WorstSecondMs: run.fleet?.watch.scheduleLagP99MaxMs,
     ...(run.fleet ? { segments: run.fleet.segments } : {}),
-    ...(run.fleet?.threadPriority
-      ? { threadPriority: run.fleet.threadPriority.map((p) => (p ? describePriority(p) : "in-process")) }
-      : {}),
+    ...(run.fleet?.threadPriority ? { threadPriority: run.fleet.threadPriority } : {}),
     cpu: cpuBreakdown(run),
     harnessPeakRssMiB: run.processes.find((p) => p.role === "harness")?.peakRssMiB ?? 0,
     passed: failures.length === 0,

@@ -4,7 +4,7 @@ import http from "node:http";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { describeFaultLeftovers, findFaultLeftovers, probeNftables, probeSs } from "../chaos/index.ts";
-import { describePriority, type ThreadPriority } from "../fleet/index.ts";
+import { describePriority, type ThreadPriority, wantedRtPriority } from "../fleet/index.ts";
 import { labInputsDigest } from "../lab/images.ts";
 import { ownerIsDead } from "../lab/labels.ts";
 import { canBind, LOOPBACK } from "../lab/ports.ts";
@@ -241,8 +241,7 @@ export async function checkFleetPriority(ctx: DoctorContext): Promise<CheckResul
         got instanceof Error ? `probe failed: ${got.message}` : "no /proc/thread-self: priority unknown",
     };
   }
-  const wanted = Number(ctx.env.POSSTORM_FLEET_RT_PRIORITY || 1);
-  if (got.policy === "fifo" || wanted === 0) {
+  if (got.policy === "fifo" || wantedRtPriority(ctx.env) === 0) {
     return { name, status: "ok", version: "-", detail: `segment threads run at ${describePriority(got)}` };
   }
   return {

@@ -48,5 +48,10 @@ export {
 } from "./samples.ts";
 export type { SamplesFileStats } from "./samples-file.ts";
 export { runSegment, SAMPLE_BATCH_MS } from "./segment.ts";
-export { describePriority, raiseThreadPriority, type ThreadPriority } from "./thread-priority.ts";
+export {
+  describePriority,
+  raiseThreadPriority,
+  type ThreadPriority,
+  wantedRtPriority,
+} from "./thread-priority.ts";
 export type { SegmentInput, SegmentReport, SegmentSlice, WatchSecond, WireSecond } from "./wire.ts";
