@@ -1,5 +1,7 @@
 // The HSM's capacity model: calls wait in one FIFO queue, start when a worker is free *and* the token bucket
-// has a token, and keep their worker for the service time. Starts keep to a grid (no bursts): at
+// has a token, and keep their worker for the service time, kept on the clock rather than by each call's own
+// timer (so `workers` workers at `serviceTimeMs` serve workers / serviceTimeMs calls per ms even though
+// timers fire late). Starts keep to a grid (no bursts): at
 // capacityPerSecond = 50, starts are 20 ms apart, so a burst of 100 calls ends about 2 s later. A call that
 // finds `maxQueue` calls already waiting is refused at once. Limits are read on every decision, so a change
 // through PUT /config takes effect for the next call (calls already queued stay queued).
@@ -70,6 +72,8 @@ export class CapacityModel {
   private readonly starts = new Fifo<number>();
   /** When the next call may start (the rate grid), ms on the model's clock. */
   private nextStartAt: number;
+  /** When each idle worker became free, on the model's clock (at most `workers` entries). */
+  private readonly freeSince: number[] = [];
   private wakeUp: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
@@ -129,6 +133,7 @@ export class CapacityModel {
     for (const timer of this.serving.keys()) clearTimeout(timer);
     this.serving.clear();
     this.queue.clear();
+    this.freeSince.length = 0;
   }
 
   private pump(): void {
@@ -149,6 +154,8 @@ export class CapacityModel {
       }
       this.start(this.queue.shift()!, limits.serviceTimeMs);
     }
+    const idle = Math.max(0, this.limits().workers - this.serving.size);
+    if (this.freeSince.length > idle) this.freeSince.splice(0, this.freeSince.length - idle);
   }
 
   /**
@@ -168,21 +175,51 @@ export class CapacityModel {
     return 0;
   }
 
+  /**
+   * Serves a call on the worker that became free first. Service keeps to the clock, not to timers: a call
+   * starts when its worker became free (the end of its last call), or when it came if later, so a worker
+   * whose timer fires late (timers fire on whole milliseconds, later under load) does not lose the time it
+   * was late by; a call that should already have ended by then ends at once. The workers then serve
+   * `workers / serviceTimeMs` calls per ms, as set, as long as the HSM's own event loop is less than
+   * LATE_SLACK_MS late; beyond that the HSM is overloaded, and it serves fewer.
+   */
   private start(call: Waiting, serviceTimeMs: number): void {
-    const startedAt = this.now();
-    this.prune(startedAt - WINDOW_MS);
+    const now = this.now();
+    const startedAt = Math.max(this.takeFreeWorker(), call.enqueuedAt, now - LATE_SLACK_MS);
+    const endsAt = startedAt + serviceTimeMs;
+    this.prune(now - WINDOW_MS);
     this.starts.push(startedAt);
+    if (endsAt <= now) {
+      this.finish(call, startedAt, endsAt);
+      return;
+    }
     const timer = setTimeout(() => {
       this.serving.delete(timer);
-      const end = this.now();
-      this.finished.push({ start: startedAt, end });
       try {
-        call.done({ waitedMs: startedAt - call.enqueuedAt, servedMs: end - startedAt });
+        this.finish(call, startedAt, endsAt);
       } finally {
         this.pump();
       }
-    }, serviceTimeMs);
+    }, endsAt - now);
     this.serving.set(timer, startedAt);
+  }
+
+  private finish(call: Waiting, startedAt: number, endsAt: number): void {
+    this.finished.push({ start: startedAt, end: endsAt });
+    this.freeSince.push(endsAt);
+    call.done({ waitedMs: startedAt - call.enqueuedAt, servedMs: this.now() - startedAt });
+  }
+
+  /** When the first free worker became free (and forgets it); -Infinity when none is on record. */
+  private takeFreeWorker(): number {
+    const free = this.freeSince;
+    if (free.length === 0) return -Infinity;
+    let first = 0;
+    for (let i = 1; i < free.length; i++) if (free[i]! < free[first]!) first = i;
+    const at = free[first]!;
+    free[first] = free[free.length - 1]!;
+    free.pop();
+    return at;
   }
 
   private prune(from: number): void {

@@ -173,6 +173,27 @@ describe("HSM simulator: capacity model", () => {
     expect(elapsed).toBeLessThan(2250);
   });
 
+  it("serves workers / serviceTimeMs calls per ms while its event loop runs late (1 worker at 2 ms: 500 calls/s)", async () => {
+    // The HSM's loop is kept busy 3 ms in every 5 ms, so each call's own 2 ms timer fires up to 3 ms late: a
+    // worker freed only when its timer fired would serve about 1 call per 5 ms, and 200 calls would take 0.8 s or
+    // more. On the clock, the last ends 0.4 s after the first starts.
+    const started = await hsm({ capacityPerSecond: 0, workers: 1, serviceTimeMs: 2 });
+    const hsmClient = await client(started.port, 10_000);
+    await hsmClient.diagnostics();
+    const busy = setInterval(() => {
+      const until = performance.now() + 3;
+      while (performance.now() < until);
+    }, 5);
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => hsmClient.workingKeys("12345678", "003")),
+    ).finally(() => clearInterval(busy));
+    const elapsed = performance.now() - t0;
+    expect(results.every((result) => result.error === "00")).toBe(true);
+    expect(elapsed).toBeGreaterThan(390);
+    expect(elapsed).toBeLessThan(600);
+  });
+
   it("answers 90 at once beyond maxQueue, and a capacity change applies at run time", async () => {
     const started = await hsm({ capacityPerSecond: 2, workers: 1, serviceTimeMs: 1, maxQueue: 5 });
     const filler = await client(started.port);

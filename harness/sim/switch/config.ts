@@ -30,6 +30,14 @@ export const switchSpec = {
     env: "POSSTORM_SWITCH_PORT",
     help: "terminal listener port (0 = a free port)",
   },
+  listenBacklog: {
+    type: "int",
+    default: 4096,
+    min: 1,
+    max: 65535,
+    env: "POSSTORM_SWITCH_LISTEN_BACKLOG",
+    help: "connections accepted by the kernel and not yet by the switch; more are dropped as SYNs (the kernel caps it at net.core.somaxconn)",
+  },
   adminPort: {
     type: "int",
     default: 0,
@@ -248,6 +256,8 @@ export type SettingName = keyof typeof switchSpec;
 export interface SwitchConfig {
   host: string;
   port: number;
+  /** The terminal listener's accept queue (listen(2) backlog). */
+  listenBacklog: number;
   adminPort: number;
   hsm: string;
   hsmPoolSize: number;

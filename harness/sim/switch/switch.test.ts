@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   asksSignIn,
@@ -106,6 +108,8 @@ async function startLab(
 }
 
 const f39 = (frame: Frame) => frame.message.fields[39];
+
+const somaxconn = () => Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
 
 describe("response codes", () => {
   it("every code the switch sets has its meaning in the protocol's table (posstorm decode shows it)", () => {
@@ -445,6 +449,16 @@ describe("dialect settings", () => {
 });
 
 describe("connections and robustness", () => {
+  it("listens with the accept queue it is set to (4,096 by default, not Node's 511)", async () => {
+    // ss shows a listener's backlog as its Send-Q.
+    const backlog = (port: number) =>
+      Number(execFileSync("ss", ["-ltnH", `sport = :${port}`], { encoding: "utf8" }).trim().split(/\s+/)[2]);
+    const byDefault = await startLab();
+    expect(backlog(byDefault.sw.port)).toBe(Math.min(4096, somaxconn()));
+    const set = await startLab({ listenBacklog: 77 });
+    expect(backlog(set.sw.port)).toBe(77);
+  });
+
   it("keeps serving after 1,000 garbage frames, and counts them", async () => {
     const lab = await startLab();
     let seed = 42;

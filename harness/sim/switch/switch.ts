@@ -434,7 +434,7 @@ export async function startSwitch(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(config.port, config.host, () => {
+      server.listen(config.port, config.host, config.listenBacklog, () => {
         server.off("error", reject);
         resolve();
       });
