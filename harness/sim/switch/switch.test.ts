@@ -452,7 +452,11 @@ describe("connections and robustness", () => {
   it("listens with the accept queue it is set to (4,096 by default, not Node's 511)", async () => {
     // ss shows a listener's backlog as its Send-Q.
     const backlog = (port: number) =>
-      Number(execFileSync("ss", ["-ltnH", `sport = :${port}`], { encoding: "utf8" }).trim().split(/\s+/)[2]);
+      Number(
+        execFileSync("ss", ["-ltnH", `sport = :${port}`], { encoding: "utf8" })
+          .trim()
+          .split(/\s+/)[2],
+      );
     const byDefault = await startLab();
     expect(backlog(byDefault.sw.port)).toBe(Math.min(4096, somaxconn()));
     const set = await startLab({ listenBacklog: 77 });
