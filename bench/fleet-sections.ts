@@ -140,7 +140,7 @@ export function rateSection(f: RateFigure): FleetSection {
       "per rate in the bench's process with a temporary profile (bench/fleet.bench.ts `benchFleetRate`): " +
       "containers lab with default settings (HSM unlimited, 4 workers, 1 ms), a new connection through `edge` per " +
       "sign-in, no retries, 5 s timeouts, 10,000 TIDs, maxVUs one second's worth of arrivals (at least 50). Rates " +
-      "double until a step fails, then three bisections of the gap (to 50/s). Each step first waits (up to 1 min) " +
+      "double until a step fails, then five bisections of the gap (steps on 50/s). Each step first waits (up to 1 min) " +
       "for the machine to be busy less than 0.3 cores over 2 s; a step that fails only by being generator-limited " +
       "runs once more and the second attempt decides (both rows shown). A step passes with 0 dropped arrivals and ≥ " +
       `${(PASS_APPROVED_RATIO * 100).toFixed(1)}% approved over the whole run (the ramp too), the achieved rate ` +

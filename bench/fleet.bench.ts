@@ -258,6 +258,12 @@ export async function searchRate<S extends SearchStep>(
 /** The rates searchRate starts from (doubling), as fleet-rate and node-open use them. */
 export const SEARCH_RATES = [250, 500, 1000, 2000, 4000];
 
+/**
+ * Bisections after the first failed step: five take a 2,000/s gap down to 62.5/s (steps on 50/s), about 2 % of the
+ * rates where fleet and client part, so a ratio of the two is known to a few hundredths, not to a tenth.
+ */
+export const SEARCH_HALVINGS = 5;
+
 /** searchRate over open-model fleet runs (benchRateStep), one `posstorm run` per attempt. */
 export async function benchFleetRate(
   opts: { rates?: number[]; durationS?: number; halvings?: number; progress?: (line: string) => void } = {},
@@ -275,7 +281,7 @@ export async function benchFleetRate(
       opts.progress?.(describeStep(s));
       return s;
     },
-    { rates: opts.rates ?? SEARCH_RATES, halvings: opts.halvings ?? 3 },
+    { rates: opts.rates ?? SEARCH_RATES, halvings: opts.halvings ?? SEARCH_HALVINGS },
   );
 }
 

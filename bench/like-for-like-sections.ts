@@ -81,7 +81,7 @@ export function nodeOpenSection(f: NodeOpenFigure, fleetRate: RateFigure | undef
       "beyond that an arrival is dropped and counted. Latency from the intended start; schedule lag = actual − " +
       "intended start; event-loop delay per second (10 ms resolution) as the fleet's self-watch measures it. " +
       "Searched exactly as fleet-rate searches the fleet (bench/fleet.bench.ts `searchRate`: doubling from " +
-      "250/s until a step fails, three bisections to 50/s, a step failing only on the generator bounds runs again " +
+      "250/s until a step fails, five bisections (steps on 50/s), a step failing only on the generator bounds runs again " +
       "and the second attempt decides) with the same pass rule: 0 dropped, ≥ 99.9% approved, the achieved rate " +
       "within 1% of the target, schedule-lag p99 ≤ 10 ms and event-loop delay p99 ≤ 100 ms in every second. One " +
       "containers lab for every step (fleet-rate starts one per run). Client CPU from its process.cpuUsage from " +

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
 import { startLab } from "../harness/lab/lab.ts";
 import { SAMPLES_FILE } from "../harness/report/index.ts";
-import { per1000, rateProfile, SEARCH_RATES, searchRate } from "./fleet.bench.ts";
+import { per1000, rateProfile, SEARCH_HALVINGS, SEARCH_RATES, searchRate } from "./fleet.bench.ts";
 import { harnessSplit, runWatched, writeTempProfile } from "./fleet-run.ts";
 import { type ClosedStepsOptions, runJsonChild } from "./node-ceiling.ts";
 import { type OpenClientOptions, type OpenClientResult, openClientFailures } from "./node-open.ts";
@@ -175,7 +175,7 @@ export async function benchNodeOpen(
         );
         return step;
       },
-      { rates: SEARCH_RATES, halvings: opts.halvings ?? 3 },
+      { rates: SEARCH_RATES, halvings: opts.halvings ?? SEARCH_HALVINGS },
     );
     return { steps, maxRatePerS, loadAverageBefore, loadAverageMax: watch.loadAverageMax };
   } finally {

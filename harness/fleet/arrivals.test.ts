@@ -126,7 +126,7 @@ describe("striping of terminals and caps", () => {
     expect(maxSegments({ model: "closed", operation: "signin", vus: 30, terminals: 5 }, 10)).toBe(5);
   });
 
-  it("defaultSegments: one per 3,000 operations/s of the planned peak, at least 1, at most the cores", () => {
+  it("defaultSegments: one per 3,000 operations/s of the planned peak (closed: per 512 loops), at least 1, at most the cores", () => {
     const open = (...rates: number[]) => ({
       model: "open" as const,
       operation: "signin" as const,
@@ -152,8 +152,12 @@ describe("striping of terminals and caps", () => {
     const burst = { ...storm, terminals: 100_000, signIn: { curve: "uniform" as const, windowS: 10 } };
     expect(plannedPeakPerS(burst)).toBe(20_000);
     expect(defaultSegments(burst, 4)).toBe(4);
-    // closed: its rate is the switch's, not planned: every core
-    expect(plannedPeakPerS({ model: "closed", operation: "signin", vus: 4 })).toBeUndefined();
-    expect(defaultSegments({ model: "closed", operation: "signin", vus: 4 }, 2)).toBe(2);
+    // closed: its rate is the switch's, not planned: one segment per 512 loops
+    const closed = (vus: number) => ({ model: "closed" as const, operation: "signin" as const, vus });
+    expect(plannedPeakPerS(closed(4))).toBeUndefined();
+    expect(defaultSegments(closed(4), 2)).toBe(1);
+    expect(defaultSegments(closed(512), 8)).toBe(1);
+    expect(defaultSegments(closed(513), 8)).toBe(2);
+    expect(defaultSegments(closed(10_000), 4)).toBe(4);
   });
 });

@@ -41,7 +41,7 @@ export interface FleetOptions {
   samplesFile: string;
   /**
    * Segments, at most one per terminal and per maxVUs (default: one per 3,000 operations/s of the plan's peak,
-   * at most os.availableParallelism(); every core for the closed model: arrivals.ts defaultSegments).
+   * or one per 512 loops of the closed model, at most os.availableParallelism(): arrivals.ts defaultSegments).
    */
   segments?: number;
   /** Run the segments in this thread instead of worker threads (tests, tiny runs). */

@@ -27,7 +27,7 @@ export const withLabRunOptions = <T>(y: Argv<T>): Argv<T & LabRunArgs> =>
     .option("segments", {
       type: "number",
       describe:
-        "fleet segments, one worker thread each (default: one per 3,000 operations/s of the profile's peak, at most one per core; one per core for the closed model)",
+        "fleet segments, one worker thread each (default: one per 3,000 operations/s of the profile's peak, or one per 512 loops of the closed model, at most one per core)",
     })
     .option("allow-remote", {
       type: "boolean",
