@@ -147,6 +147,11 @@ export function labJsonOf(lab: StartedLab): LabJson {
 /** Where a terminal list is mounted (read-only) in the HSM's and the switch's containers. */
 const TERMINAL_KEYS_IN_CONTAINER = "/run/posstorm/terminal-keys";
 
+/** The Toxiproxy link an agent's load goes through: `agent-<name>`, lower case, other than [a-z0-9-] as '-'. */
+export function agentLinkName(agent: string): LinkName {
+  return `agent-${agent.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`;
+}
+
 export async function startLab(opts: LabOptions): Promise<StartedLab> {
   const session = opts.session ?? `lab-${Date.now()}`;
   const logs = join(opts.runDir, "logs");
@@ -385,7 +390,7 @@ export async function startLab(opts: LabOptions): Promise<StartedLab> {
       return states.filter((s): s is { role: string; how: string } => s.how !== undefined);
     };
     const addAgentLink = async (agent: string, host: string): Promise<Endpoint> => {
-      const name: LinkName = `agent-${agent.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`;
+      const name = agentLinkName(agent);
       if (links[name]) throw new Error(`lab: a link ${name} exists already (two agents named ${agent}?)`);
       for (let attempt = 1; ; attempt++) {
         const listen = { host, port: await freePort() };

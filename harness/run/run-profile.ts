@@ -20,7 +20,7 @@ import { LiveCounts, liveLine } from "../fleet/live.ts";
 import { graceS } from "../fleet/plan.ts";
 import { collect, settle } from "../lab/collect.ts";
 import { chaosContextOf } from "../lab/controls.ts";
-import { labJsonOf, type StartedLab, startLab } from "../lab/lab.ts";
+import { agentLinkName, labJsonOf, type StartedLab, startLab } from "../lab/lab.ts";
 import { assertLoopback } from "../lab/ports.ts";
 import { type CompiledRun, fleetPlanOf, loadProfile, runPlanOf, switchFleet } from "../profile/compile.ts";
 import {
@@ -254,7 +254,7 @@ export async function runCompiled(compiled: CompiledRun, opts: CompiledRunOption
       for (const agent of agents) {
         agent.target = await lab.addAgentLink(agent.name, agent.localAddress);
         log(
-          `agent ${agent.name} (${agent.address}, ${agent.host} pid ${agent.pid}): ${agent.offered} segment(s), clock offset ${agent.clockOffsetMs} ms (round trip ${agent.rttMs} ms), load through link agent-${agent.name} at ${agent.target.host}:${agent.target.port}`,
+          `agent ${agent.name} (${agent.address}, ${agent.host} pid ${agent.pid}): ${agent.offered} segment(s), clock offset ${agent.clockOffsetMs} ms (round trip ${agent.rttMs} ms), load through link ${agentLinkName(agent.name)} at ${agent.target.host}:${agent.target.port}`,
         );
       }
       run.agents = agents.map((a) => a.facts());

@@ -6,7 +6,15 @@ import type { RunPlan } from "../plan.ts";
 import { resolvePlan } from "../plan-check.ts";
 import { type HostEvents, type SegmentHost, workerHost } from "../segment-host.ts";
 import { planFingerprint } from "./fingerprint.ts";
-import { AGENT_PROTOCOL, BEAT_MS, type FromAgent, readLines, send, type ToAgent } from "./protocol.ts";
+import {
+  AGENT_PROTOCOL,
+  agentNameProblem,
+  BEAT_MS,
+  type FromAgent,
+  readLines,
+  send,
+  type ToAgent,
+} from "./protocol.ts";
 import { targetAllowance } from "./test-hosts.ts";
 
 // `posstorm agent`: runs fleet segments for one coordinator at a time. It listens; a coordinator connects, says
@@ -58,6 +66,11 @@ interface Session {
 export async function serveAgent(options: AgentOptions): Promise<AgentServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const name = options.name ?? hostname();
+  const nameProblem = agentNameProblem(name);
+  if (nameProblem !== undefined)
+    throw new Error(
+      `agent: ${nameProblem} (${options.name === undefined ? "the host name; " : ""}give --name)`,
+    );
   const offered = options.segments ?? availableParallelism();
   if (!Number.isInteger(offered) || offered < 1)
     throw new Error(`agent: --segments must be a whole number >= 1, got ${offered}`);

@@ -21,6 +21,16 @@ import type { SegmentMessage } from "../wire.ts";
 export const AGENT_PROTOCOL = 1;
 /** The port `posstorm agent` listens on by default. */
 export const AGENT_PORT = 7070;
+
+/**
+ * What is wrong with an agent's name, or undefined: it reaches the coordinator's log, run.json, the reports and a
+ * Toxiproxy link's name (`agent-<name>`), so it is 1–64 letters, digits, '.', '_' or '-' (a host name fits).
+ */
+export function agentNameProblem(name: string): string | undefined {
+  if (/^[A-Za-z0-9._-]{1,64}$/.test(name)) return undefined;
+  const shown = JSON.stringify(name.length > 70 ? `${name.slice(0, 64)}…` : name);
+  return `the name ${shown} is not 1-64 letters, digits, '.', '_' or '-'`;
+}
 /** The agent's heartbeat, ms; the coordinator calls an agent stalled after STALL_MS without a word. */
 export const BEAT_MS = 1_000;
 export const STALL_MS = 5_000;

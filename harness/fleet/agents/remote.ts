@@ -6,6 +6,7 @@ import type { HostEvents, SegmentHost } from "../segment-host.ts";
 import type { SegmentMessage } from "../wire.ts";
 import {
   AGENT_PROTOCOL,
+  agentNameProblem,
   type FromAgent,
   parseHostPort,
   readLines,
@@ -97,6 +98,8 @@ export class AgentConnection {
     try {
       const welcome = await agent.ask({ type: "hello", protocol: AGENT_PROTOCOL, coordinator }, "welcome");
       if (welcome.type !== "welcome") throw new Error("unreachable");
+      const nameProblem = agentNameProblem(String(welcome.agent));
+      if (nameProblem !== undefined) throw new Error(`agent ${address}: ${nameProblem}`);
       agent.name = welcome.agent;
       agent.host = welcome.host;
       agent.pid = welcome.pid;
