@@ -31,7 +31,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option("name", {
         type: "string",
         describe:
-          "the agent's name in the coordinator's reports (default agent-<index> with --index, else the host name)",
+          "the agent's name in the coordinator's reports: 1-64 letters, digits, '.', '_' or '-' (default agent-<index> with --index, else the host name)",
       })
       .option("index", {
         type: "number",
