@@ -1,8 +1,10 @@
+import { targetAllowance } from "../fleet/agents/test-hosts.ts";
 import type { FleetControl } from "../fleet/index.ts";
 import { type ConfigApi, changeConfig, httpConfigApi, putVerified, type Settings } from "./admin-config.ts";
 import {
   describeFault,
   type Fault,
+  FLOOD_HOLD_OPEN_S,
   faultDirections,
   faultTarget,
   isToxicFault,
@@ -10,6 +12,7 @@ import {
   POWER_OFF_MS,
   type ToxicFault,
 } from "./faults.ts";
+import { startFlood } from "./flood.ts";
 import { type JournalEntry, journalAdd, journalRemove } from "./journal.ts";
 import { type KernelControl, nftKernel } from "./kernel.ts";
 import { ChaosError, type Toxic, type ToxiproxyControl, toxicName } from "./toxiproxy.ts";
@@ -52,6 +55,10 @@ function toxicsOf(fault: ToxicFault): Toxic[] {
 }
 
 function listenPort(ctx: ChaosContext, link: LinkName): number {
+  return listenAt(ctx, link).port;
+}
+
+function listenAt(ctx: ChaosContext, link: LinkName): { host: string; port: number } {
   const endpoint = ctx.links[link]?.listen;
   if (!endpoint) {
     throw new ChaosError(
@@ -61,7 +68,7 @@ function listenPort(ctx: ChaosContext, link: LinkName): number {
       },
     );
   }
-  return endpoint.port;
+  return endpoint;
 }
 
 function adminUrl(ctx: ChaosContext, role: string): string {
@@ -199,6 +206,26 @@ export async function applyFault(
           .catch(() => ctx.toxiproxy.setEnabled(fault.link, true));
       }
       return done(nothing);
+    }
+
+    case "connection-flood": {
+      const { host, port } = listenAt(ctx, fault.link);
+      if (targetAllowance(host, false) === null) {
+        throw new ChaosError(
+          `${describeFault(fault)}: ${fault.link} listens on ${host}, outside loopback and posstorm's own test hosts; posstorm floods nothing else`,
+          { proxy: fault.link },
+        );
+      }
+      const flood = startFlood({
+        host,
+        port,
+        perSecond: fault.connectionsPerSecond,
+        holdMs: (fault.holdOpenS ?? FLOOD_HOLD_OPEN_S) * 1000,
+      });
+      return done(async () => {
+        const { firstError, ...counts } = flood.stop();
+        return { ...counts, ...(firstError ? { firstError } : {}) };
+      });
     }
 
     case "issuer-slow":

@@ -348,6 +348,30 @@ describe("chaos faults through a real Toxiproxy and the kernel", () => {
     expect(await echoRoundTrip(edge)).toBeLessThan(100);
   });
 
+  it("connection-flood: idle connections reach the upstream through the proxy, the link still carries data, and clear closes them all", async () => {
+    // Toxiproxy dials the upstream for every connection it accepts: count them on the echo server's side.
+    const upstream = () =>
+      execFileSync("ss", ["-tnH", "state", "established", `( sport = :${echo.port} )`], { encoding: "utf8" })
+        .split("\n")
+        .filter((line) => line.trim() !== "").length;
+    const applied = await applyFault(
+      { kind: "connection-flood", link: "edge", connectionsPerSecond: 200, holdOpenS: 60 },
+      ctx,
+    );
+    let facts: Record<string, number | string>;
+    try {
+      await sleep(1500);
+      await expect.poll(upstream, { timeout: 3000 }).toBeGreaterThanOrEqual(250);
+      const echoed = await exchange(edge, Buffer.from("still here"), { expect: 10 });
+      expect(echoed.received.toString()).toBe("still here");
+    } finally {
+      facts = await applied.clear();
+    }
+    expect(facts.connected).toBeGreaterThanOrEqual(250);
+    expect(facts.failed).toBe(0);
+    await expect.poll(upstream, { timeout: 5000 }).toBe(0);
+  });
+
   it("a timeline applies and clears two faults at their times (±300 ms) and records them", async () => {
     const start = Date.now();
     const timeline = startTimeline(

@@ -122,6 +122,11 @@ export type Fault =
   | { kind: "syn-drop"; link: LinkName; lossPercent?: number }
   /** Every established connection of the link is dropped once, when the fault is applied. */
   | { kind: "connection-kill"; link: LinkName; method?: KillMethod }
+  /**
+   * New connections to the link at this rate, each sending nothing and held `holdOpenS` (default 60) or until
+   * the far side closes it: a reconnect storm or a scanner. Opened by the process that applies the fault.
+   */
+  | { kind: "connection-flood"; link: LinkName; connectionsPerSecond: number; holdOpenS?: number }
   /** Slow issuer: its log-normal service time gets this median and 99th percentile, in ms. */
   | { kind: "issuer-slow"; issuer: IssuerRole; medianMs: number; p99Ms: number }
   /** Error mix: F39 response code → weight (`{"00": 80, "91": 20}`). */
@@ -140,15 +145,18 @@ export type Fault =
 
 export type FaultKind = Fault["kind"];
 
+/** How long a flood's connection is held by default, s. */
+export const FLOOD_HOLD_OPEN_S = 60;
+
 /** How long a terminal that lost power stays off by default, ms. */
 export const POWER_OFF_MS = 5_000;
 export type FaultOf<K extends FaultKind> = Extract<Fault, { kind: K }>;
 
 /**
  * Where a fault acts: `toxiproxy` (a toxic or the proxy), `kernel` (nftables), `backend` (admin API), `lab`,
- * `fleet` (the run's own terminals).
+ * `fleet` (the run's own terminals), `harness` (connections the applying process opens itself).
  */
-export type FaultLayer = "toxiproxy" | "kernel" | "backend" | "lab" | "fleet";
+export type FaultLayer = "toxiproxy" | "kernel" | "backend" | "lab" | "fleet" | "harness";
 
 export interface FaultKindInfo {
   layer: FaultLayer;
@@ -230,6 +238,12 @@ export const FAULT_KINDS: Record<FaultKind, FaultKindInfo> = {
     shape: "instant",
     fields: "method? (proxy-cycle | ss-kill)",
     summary: "drops every established connection of the link once",
+  },
+  "connection-flood": {
+    layer: "harness",
+    shape: "window",
+    fields: "connectionsPerSecond, holdOpenS? (default 60)",
+    summary: "opens this many idle connections a second to the link, each held holdOpenS: a reconnect storm",
   },
   "issuer-slow": {
     layer: "backend",
@@ -341,6 +355,8 @@ export function describeFault(fault: Fault): string {
       return `SYN drop ${fault.lossPercent ?? 100}% on ${fault.link}`;
     case "connection-kill":
       return `kill connections of ${fault.link} (${fault.method ?? "proxy-cycle"})`;
+    case "connection-flood":
+      return `${fault.connectionsPerSecond} idle connections/s to ${fault.link}, each held ${fault.holdOpenS ?? FLOOD_HOLD_OPEN_S}s`;
     case "issuer-slow":
       return `${fault.issuer} slow: median ${fault.medianMs}ms, p99 ${fault.p99Ms}ms`;
     case "issuer-errors":
@@ -483,6 +499,11 @@ const FIELDS: Record<FaultKind, Record<string, FieldSpec>> = {
   },
   "syn-drop": { link: req(link), lossPercent: opt(number({ min: 0, max: 100 })) },
   "connection-kill": { link: req(link), method: opt(oneOf(["proxy-cycle", "ss-kill"])) },
+  "connection-flood": {
+    link: req(link),
+    connectionsPerSecond: req(number({ above: 0, max: 100_000 })),
+    holdOpenS: opt(number({ above: 0 })),
+  },
   "issuer-slow": { issuer: req(issuer), medianMs: req(ms), p99Ms: req(ms) },
   "issuer-errors": { issuer: req(issuer), responseMix: req(responseMix) },
   "hsm-capacity": { capacityPerSecond: req(number({ min: 0 })) },

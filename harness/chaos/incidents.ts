@@ -5,9 +5,6 @@ import type { TimelineEntry } from "./timeline.ts";
 // duration (seconds from load start). Numbers are defaults chosen to be clearly visible against the
 // reference lab's settings (switch issuer timeout 30 s, HSM unlimited, issuer median 80 ms); each
 // incident takes options to change the link or issuer.
-//
-// `connection-flood` is load-side: it has no fault to inject, only a LoadChange the run planner reads
-// and turns into extra fleet work.
 
 export type IncidentId =
   | "unstable-network"
@@ -31,32 +28,15 @@ export interface IncidentOptions {
   issuer?: IssuerRole;
 }
 
-/** A change to the load rather than to the lab, for the run planner. */
-export interface LoadChange {
-  kind: "connection-flood";
-  atS: number;
-  forS: number;
-  /** Where the flood connects. */
-  link: LinkName;
-  /** New TCP connections opened per second, on top of the terminals. */
-  connectionsPerSecond: number;
-  /** Each flood connection stays open this long (or until the switch closes it), sending nothing. */
-  holdOpenS: number;
-}
-
 export interface Incident {
   id: IncidentId;
   title: string;
   description: string;
   /** Needs root (kernel faults). */
   needsRoot: boolean;
-  /** Timeline entries; empty for a load-side incident. */
+  /** Timeline entries. */
   entries(startS: number, durationS: number, opts?: IncidentOptions): TimelineEntry[];
-  /** Load changes the planner must make; empty unless the incident is load-side. */
-  loadChanges(startS: number, durationS: number, opts?: IncidentOptions): LoadChange[];
 }
-
-const none = () => [];
 
 function together(id: string, startS: number, durationS: number, faults: [string, Fault][]): TimelineEntry[] {
   return faults.map(([part, fault]) => ({ name: `${id}:${part}`, at: startS, for: durationS, fault }));
@@ -80,7 +60,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
         ["loss", { kind: "packet-loss", link, lossPercent: 2, direction: "both" }],
       ]);
     },
-    loadChanges: none,
   },
   "congested-network": {
     id: "congested-network",
@@ -97,7 +76,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
         ["loss", { kind: "packet-loss", link, lossPercent: 1, direction: "both" }],
       ]);
     },
-    loadChanges: none,
   },
   "packet-loss": {
     id: "packet-loss",
@@ -110,7 +88,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
       together("packet-loss", startS, durationS, [
         ["loss", { kind: "packet-loss", link: opts.link ?? "edge", lossPercent: 10, direction: "both" }],
       ]),
-    loadChanges: none,
   },
   "firewall-drop": {
     id: "firewall-drop",
@@ -126,7 +103,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
         ["blackhole", { kind: "timeout", link, timeoutMs: 0, direction: "both" }],
       ]);
     },
-    loadChanges: none,
   },
   "issuer-brownout": {
     id: "issuer-brownout",
@@ -142,7 +118,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
         ["errors", { kind: "issuer-errors", issuer, responseMix: { "00": 90, "91": 5, "96": 5 } }],
       ]);
     },
-    loadChanges: none,
   },
   "hsm-saturation": {
     id: "hsm-saturation",
@@ -155,7 +130,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
       together("hsm-saturation", startS, durationS, [
         ["capacity", { kind: "hsm-capacity", capacityPerSecond: 20 }],
       ]),
-    loadChanges: none,
   },
   "switch-restart": {
     id: "switch-restart",
@@ -166,7 +140,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
     needsRoot: false,
     entries: (startS, durationS) =>
       together("switch-restart", startS, durationS, [["restart", { kind: "switch-restart", downMs: 5000 }]]),
-    loadChanges: none,
   },
   "link-flap": {
     id: "link-flap",
@@ -184,7 +157,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
         fault: { kind: "down", link } satisfies Fault,
       }));
     },
-    loadChanges: none,
   },
   "maintenance-window": {
     id: "maintenance-window",
@@ -197,26 +169,21 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
       together("maintenance-window", startS, durationS, [
         ["down", { kind: "down", link: opts.issuer ?? "issuer-a" }],
       ]),
-    loadChanges: none,
   },
   "connection-flood": {
     id: "connection-flood",
     title: "Connection flood",
     description:
-      "load-side (needs a load change, no fault): 1000 extra connections/s that send nothing and stay open " +
-      "up to 60 s (a reconnect storm or a scanner); tests the listener, the idle timeout and fd limits.",
+      "1000 new connections/s to the link that send nothing and stay open up to 60 s (a reconnect storm or a " +
+      "scanner), opened by posstorm itself; tests the listener's accept queue, the idle timeout and fd limits.",
     needsRoot: false,
-    entries: () => [],
-    loadChanges: (startS, durationS, opts = {}) => [
-      {
-        kind: "connection-flood",
-        atS: startS,
-        forS: durationS,
-        link: opts.link ?? "edge",
-        connectionsPerSecond: 1000,
-        holdOpenS: 60,
-      },
-    ],
+    entries: (startS, durationS, opts = {}) =>
+      together("connection-flood", startS, durationS, [
+        [
+          "connection-flood",
+          { kind: "connection-flood", link: opts.link ?? "edge", connectionsPerSecond: 1000, holdOpenS: 60 },
+        ],
+      ]),
   },
   "transmission-errors": {
     id: "transmission-errors",
@@ -230,7 +197,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
       together("transmission-errors", startS, durationS, [
         ["corrupt", { kind: "corrupt", link: opts.link ?? "edge", probability: 0.05, direction: "both" }],
       ]),
-    loadChanges: none,
   },
   "terminal-power-loss": {
     id: "terminal-power-loss",
@@ -244,7 +210,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
       together("terminal-power-loss", startS, durationS, [
         ["power-loss", { kind: "power-loss", fraction: 0.2, offMs: 5000 }],
       ]),
-    loadChanges: none,
   },
   "interface-change": {
     id: "interface-change",
@@ -259,7 +224,6 @@ export const INCIDENTS: Record<IncidentId, Incident> = {
       together("interface-change", startS, durationS, [
         ["switch", { kind: "switch-config", settings: { minSoftwareVersion: "000001" } }],
       ]),
-    loadChanges: none,
   },
 };
 

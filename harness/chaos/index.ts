@@ -25,7 +25,6 @@ export {
   type IncidentId,
   type IncidentOptions,
   isIncidentId,
-  type LoadChange,
 } from "./incidents.ts";
 export { clearKernelFaults, type KernelControl, nftKernel } from "./kernel.ts";
 export { type ProbeResult, probeNftables, probeSs } from "./kernel-probes.ts";

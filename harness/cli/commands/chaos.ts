@@ -53,6 +53,8 @@ export interface FaultArgs {
   "p99-ms"?: number;
   "response-mix"?: string;
   "capacity-per-second"?: number;
+  "connections-per-second"?: number;
+  "hold-open-s"?: number;
   set?: string[];
   "down-ms"?: number;
 }
@@ -82,6 +84,8 @@ const FLAGS: Record<string, keyof FaultArgs> = {
   p99Ms: "p99-ms",
   responseMix: "response-mix",
   capacityPerSecond: "capacity-per-second",
+  connectionsPerSecond: "connections-per-second",
+  holdOpenS: "hold-open-s",
   settings: "set",
   downMs: "down-ms",
 };
@@ -90,7 +94,7 @@ const FLAGS: Record<string, keyof FaultArgs> = {
 const issuerRole = (text: string) =>
   (text.startsWith("issuer-") ? text : `issuer-${text}`) as `issuer-${string}`;
 
-const takesLink = (kind: FaultKind) => ["toxiproxy", "kernel"].includes(FAULT_KINDS[kind].layer);
+const takesLink = (kind: FaultKind) => ["toxiproxy", "kernel", "harness"].includes(FAULT_KINDS[kind].layer);
 
 function parseValue(text: string): unknown {
   try {
@@ -286,11 +290,6 @@ function entriesOf(args: ApplyArgs): { entries: TimelineEntry[]; faults: Fault[]
     }
     if (args.for === undefined) throw new Error("--incident needs --for <seconds>");
     const incident = INCIDENTS[args.incident];
-    if (incident.loadChanges(0, args.for).length > 0) {
-      throw new Error(
-        `--incident ${args.incident} is load-side: it changes the load, not the lab (use a profile)`,
-      );
-    }
     const opts = {
       ...(args.link ? { link } : {}),
       ...(args.issuer ? { issuer: issuerRole(args.issuer) } : {}),
@@ -312,6 +311,11 @@ function entriesOf(args: ApplyArgs): { entries: TimelineEntry[]; faults: Fault[]
   }
   const problems = faults.flatMap((f, i) => validateFault(f, `fault[${i}]`));
   if (problems.length > 0) throw new Error(problems.join("; "));
+  const inProcess = faults.find((f) => FAULT_KINDS[f.kind].layer === "harness");
+  if (inProcess && args.for === undefined)
+    throw new Error(
+      `--fault ${inProcess.kind} runs in this process, which must stay while it lasts: give --for <seconds> (Ctrl-C ends it sooner)`,
+    );
   return { entries: faults.map((fault) => ({ at: 0, for: args.for ?? 0, fault })), faults };
 }
 
@@ -376,6 +380,8 @@ const apply: CommandModule<object, ApplyArgs> = {
       .option("p99-ms", { type: "number" })
       .option("response-mix", { type: "string", describe: "issuer-errors: 00:90,91:10" })
       .option("capacity-per-second", { type: "number", describe: "hsm-capacity" })
+      .option("connections-per-second", { type: "number", describe: "connection-flood" })
+      .option("hold-open-s", { type: "number", describe: "connection-flood (default 60)" })
       .option("set", { type: "array", string: true, describe: "switch-config: name=value (repeat)" })
       .option("down-ms", { type: "number", describe: "switch-restart" })
       .option("packet-loss", {

@@ -91,9 +91,7 @@ export function liveState(source: LiveSource, live: LiveCounts) {
     activeManual: source.manual.activeNames(),
     endable: source.end !== undefined && !source.ended(),
     lab,
-    incidents: Object.values(INCIDENTS)
-      .filter((i) => i.loadChanges(0, 1).length === 0)
-      .map((i) => ({ id: i.id, title: i.title, needsRoot: i.needsRoot })),
+    incidents: Object.values(INCIDENTS).map((i) => ({ id: i.id, title: i.title, needsRoot: i.needsRoot })),
   };
 }
 
