@@ -68,7 +68,9 @@ export async function benchAgents(
         const agentCpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
         const run = await runWatched(writeTempProfile(`agents-${setup.agents}`, profile), {
           window: { fromS: 0, toS: durationS },
-          ...(setup.agents > 0 ? { run: { agents: started.map((a) => a.address) } } : {}),
+          // Without agents the coordinator runs 2 segments, as the agent setups do in all (the closed model's
+          // default would give 64 loops one).
+          run: setup.agents > 0 ? { agents: started.map((a) => a.address) } : { segments: setup.segments },
         });
         const agentCpu = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - agentCpuBefore;
         const w = await closedWindow(run.runDir, warmupS * 1000, durationS * 1000);

@@ -152,10 +152,9 @@ export const SEGMENT_CLOSED_LOOPS = 512;
  * per SEGMENT_CLOSED_LOOPS loops; at least one, at most one per core.
  */
 export function defaultSegments(fleet: FleetModel, cores: number): number {
-  const peak = plannedPeakPerS(fleet);
   const wanted =
-    peak === undefined && fleet.model === "closed"
+    fleet.model === "closed"
       ? fleet.vus / SEGMENT_CLOSED_LOOPS
-      : (peak ?? 0) / SEGMENT_OPS_PER_S;
+      : (plannedPeakPerS(fleet) ?? 0) / SEGMENT_OPS_PER_S;
   return Math.max(1, Math.min(cores, Math.ceil(wanted)));
 }
